@@ -1,0 +1,29 @@
+package controllers
+
+import (
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/selection"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	tenancyv1 "github.com/atrium-dev/atrium/apis/tenancy/v1alpha1"
+)
+
+// CacheOptions keeps in memory only the objects the operator manages, found
+// by their project label, plus every namespace (for adoption). On a cluster
+// with thousands of tenants this is what bounds the operator's memory.
+func CacheOptions() cache.Options {
+	managed, _ := labels.NewRequirement(tenancyv1.ProjectLabel, selection.Exists, nil)
+	byLabel := cache.ByObject{Label: labels.NewSelector().Add(*managed)}
+	return cache.Options{ByObject: map[client.Object]cache.ByObject{
+		&rbacv1.RoleBinding{}:         byLabel,
+		&rbacv1.ClusterRole{}:         byLabel,
+		&rbacv1.ClusterRoleBinding{}:  byLabel,
+		&corev1.ResourceQuota{}:       byLabel,
+		&corev1.LimitRange{}:          byLabel,
+		&networkingv1.NetworkPolicy{}: byLabel,
+	}}
+}

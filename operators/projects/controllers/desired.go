@@ -1,0 +1,285 @@
+package controllers
+
+import (
+	"maps"
+	"slices"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
+	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
+	metav1ac "k8s.io/client-go/applyconfigurations/meta/v1"
+	networkingv1ac "k8s.io/client-go/applyconfigurations/networking/v1"
+	rbacv1ac "k8s.io/client-go/applyconfigurations/rbac/v1"
+
+	tenancyv1 "github.com/atrium-dev/atrium/apis/tenancy/v1alpha1"
+)
+
+// Names of the objects the operator keeps in every Project namespace.
+const (
+	QuotaName         = "atrium-quota"
+	LimitRangeName    = "atrium-limits"
+	NetworkPolicyName = "atrium-isolation"
+)
+
+// Annotations Atrium writes on a Project's namespace. The openshift.io ones
+// make OKD's console and `oc projects` show the Project as users expect.
+const (
+	displayNameAnnotation = "openshift.io/display-name"
+	descriptionAnnotation = "openshift.io/description"
+	requesterAnnotation   = "openshift.io/requester"
+)
+
+// roleBinding is one of the three bindings a Project namespace carries: the
+// name of the binding, the built-in ClusterRole it grants and its subjects.
+type roleBinding struct {
+	Name     string
+	Role     string
+	Subjects []rbacv1.Subject
+}
+
+// roleBindings returns the bindings a Project asks for. The owner is always
+// the first admin. A binding whose subject list is empty is returned too, so
+// that the caller can remove it.
+func roleBindings(p *tenancyv1.Project) []roleBinding {
+	admins := p.Spec.Admins
+	if p.Spec.Owner != "" {
+		admins = append([]tenancyv1.Subject{{Kind: tenancyv1.UserSubject, Name: p.Spec.Owner}}, admins...)
+	}
+	return []roleBinding{
+		{Name: "atrium-admins", Role: "admin", Subjects: rbacSubjects(admins)},
+		{Name: "atrium-members", Role: "edit", Subjects: rbacSubjects(p.Spec.Members)},
+		{Name: "atrium-viewers", Role: "view", Subjects: rbacSubjects(p.Spec.Viewers)},
+	}
+}
+
+// rbacSubjects converts Project subjects to RBAC subjects, dropping exact
+// duplicates and keeping the first-seen order so the applied object is stable.
+func rbacSubjects(in []tenancyv1.Subject) []rbacv1.Subject {
+	out := make([]rbacv1.Subject, 0, len(in))
+	seen := map[tenancyv1.Subject]bool{}
+	for _, s := range in {
+		if s.Kind == "" {
+			s.Kind = tenancyv1.UserSubject
+		}
+		if seen[s] {
+			continue
+		}
+		seen[s] = true
+		out = append(out, rbacv1.Subject{Kind: string(s.Kind), APIGroup: rbacv1.GroupName, Name: s.Name})
+	}
+	return out
+}
+
+// projectAccess lists who may act on the Project object itself: owner and
+// admins may edit and delete it, members and viewers may read it.
+func projectAccess(p *tenancyv1.Project) (editors, readers []rbacv1.Subject) {
+	rbs := roleBindings(p)
+	return rbs[0].Subjects, append(slices.Clone(rbs[1].Subjects), rbs[2].Subjects...)
+}
+
+// ownerRef makes the Project the controlling owner of an object, so that
+// deleting the Project collects it and the operator is told of its changes.
+func ownerRef(p *tenancyv1.Project) *metav1ac.OwnerReferenceApplyConfiguration {
+	return metav1ac.OwnerReference().
+		WithAPIVersion(tenancyv1.GroupVersion.String()).
+		WithKind("Project").
+		WithName(p.Name).
+		WithUID(p.UID).
+		WithController(true).
+		WithBlockOwnerDeletion(true)
+}
+
+// commonLabels are on every object the operator manages for a Project; the
+// operator's cache only holds objects that carry them.
+func commonLabels(p *tenancyv1.Project) map[string]string {
+	return map[string]string{tenancyv1.ProjectLabel: p.Name}
+}
+
+// namespaceApply is the operator's share of the Project namespace: labels,
+// annotations and the owner reference. Anything else on the namespace (a
+// power user's labels, say) is left alone.
+func namespaceApply(p *tenancyv1.Project) *corev1ac.NamespaceApplyConfiguration {
+	labels := commonLabels(p)
+	labels[tenancyv1.TenantNamespaceLabel] = "true"
+	if p.Spec.Tier != "" {
+		labels[tenancyv1.TierLabel] = p.Spec.Tier
+	}
+	if len(validation.IsValidLabelValue(p.Spec.Owner)) == 0 && p.Spec.Owner != "" {
+		labels[tenancyv1.OwnerLabel] = p.Spec.Owner
+	}
+	annotations := map[string]string{}
+	if p.Spec.DisplayName != "" {
+		annotations[displayNameAnnotation] = p.Spec.DisplayName
+	}
+	if p.Spec.Description != "" {
+		annotations[descriptionAnnotation] = p.Spec.Description
+	}
+	if p.Spec.Owner != "" {
+		annotations[requesterAnnotation] = p.Spec.Owner
+	}
+	ns := corev1ac.Namespace(p.Name).WithLabels(labels).WithOwnerReferences(ownerRef(p))
+	if len(annotations) > 0 {
+		ns.WithAnnotations(annotations)
+	}
+	return ns
+}
+
+// roleBindingApply is a namespace RoleBinding granting a built-in role.
+func roleBindingApply(p *tenancyv1.Project, rb roleBinding) *rbacv1ac.RoleBindingApplyConfiguration {
+	out := rbacv1ac.RoleBinding(rb.Name, p.Name).
+		WithLabels(commonLabels(p)).
+		WithOwnerReferences(ownerRef(p)).
+		WithRoleRef(rbacv1ac.RoleRef().WithAPIGroup(rbacv1.GroupName).WithKind("ClusterRole").WithName(rb.Role))
+	for _, s := range rb.Subjects {
+		out.WithSubjects(rbacv1ac.Subject().WithKind(s.Kind).WithAPIGroup(s.APIGroup).WithName(s.Name))
+	}
+	return out
+}
+
+// projectRoleName is the name of the cluster-wide role that grants access to
+// one Project object; Projects are cluster-scoped, so no namespace role can.
+func projectRoleName(project, access string) string {
+	return "atrium:project:" + project + ":" + access
+}
+
+// projectClusterRoles returns the two ClusterRoles for the Project object
+// itself: "edit" (get, update, patch, delete) and "view" (get).
+func projectClusterRoles(p *tenancyv1.Project) []*rbacv1ac.ClusterRoleApplyConfiguration {
+	rule := func(verbs ...string) *rbacv1ac.PolicyRuleApplyConfiguration {
+		return rbacv1ac.PolicyRule().
+			WithAPIGroups(tenancyv1.GroupVersion.Group).
+			WithResources("projects").
+			WithResourceNames(p.Name).
+			WithVerbs(verbs...)
+	}
+	return []*rbacv1ac.ClusterRoleApplyConfiguration{
+		rbacv1ac.ClusterRole(projectRoleName(p.Name, "edit")).
+			WithLabels(commonLabels(p)).WithOwnerReferences(ownerRef(p)).
+			WithRules(rule("get", "update", "patch", "delete")),
+		rbacv1ac.ClusterRole(projectRoleName(p.Name, "view")).
+			WithLabels(commonLabels(p)).WithOwnerReferences(ownerRef(p)).
+			WithRules(rule("get")),
+	}
+}
+
+// projectClusterRoleBindingApply binds one of projectClusterRoles.
+func projectClusterRoleBindingApply(p *tenancyv1.Project, access string, subjects []rbacv1.Subject) *rbacv1ac.ClusterRoleBindingApplyConfiguration {
+	name := projectRoleName(p.Name, access)
+	out := rbacv1ac.ClusterRoleBinding(name).
+		WithLabels(commonLabels(p)).WithOwnerReferences(ownerRef(p)).
+		WithRoleRef(rbacv1ac.RoleRef().WithAPIGroup(rbacv1.GroupName).WithKind("ClusterRole").WithName(name))
+	for _, s := range subjects {
+		out.WithSubjects(rbacv1ac.Subject().WithKind(s.Kind).WithAPIGroup(s.APIGroup).WithName(s.Name))
+	}
+	return out
+}
+
+// quotaApply is the tier's ResourceQuota for the namespace, or nil when the
+// tier sets none.
+func quotaApply(p *tenancyv1.Project, tier *tenancyv1.ProjectTier) *corev1ac.ResourceQuotaApplyConfiguration {
+	if tier == nil || tier.Spec.ResourceQuota == nil {
+		return nil
+	}
+	q := tier.Spec.ResourceQuota
+	spec := corev1ac.ResourceQuotaSpec()
+	if len(q.Hard) > 0 {
+		spec.WithHard(maps.Clone(q.Hard))
+	}
+	if len(q.Scopes) > 0 {
+		spec.WithScopes(q.Scopes...)
+	}
+	if q.ScopeSelector != nil {
+		sel := corev1ac.ScopeSelector()
+		for _, e := range q.ScopeSelector.MatchExpressions {
+			sel.WithMatchExpressions(corev1ac.ScopedResourceSelectorRequirement().
+				WithScopeName(e.ScopeName).WithOperator(e.Operator).WithValues(e.Values...))
+		}
+		spec.WithScopeSelector(sel)
+	}
+	return corev1ac.ResourceQuota(QuotaName, p.Name).
+		WithLabels(commonLabels(p)).WithOwnerReferences(ownerRef(p)).
+		WithSpec(spec)
+}
+
+// limitRangeApply is the tier's LimitRange for the namespace, or nil when
+// the tier sets none.
+func limitRangeApply(p *tenancyv1.Project, tier *tenancyv1.ProjectTier) *corev1ac.LimitRangeApplyConfiguration {
+	if tier == nil || tier.Spec.LimitRange == nil {
+		return nil
+	}
+	spec := corev1ac.LimitRangeSpec()
+	for _, l := range tier.Spec.LimitRange.Limits {
+		item := corev1ac.LimitRangeItem().WithType(l.Type)
+		setList := func(in corev1.ResourceList, set func(corev1.ResourceList) *corev1ac.LimitRangeItemApplyConfiguration) {
+			if len(in) > 0 {
+				set(maps.Clone(in))
+			}
+		}
+		setList(l.Max, item.WithMax)
+		setList(l.Min, item.WithMin)
+		setList(l.Default, item.WithDefault)
+		setList(l.DefaultRequest, item.WithDefaultRequest)
+		setList(l.MaxLimitRequestRatio, item.WithMaxLimitRequestRatio)
+		spec.WithLimits(item)
+	}
+	return corev1ac.LimitRange(LimitRangeName, p.Name).
+		WithLabels(commonLabels(p)).WithOwnerReferences(ownerRef(p)).
+		WithSpec(spec)
+}
+
+// isolated reports whether a Project wants its namespace closed to other
+// tenants. Isolation is on unless explicitly Disabled.
+func isolated(p *tenancyv1.Project) bool {
+	return p.Spec.NetworkIsolation != tenancyv1.IsolationDisabled
+}
+
+// networkPolicyApply is the isolating NetworkPolicy, or nil when the Project
+// turned isolation off. It selects every pod and admits traffic from the
+// namespace itself and from the tier's platform namespaces; everything else,
+// other tenants included, is refused.
+func networkPolicyApply(p *tenancyv1.Project, tier *tenancyv1.ProjectTier) *networkingv1ac.NetworkPolicyApplyConfiguration {
+	if !isolated(p) {
+		return nil
+	}
+	rules := []*networkingv1ac.NetworkPolicyIngressRuleApplyConfiguration{
+		networkingv1ac.NetworkPolicyIngressRule().WithFrom(
+			networkingv1ac.NetworkPolicyPeer().WithPodSelector(metav1ac.LabelSelector())),
+	}
+	if tier != nil {
+		np := tier.Spec.NetworkPolicy
+		if len(np.AllowFromNamespaces) > 0 {
+			names := slices.Sorted(slices.Values(np.AllowFromNamespaces))
+			rules = append(rules, networkingv1ac.NetworkPolicyIngressRule().WithFrom(
+				networkingv1ac.NetworkPolicyPeer().WithNamespaceSelector(metav1ac.LabelSelector().
+					WithMatchExpressions(metav1ac.LabelSelectorRequirement().
+						WithKey(corev1.LabelMetadataName).
+						WithOperator(metav1.LabelSelectorOpIn).
+						WithValues(names...)))))
+		}
+		if sel := np.AllowFromNamespaceSelector; sel != nil {
+			rules = append(rules, networkingv1ac.NetworkPolicyIngressRule().WithFrom(
+				networkingv1ac.NetworkPolicyPeer().WithNamespaceSelector(labelSelectorApply(sel))))
+		}
+	}
+	return networkingv1ac.NetworkPolicy(NetworkPolicyName, p.Name).
+		WithLabels(commonLabels(p)).WithOwnerReferences(ownerRef(p)).
+		WithSpec(networkingv1ac.NetworkPolicySpec().
+			WithPodSelector(metav1ac.LabelSelector()).
+			WithPolicyTypes(networkingv1.PolicyTypeIngress).
+			WithIngress(rules...))
+}
+
+func labelSelectorApply(in *metav1.LabelSelector) *metav1ac.LabelSelectorApplyConfiguration {
+	out := metav1ac.LabelSelector()
+	if len(in.MatchLabels) > 0 {
+		out.WithMatchLabels(maps.Clone(in.MatchLabels))
+	}
+	for _, e := range in.MatchExpressions {
+		out.WithMatchExpressions(metav1ac.LabelSelectorRequirement().
+			WithKey(e.Key).WithOperator(e.Operator).WithValues(e.Values...))
+	}
+	return out
+}

@@ -1,0 +1,235 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/klog/v2"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+
+	tenancyv1 "github.com/atrium-dev/atrium/apis/tenancy/v1alpha1"
+)
+
+// loadTier reads the Project's tier; a missing tier is not an error here,
+// the phases that need it report it on their conditions.
+func (r *ProjectReconciler) loadTier(ctx context.Context, s *scope) error {
+	if s.project.Spec.Tier == "" {
+		return nil
+	}
+	tier := &tenancyv1.ProjectTier{}
+	err := r.Client.Get(ctx, client.ObjectKey{Name: s.project.Spec.Tier}, tier)
+	switch {
+	case apierrors.IsNotFound(err):
+		return nil
+	case err != nil:
+		return err
+	}
+	s.tier = tier
+	return nil
+}
+
+// tierMissing is the result of a phase that cannot be brought to its tier
+// because the tier is gone. What is already in the namespace stays as it is:
+// removing quota or isolation because an admin deleted a tier would open the
+// tenant up by surprise.
+func tierMissing(s *scope) (result, bool) {
+	if s.project.Spec.Tier == "" || s.tier != nil {
+		return result{}, false
+	}
+	return result{
+		reason:  "TierNotFound",
+		message: fmt.Sprintf("ProjectTier %q does not exist; what was applied before is kept until it exists again or spec.tier names another tier", s.project.Spec.Tier),
+	}, true
+}
+
+// reconcileNamespace creates the Project's namespace, or adopts the one that
+// admission approved, and keeps the operator's labels and annotations on it.
+func (r *ProjectReconciler) reconcileNamespace(ctx context.Context, s *scope) (result, error) {
+	p := s.project
+	ns := &corev1.Namespace{}
+	err := r.Client.Get(ctx, client.ObjectKey{Name: p.Name}, ns)
+	if apierrors.IsNotFound(err) {
+		// The cache may lag behind a namespace created moments ago; ask the
+		// API server before creating, so a namespace is never taken over
+		// without admission having approved it.
+		err = r.APIReader.Get(ctx, client.ObjectKey{Name: p.Name}, ns)
+	}
+	switch {
+	case apierrors.IsNotFound(err):
+		return r.createNamespace(ctx, p)
+	case err != nil:
+		return result{}, err
+	}
+
+	if !ns.DeletionTimestamp.IsZero() {
+		return result{
+			reason:  "NamespaceTerminating",
+			message: fmt.Sprintf("namespace %s is being deleted; it will be created again once it is gone", ns.Name),
+			requeue: 5 * time.Second,
+		}, nil
+	}
+	if !metav1.IsControlledBy(ns, p) {
+		if owner := metav1.GetControllerOf(ns); owner != nil || p.Annotations[tenancyv1.AdoptNamespaceAnnotation] != string(ns.UID) {
+			return result{
+				reason: "NamespaceConflict",
+				message: fmt.Sprintf("namespace %s already exists and was not approved for adoption by this Project; "+
+					"an admin of the namespace must create the Project, or the namespace must be removed", ns.Name),
+			}, nil
+		}
+		ctrl.LoggerFrom(ctx).Info("adopting namespace", "namespace", klog.KObj(ns))
+		r.Recorder.Eventf(p, ns, corev1.EventTypeNormal, "NamespaceAdopted", "Adopt", "Adopted existing namespace %s", ns.Name)
+	}
+	if err := r.apply(ctx, namespaceApply(p)); err != nil {
+		return result{}, err
+	}
+	p.Status.Namespace = ns.Name
+	return result{ok: true, reason: "NamespaceReady", message: fmt.Sprintf("namespace %s belongs to the Project", ns.Name)}, nil
+}
+
+// createNamespace creates the namespace with a plain create, which fails if
+// somebody created it in the meantime, and lets the next pass apply the rest.
+func (r *ProjectReconciler) createNamespace(ctx context.Context, p *tenancyv1.Project) (result, error) {
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: p.Name, Labels: commonLabels(p)}}
+	if err := controllerutil.SetControllerReference(p, ns, r.Client.Scheme()); err != nil {
+		return result{}, err
+	}
+	err := r.Client.Create(ctx, ns)
+	if apierrors.IsAlreadyExists(err) {
+		return result{reason: "NamespaceCreating", message: "namespace appeared while being created; checking it again", requeue: time.Second}, nil
+	}
+	if err != nil {
+		return result{}, err
+	}
+	r.Recorder.Eventf(p, ns, corev1.EventTypeNormal, "NamespaceCreated", "Create", "Created namespace %s", ns.Name)
+	if err := r.apply(ctx, namespaceApply(p)); err != nil {
+		return result{}, err
+	}
+	p.Status.Namespace = ns.Name
+	return result{ok: true, reason: "NamespaceReady", message: fmt.Sprintf("namespace %s created", ns.Name)}, nil
+}
+
+// reconcileRBAC grants the namespace roles and access to the Project object.
+func (r *ProjectReconciler) reconcileRBAC(ctx context.Context, s *scope) (result, error) {
+	p := s.project
+	counts := make([]int, 0, 3)
+	for _, rb := range roleBindings(p) {
+		counts = append(counts, len(rb.Subjects))
+		if len(rb.Subjects) == 0 {
+			if err := r.deleteIfExists(ctx, &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: rb.Name, Namespace: p.Name}}); err != nil {
+				return result{}, err
+			}
+			continue
+		}
+		if err := r.apply(ctx, roleBindingApply(p, rb)); err != nil {
+			return result{}, err
+		}
+	}
+
+	for _, role := range projectClusterRoles(p) {
+		if err := r.apply(ctx, role); err != nil {
+			return result{}, err
+		}
+	}
+	editors, readers := projectAccess(p)
+	for access, subjects := range map[string][]rbacv1.Subject{"edit": editors, "view": readers} {
+		if len(subjects) == 0 {
+			crb := &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: projectRoleName(p.Name, access)}}
+			if err := r.deleteIfExists(ctx, crb); err != nil {
+				return result{}, err
+			}
+			continue
+		}
+		if err := r.apply(ctx, projectClusterRoleBindingApply(p, access, subjects)); err != nil {
+			return result{}, err
+		}
+	}
+	return result{ok: true, reason: "RBACReady", message: fmt.Sprintf(
+		"%d admin(s), %d member(s), %d viewer(s) bound", counts[0], counts[1], counts[2])}, nil
+}
+
+// reconcileQuota keeps the tier's ResourceQuota and LimitRange.
+func (r *ProjectReconciler) reconcileQuota(ctx context.Context, s *scope) (result, error) {
+	if res, missing := tierMissing(s); missing {
+		return res, nil
+	}
+	p := s.project
+	if q := quotaApply(p, s.tier); q != nil {
+		if err := r.apply(ctx, q); err != nil {
+			return result{}, err
+		}
+	} else if err := r.deleteIfExists(ctx, &corev1.ResourceQuota{ObjectMeta: metav1.ObjectMeta{Name: QuotaName, Namespace: p.Name}}); err != nil {
+		return result{}, err
+	}
+	if l := limitRangeApply(p, s.tier); l != nil {
+		if err := r.apply(ctx, l); err != nil {
+			return result{}, err
+		}
+	} else if err := r.deleteIfExists(ctx, &corev1.LimitRange{ObjectMeta: metav1.ObjectMeta{Name: LimitRangeName, Namespace: p.Name}}); err != nil {
+		return result{}, err
+	}
+	if s.tier == nil {
+		return result{ok: true, reason: "NoTier", message: "the Project has no tier: no quota or limits apply"}, nil
+	}
+	return result{ok: true, reason: "QuotaReady", message: fmt.Sprintf("quota and limits of tier %s (generation %d) applied", s.tier.Name, s.tier.Generation)}, nil
+}
+
+// reconcileNetworkPolicy keeps the isolating NetworkPolicy, or removes it when
+// the Project turned isolation off.
+func (r *ProjectReconciler) reconcileNetworkPolicy(ctx context.Context, s *scope) (result, error) {
+	p := s.project
+	np := networkPolicyApply(p, s.tier)
+	if np == nil {
+		if err := r.deleteIfExists(ctx, &networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Name: NetworkPolicyName, Namespace: p.Name}}); err != nil {
+			return result{}, err
+		}
+		return result{ok: true, reason: "IsolationDisabled", message: "network isolation is turned off for this Project"}, nil
+	}
+	if res, missing := tierMissing(s); missing {
+		return res, nil
+	}
+	if err := r.apply(ctx, np); err != nil {
+		return result{}, err
+	}
+	return result{ok: true, reason: "Isolated", message: "traffic from other tenants' namespaces is refused"}, nil
+}
+
+// reconcileDelete removes what the Project made outside its namespace and
+// the namespace itself, then lets the Project go. The namespace is removed
+// by the API server's namespace lifecycle once asked; the Project does not
+// wait for every object in it to be finalized.
+func (r *ProjectReconciler) reconcileDelete(ctx context.Context, p *tenancyv1.Project) (ctrl.Result, error) {
+	if !controllerutil.ContainsFinalizer(p, tenancyv1.ProjectFinalizer) {
+		return ctrl.Result{}, nil
+	}
+	sel := client.MatchingLabels(commonLabels(p))
+	if err := r.Client.DeleteAllOf(ctx, &rbacv1.ClusterRoleBinding{}, sel); err != nil {
+		return ctrl.Result{}, err
+	}
+	if err := r.Client.DeleteAllOf(ctx, &rbacv1.ClusterRole{}, sel); err != nil {
+		return ctrl.Result{}, err
+	}
+
+	ns := &corev1.Namespace{}
+	err := r.APIReader.Get(ctx, client.ObjectKey{Name: p.Name}, ns)
+	switch {
+	case apierrors.IsNotFound(err):
+	case err != nil:
+		return ctrl.Result{}, err
+	case metav1.IsControlledBy(ns, p) && ns.DeletionTimestamp.IsZero():
+		if err := r.Client.Delete(ctx, ns, client.PropagationPolicy(metav1.DeletePropagationBackground)); client.IgnoreNotFound(err) != nil {
+			return ctrl.Result{}, err
+		}
+		r.Recorder.Eventf(p, ns, corev1.EventTypeNormal, "NamespaceDeleted", "Delete", "Deleting namespace %s", ns.Name)
+	}
+
+	controllerutil.RemoveFinalizer(p, tenancyv1.ProjectFinalizer)
+	return ctrl.Result{}, client.IgnoreNotFound(r.Client.Update(ctx, p))
+}

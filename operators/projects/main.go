@@ -1,0 +1,46 @@
+package main
+
+import (
+	"flag"
+	"os"
+
+	ctrl "sigs.k8s.io/controller-runtime"
+
+	"github.com/atrium-dev/atrium/internal/manager"
+	"github.com/atrium-dev/atrium/operators/projects/controllers"
+)
+
+func main() {
+	opts := manager.Flags("atrium-projects", ":8080", ":8081")
+	concurrency := flag.Int("concurrency", 8, "Projects reconciled in parallel.")
+	opts.Parse()
+
+	ctx := ctrl.SetupSignalHandler()
+	log := ctrl.Log.WithName("setup")
+
+	mgr, err := opts.NewManager(ctrl.Options{Cache: controllers.CacheOptions()})
+	if err != nil {
+		log.Error(err, "creating manager")
+		os.Exit(1)
+	}
+	projects := &controllers.ProjectReconciler{
+		Client:                  mgr.GetClient(),
+		APIReader:               mgr.GetAPIReader(),
+		Recorder:                mgr.GetEventRecorder("atrium-projects"),
+		MaxConcurrentReconciles: *concurrency,
+	}
+	if err := projects.SetupWithManager(ctx, mgr); err != nil {
+		log.Error(err, "setting up Project controller")
+		os.Exit(1)
+	}
+	if err := (&controllers.TierReconciler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {
+		log.Error(err, "setting up ProjectTier controller")
+		os.Exit(1)
+	}
+	log.Info("starting projects operator")
+	if err := mgr.Start(ctx); err != nil {
+		log.Error(err, "manager stopped")
+		os.Exit(1)
+	}
+}
+
