@@ -35,12 +35,13 @@ type Options struct {
 }
 
 // Flags registers the shared flags on the default FlagSet with the binary's
-// defaults; call Parse once the binary has added its own.
-func Flags(name, metricsAddr, probeAddr string) *Options {
+// defaults (leader election on for operators, off for webhooks, whose
+// replicas all serve); call Parse once the binary has added its own.
+func Flags(name, metricsAddr, probeAddr string, leaderElect bool) *Options {
 	o := &Options{Name: name, Zap: zap.Options{Development: false}}
 	flag.StringVar(&o.MetricsAddr, "metrics-bind-address", metricsAddr, "Address of the Prometheus metrics endpoint; 0 turns it off.")
 	flag.StringVar(&o.ProbeAddr, "health-probe-bind-address", probeAddr, "Address of /healthz and /readyz.")
-	flag.BoolVar(&o.LeaderElect, "leader-elect", true, "Elect a leader so only one replica acts at a time.")
+	flag.BoolVar(&o.LeaderElect, "leader-elect", leaderElect, "Elect a leader so only one replica acts at a time.")
 	flag.StringVar(&o.LeaderElectionNamespace, "leader-election-namespace", "", "Namespace of the leader election Lease; defaults to the pod's namespace.")
 	o.Zap.BindFlags(flag.CommandLine)
 	return o

@@ -10,8 +10,10 @@ import (
 	"github.com/atrium-dev/atrium/operators/projects/controllers"
 )
 
+// +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;list;watch;create;update;patch;delete
+
 func main() {
-	opts := manager.Flags("atrium-projects", ":8080", ":8081")
+	opts := manager.Flags("atrium-projects", ":8080", ":8081", true)
 	concurrency := flag.Int("concurrency", 8, "Projects reconciled in parallel.")
 	opts.Parse()
 

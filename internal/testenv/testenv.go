@@ -1,0 +1,241 @@
+package testenv
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	"sigs.k8s.io/controller-runtime/pkg/webhook"
+	"sigs.k8s.io/yaml"
+
+	"github.com/atrium-dev/atrium/internal/manager"
+)
+
+// Options says what to install besides the CRDs of config/crd/bases.
+type Options struct {
+	// Webhooks are component folders (such as "webhooks/projects") whose
+	// config/webhook/manifests.yaml is installed, pointed at the test's
+	// local webhook server.
+	Webhooks []string
+	// ExtraCRDs are more CRD files or folders, relative to the repo root.
+	ExtraCRDs []string
+}
+
+// Env is a running test control plane.
+type Env struct {
+	env    *envtest.Environment
+	Config *rest.Config
+	// Client acts as a cluster admin (system:masters).
+	Client client.Client
+	Scheme *runtime.Scheme
+	// Root is the repository root.
+	Root string
+}
+
+// Start starts etcd and kube-apiserver and installs what opts names.
+func Start(opts Options) (*Env, error) {
+	root, err := RepoRoot()
+	if err != nil {
+		return nil, err
+	}
+	assets := os.Getenv("KUBEBUILDER_ASSETS")
+	if assets == "" {
+		assets = filepath.Join(root, "bin")
+	}
+	for _, b := range []string{"etcd", "kube-apiserver"} {
+		if _, err := os.Stat(filepath.Join(assets, b)); err != nil {
+			return nil, fmt.Errorf("%s not found in %s: run `make tools` first", b, assets)
+		}
+	}
+	scheme := manager.Scheme()
+	crds := []string{filepath.Join(root, "config", "crd", "bases")}
+	for _, c := range opts.ExtraCRDs {
+		crds = append(crds, filepath.Join(root, c))
+	}
+	mutating, validating, err := loadWebhooks(root, opts.Webhooks)
+	if err != nil {
+		return nil, err
+	}
+	env := &envtest.Environment{
+		BinaryAssetsDirectory:    assets,
+		CRDDirectoryPaths:        crds,
+		ErrorIfCRDPathMissing:    true,
+		Scheme:                   scheme,
+		ControlPlaneStartTimeout: 2 * time.Minute,
+		ControlPlaneStopTimeout:  time.Minute,
+		WebhookInstallOptions: envtest.WebhookInstallOptions{
+			MutatingWebhooks:   mutating,
+			ValidatingWebhooks: validating,
+		},
+	}
+	cfg, err := env.Start()
+	if err != nil {
+		return nil, fmt.Errorf("starting test control plane: %w", err)
+	}
+	// Many controllers and users share one API server in a test.
+	cfg.QPS, cfg.Burst = 500, 1000
+	c, err := client.New(cfg, client.Options{Scheme: scheme})
+	if err != nil {
+		_ = env.Stop()
+		return nil, err
+	}
+	e := &Env{env: env, Config: cfg, Client: c, Scheme: scheme, Root: root}
+	if err := AggregateClusterRoles(context.Background(), c); err != nil {
+		_ = env.Stop()
+		return nil, err
+	}
+	return e, nil
+}
+
+// Stop stops the control plane.
+func (e *Env) Stop() error { return e.env.Stop() }
+
+// WebhookServer is a webhook server listening where the installed webhook
+// configurations point, with the serving certificate they trust.
+func (e *Env) WebhookServer() webhook.Server {
+	o := e.env.WebhookInstallOptions
+	return webhook.NewServer(webhook.Options{Host: o.LocalServingHost, Port: o.LocalServingPort, CertDir: o.LocalServingCertDir})
+}
+
+// UserConfig is a rest.Config that impersonates a user who belongs to
+// system:authenticated and the given groups, as a real login would.
+func (e *Env) UserConfig(user string, groups ...string) *rest.Config {
+	cfg := rest.CopyConfig(e.Config)
+	cfg.Impersonate = rest.ImpersonationConfig{UserName: user, Groups: append([]string{"system:authenticated"}, groups...)}
+	return cfg
+}
+
+// ClientAs is a client acting as the given user.
+func (e *Env) ClientAs(user string, groups ...string) (client.Client, error) {
+	return client.New(e.UserConfig(user, groups...), client.Options{Scheme: e.Scheme})
+}
+
+// RepoRoot finds the repository root from the working directory.
+func RepoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		b, err := os.ReadFile(filepath.Join(dir, "go.mod"))
+		if err == nil && bytes.HasPrefix(b, []byte("module github.com/atrium-dev/atrium\n")) {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("repository root (go.mod of github.com/atrium-dev/atrium) not found above the working directory")
+		}
+		dir = parent
+	}
+}
+
+// loadWebhooks reads the generated webhook configurations of the given
+// components. controller-gen names every configuration alike, so each is
+// renamed after its component to let several be installed side by side.
+func loadWebhooks(root string, components []string) ([]*admissionregistrationv1.MutatingWebhookConfiguration, []*admissionregistrationv1.ValidatingWebhookConfiguration, error) {
+	var mutating []*admissionregistrationv1.MutatingWebhookConfiguration
+	var validating []*admissionregistrationv1.ValidatingWebhookConfiguration
+	for _, comp := range components {
+		docs, err := ReadYAMLDocuments(filepath.Join(root, comp, "config", "webhook", "manifests.yaml"))
+		if err != nil {
+			return nil, nil, err
+		}
+		prefix := "atrium-" + strings.ReplaceAll(comp, "/", "-")
+		for _, doc := range docs {
+			var meta struct{ Kind string }
+			if err := yaml.Unmarshal(doc, &meta); err != nil {
+				return nil, nil, err
+			}
+			switch meta.Kind {
+			case "MutatingWebhookConfiguration":
+				m := &admissionregistrationv1.MutatingWebhookConfiguration{}
+				if err := yaml.Unmarshal(doc, m); err != nil {
+					return nil, nil, err
+				}
+				m.Name = prefix + "-mutating"
+				mutating = append(mutating, m)
+			case "ValidatingWebhookConfiguration":
+				v := &admissionregistrationv1.ValidatingWebhookConfiguration{}
+				if err := yaml.Unmarshal(doc, v); err != nil {
+					return nil, nil, err
+				}
+				v.Name = prefix + "-validating"
+				validating = append(validating, v)
+			}
+		}
+	}
+	return mutating, validating, nil
+}
+
+// ReadYAMLDocuments splits a multi-document YAML file.
+func ReadYAMLDocuments(path string) ([][]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	r := utilyaml.NewYAMLReader(bufio.NewReader(f))
+	var out [][]byte
+	for {
+		doc, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			return out, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		if len(bytes.TrimSpace(doc)) > 0 && string(bytes.TrimSpace(doc)) != "---" {
+			out = append(out, doc)
+		}
+	}
+}
+
+// AggregateClusterRoles fills in the rules of aggregated ClusterRoles
+// (admin, edit, view) from the roles their selectors match. In a cluster this
+// is kube-controller-manager's job; the test control plane runs none, and
+// without it the built-in "admin" role would grant nothing.
+func AggregateClusterRoles(ctx context.Context, c client.Client) error {
+	var roles rbacv1.ClusterRoleList
+	if err := c.List(ctx, &roles); err != nil {
+		return err
+	}
+	for i := range roles.Items {
+		role := &roles.Items[i]
+		if role.AggregationRule == nil {
+			continue
+		}
+		var rules []rbacv1.PolicyRule
+		for _, sel := range role.AggregationRule.ClusterRoleSelectors {
+			s, err := metav1.LabelSelectorAsSelector(&sel)
+			if err != nil {
+				return err
+			}
+			for _, other := range roles.Items {
+				if other.Name != role.Name && s.Matches(labels.Set(other.Labels)) {
+					rules = append(rules, other.Rules...)
+				}
+			}
+		}
+		role.Rules = rules
+		if err := c.Update(ctx, role); err != nil {
+			return fmt.Errorf("aggregating ClusterRole %s: %w", role.Name, err)
+		}
+	}
+	return nil
+}

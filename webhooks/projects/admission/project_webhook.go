@@ -1,0 +1,282 @@
+package admission
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+
+	admissionv1 "k8s.io/api/admission/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/webhook"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+
+	tenancyv1 "github.com/atrium-dev/atrium/apis/tenancy/v1alpha1"
+)
+
+// ownerIndex indexes Projects by spec.owner to count what a user owns.
+const ownerIndex = "spec.owner"
+
+// Paths the webhooks are served at.
+const (
+	MutateProjectPath     = "/mutate-tenancy-atrium-dev-v1alpha1-project"
+	ValidateProjectPath   = "/validate-tenancy-atrium-dev-v1alpha1-project"
+	ValidateNamespacePath = "/validate-v1-namespace"
+)
+
+// Projects is the Project admission logic.
+type Projects struct {
+	// Client reads Projects, tiers and namespaces, from the cache.
+	Client client.Client
+	// Reader reads namespaces straight from the API server, for decisions
+	// about adoption that must not trust a lagging cache.
+	Reader client.Reader
+	// Authorizer asks RBAC what the requester may do.
+	Authorizer Authorizer
+	// DefaultTier is given to Projects created without one; empty means a
+	// Project must name its tier.
+	DefaultTier string
+	// Reserved are name patterns (path.Match syntax) no Project may take.
+	Reserved []string
+
+	decoder admission.Decoder
+}
+
+// +kubebuilder:webhook:path=/mutate-tenancy-atrium-dev-v1alpha1-project,mutating=true,failurePolicy=fail,sideEffects=None,groups=tenancy.atrium.dev,resources=projects,verbs=create,versions=v1alpha1,name=mproject.tenancy.atrium.dev,admissionReviewVersions=v1,timeoutSeconds=10
+// +kubebuilder:webhook:path=/validate-tenancy-atrium-dev-v1alpha1-project,mutating=false,failurePolicy=fail,sideEffects=None,groups=tenancy.atrium.dev,resources=projects,verbs=create;update;delete,versions=v1alpha1,name=vproject.tenancy.atrium.dev,admissionReviewVersions=v1,timeoutSeconds=10
+// +kubebuilder:webhook:path=/validate-v1-namespace,mutating=false,failurePolicy=fail,sideEffects=None,groups="",resources=namespaces,verbs=delete,versions=v1,name=vnamespace.tenancy.atrium.dev,admissionReviewVersions=v1,timeoutSeconds=10
+
+// +kubebuilder:rbac:groups=tenancy.atrium.dev,resources=projects;projecttiers,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch
+
+// SetupWithManager registers the three webhooks and the index they use.
+func (h *Projects) SetupWithManager(ctx context.Context, mgr ctrl.Manager) error {
+	if err := mgr.GetFieldIndexer().IndexField(ctx, &tenancyv1.Project{}, ownerIndex, func(o client.Object) []string {
+		return []string{o.(*tenancyv1.Project).Spec.Owner}
+	}); err != nil {
+		return err
+	}
+	h.decoder = admission.NewDecoder(mgr.GetScheme())
+	srv := mgr.GetWebhookServer()
+	srv.Register(MutateProjectPath, &webhook.Admission{Handler: admission.HandlerFunc(h.mutate)})
+	srv.Register(ValidateProjectPath, &webhook.Admission{Handler: admission.HandlerFunc(h.validate)})
+	srv.Register(ValidateNamespacePath, &webhook.Admission{Handler: admission.HandlerFunc(h.validateNamespaceDelete)})
+	return nil
+}
+
+// mutate fills in what a requester need not say: the owner (the requester),
+// the default tier, and which existing namespace, if any, the Project is
+// about to adopt.
+func (h *Projects) mutate(ctx context.Context, req admission.Request) admission.Response {
+	p := &tenancyv1.Project{}
+	if err := h.decoder.Decode(req, p); err != nil {
+		return admission.Errored(http.StatusBadRequest, err)
+	}
+	if p.Spec.Owner == "" {
+		p.Spec.Owner = req.UserInfo.Username
+	}
+	if p.Spec.Tier == "" {
+		p.Spec.Tier = h.DefaultTier
+	}
+	// Record the namespace instance that exists now; the validating webhook
+	// decides whether the requester may adopt it and the operator adopts only
+	// this one. A client-supplied value is never kept.
+	delete(p.Annotations, tenancyv1.AdoptNamespaceAnnotation)
+	ns := &corev1.Namespace{}
+	switch err := h.Reader.Get(ctx, client.ObjectKey{Name: p.Name}, ns); {
+	case err == nil:
+		if p.Annotations == nil {
+			p.Annotations = map[string]string{}
+		}
+		p.Annotations[tenancyv1.AdoptNamespaceAnnotation] = string(ns.UID)
+	case !apierrors.IsNotFound(err):
+		return admission.Errored(http.StatusInternalServerError, fmt.Errorf("looking up namespace %s: %w", p.Name, err))
+	}
+	raw, err := json.Marshal(p)
+	if err != nil {
+		return admission.Errored(http.StatusInternalServerError, err)
+	}
+	return admission.PatchResponseFromRaw(req.Object.Raw, raw)
+}
+
+// validate checks a Project create, update or delete.
+func (h *Projects) validate(ctx context.Context, req admission.Request) admission.Response {
+	switch req.Operation {
+	case admissionv1.Delete:
+		old := &tenancyv1.Project{}
+		if err := h.decoder.DecodeRaw(req.OldObject, old); err != nil {
+			return admission.Errored(http.StatusBadRequest, err)
+		}
+		if old.Spec.DeletionProtection {
+			return admission.Denied(fmt.Sprintf("Project %s has deletion protection: set spec.deletionProtection to false first, then delete it (its namespace and everything in it go too)", old.Name))
+		}
+		return admission.Allowed("")
+	case admissionv1.Create:
+		p := &tenancyv1.Project{}
+		if err := h.decoder.Decode(req, p); err != nil {
+			return admission.Errored(http.StatusBadRequest, err)
+		}
+		return h.validateCreate(ctx, req, p)
+	case admissionv1.Update:
+		p, old := &tenancyv1.Project{}, &tenancyv1.Project{}
+		if err := h.decoder.Decode(req, p); err != nil {
+			return admission.Errored(http.StatusBadRequest, err)
+		}
+		if err := h.decoder.DecodeRaw(req.OldObject, old); err != nil {
+			return admission.Errored(http.StatusBadRequest, err)
+		}
+		return h.validateUpdate(ctx, req, old, p)
+	}
+	return admission.Allowed("")
+}
+
+func (h *Projects) validateCreate(ctx context.Context, req admission.Request, p *tenancyv1.Project) admission.Response {
+	if err := validateName(p.Name, h.Reserved); err != nil {
+		return admission.Denied(err.Error())
+	}
+	if problems := validateSubjects(&p.Spec); len(problems) > 0 {
+		return admission.Denied(strings.Join(problems, "; "))
+	}
+	admin, err := h.platformAdmin(ctx, req)
+	if err != nil {
+		return admission.Errored(http.StatusInternalServerError, err)
+	}
+	if err := ownerDecision(true, "", p.Spec.Owner, req.UserInfo.Username, admin); err != nil {
+		return admission.Denied(err.Error())
+	}
+	if resp, ok := h.checkTier(ctx, req, p, admin); !ok {
+		return resp
+	}
+	return h.checkAdoption(ctx, req, p)
+}
+
+func (h *Projects) validateUpdate(ctx context.Context, req admission.Request, old, p *tenancyv1.Project) admission.Response {
+	// The operator's own updates (finalizers) and updates of a Project that is
+	// going away need no policy.
+	if !p.DeletionTimestamp.IsZero() {
+		return admission.Allowed("")
+	}
+	if problems := validateSubjects(&p.Spec); len(problems) > 0 {
+		return admission.Denied(strings.Join(problems, "; "))
+	}
+	if immutableAnnotationChanged(old.Annotations, p.Annotations) {
+		return admission.Denied(fmt.Sprintf("annotation %s is set by admission and cannot be changed", tenancyv1.AdoptNamespaceAnnotation))
+	}
+	admin, err := h.platformAdmin(ctx, req)
+	if err != nil {
+		return admission.Errored(http.StatusInternalServerError, err)
+	}
+	if err := ownerDecision(false, old.Spec.Owner, p.Spec.Owner, req.UserInfo.Username, admin); err != nil {
+		return admission.Denied(err.Error())
+	}
+	if old.Spec.Tier != p.Spec.Tier || old.Spec.Owner != p.Spec.Owner {
+		if resp, ok := h.checkTier(ctx, req, p, admin); !ok {
+			return resp
+		}
+	}
+	return admission.Allowed("")
+}
+
+// checkTier checks that the Project's tier exists, that the requester may use
+// it, and that the owner stays within the tier's per-user limit.
+func (h *Projects) checkTier(ctx context.Context, req admission.Request, p *tenancyv1.Project, admin bool) (admission.Response, bool) {
+	if p.Spec.Tier == "" {
+		return admission.Denied("spec.tier is required: name a ProjectTier (kubectl get projecttiers lists them)"), false
+	}
+	tier := &tenancyv1.ProjectTier{}
+	if err := h.Client.Get(ctx, client.ObjectKey{Name: p.Spec.Tier}, tier); err != nil {
+		if apierrors.IsNotFound(err) {
+			return admission.Denied(fmt.Sprintf("ProjectTier %q does not exist; name one of those that `kubectl get projecttiers` lists", p.Spec.Tier)), false
+		}
+		return admission.Errored(http.StatusInternalServerError, err), false
+	}
+	if !tier.Spec.SelfService && !admin {
+		ok, err := h.Authorizer.Allowed(ctx, req.UserInfo, useTier(tier.Name))
+		if err != nil {
+			return admission.Errored(http.StatusInternalServerError, err), false
+		}
+		if !ok {
+			return admission.Denied(fmt.Sprintf("tier %q is not open to self-service and you (%s) may not use it; choose a self-service tier or ask an admin for the \"use\" permission on it", tier.Name, req.UserInfo.Username)), false
+		}
+	}
+	if admin {
+		return admission.Response{}, true
+	}
+	var owned tenancyv1.ProjectList
+	if err := h.Client.List(ctx, &owned, client.MatchingFields{ownerIndex: p.Spec.Owner}); err != nil {
+		return admission.Errored(http.StatusInternalServerError, err), false
+	}
+	n := 0
+	for _, o := range owned.Items {
+		if o.Name != p.Name && o.Spec.Tier == tier.Name && o.DeletionTimestamp.IsZero() {
+			n++
+		}
+	}
+	if err := limitDecision(tier, p.Spec.Owner, n); err != nil {
+		return admission.Denied(err.Error()), false
+	}
+	return admission.Response{}, true
+}
+
+// checkAdoption allows a Project named like an existing namespace only when
+// the requester administers that namespace and no other Project holds it.
+func (h *Projects) checkAdoption(ctx context.Context, req admission.Request, p *tenancyv1.Project) admission.Response {
+	ns := &corev1.Namespace{}
+	err := h.Reader.Get(ctx, client.ObjectKey{Name: p.Name}, ns)
+	switch {
+	case apierrors.IsNotFound(err):
+		return admission.Allowed("")
+	case err != nil:
+		return admission.Errored(http.StatusInternalServerError, err)
+	}
+	if uid := p.Annotations[tenancyv1.AdoptNamespaceAnnotation]; uid != string(ns.UID) {
+		return admission.Denied(fmt.Sprintf("namespace %s changed while the Project was being admitted; try again", ns.Name))
+	}
+	if other := ns.Labels[tenancyv1.ProjectLabel]; other != "" && other != p.Name {
+		return admission.Denied(fmt.Sprintf("namespace %s already belongs to Project %s", ns.Name, other))
+	}
+	if !ns.DeletionTimestamp.IsZero() {
+		return admission.Denied(fmt.Sprintf("namespace %s is being deleted; wait until it is gone, then create the Project again", ns.Name))
+	}
+	ok, err := h.Authorizer.Allowed(ctx, req.UserInfo, adminOfNamespace(ns.Name))
+	if err != nil {
+		return admission.Errored(http.StatusInternalServerError, err)
+	}
+	if !ok {
+		return admission.Denied(fmt.Sprintf("namespace %s already exists and you (%s) are not an admin there, so a Project cannot adopt it; choose another name, or ask an admin of the namespace to create the Project", ns.Name, req.UserInfo.Username))
+	}
+	return admission.Allowed(fmt.Sprintf("the Project adopts the existing namespace %s", ns.Name))
+}
+
+// validateNamespaceDelete refuses to delete a namespace whose Project has
+// deletion protection, unless the Project itself is being deleted.
+func (h *Projects) validateNamespaceDelete(ctx context.Context, req admission.Request) admission.Response {
+	ns := &corev1.Namespace{}
+	if err := h.decoder.DecodeRaw(req.OldObject, ns); err != nil {
+		return admission.Errored(http.StatusBadRequest, err)
+	}
+	name := ns.Labels[tenancyv1.ProjectLabel]
+	if name == "" {
+		return admission.Allowed("")
+	}
+	p := &tenancyv1.Project{}
+	if err := h.Client.Get(ctx, client.ObjectKey{Name: name}, p); err != nil {
+		if apierrors.IsNotFound(err) {
+			return admission.Allowed("")
+		}
+		return admission.Errored(http.StatusInternalServerError, err)
+	}
+	if p.Spec.DeletionProtection && p.DeletionTimestamp.IsZero() {
+		return admission.Denied(fmt.Sprintf("namespace %s belongs to Project %s, which has deletion protection: set spec.deletionProtection to false on the Project and delete the Project instead", ns.Name, p.Name))
+	}
+	return admission.Allowed("")
+}
+
+func (h *Projects) platformAdmin(ctx context.Context, req admission.Request) (bool, error) {
+	return h.Authorizer.Allowed(ctx, req.UserInfo, administerProjects)
+}
+

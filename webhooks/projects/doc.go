@@ -1,0 +1,4 @@
+// Command projects serves the Project admission webhooks: the requester
+// becomes the owner, names, tiers and per-user limits are checked, adoption
+// of an existing namespace needs its admin, and protected Projects stay.
+package main

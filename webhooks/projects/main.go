@@ -1,0 +1,62 @@
+package main
+
+import (
+	"flag"
+	"os"
+	"strings"
+
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/webhook"
+
+	"github.com/atrium-dev/atrium/internal/manager"
+	"github.com/atrium-dev/atrium/webhooks/projects/admission"
+)
+
+func main() {
+	opts := manager.Flags("atrium-projects-webhook", ":8082", ":8083", false)
+	port := flag.Int("webhook-port", 9443, "Port the webhooks are served on (HTTPS).")
+	certDir := flag.String("cert-dir", "", "Directory holding tls.crt and tls.key; defaults to controller-runtime's.")
+	defaultTier := flag.String("default-tier", "standard", "Tier given to Projects created without one; empty makes spec.tier required.")
+	reserved := flag.String("reserved-names", strings.Join(admission.DefaultReserved, ","), "Comma-separated name patterns no Project may take.")
+	opts.Parse()
+
+	ctx := ctrl.SetupSignalHandler()
+	log := ctrl.Log.WithName("setup")
+	mgr, err := opts.NewManager(ctrl.Options{
+		WebhookServer: webhook.NewServer(webhook.Options{Port: *port, CertDir: *certDir}),
+	})
+	if err != nil {
+		log.Error(err, "creating manager")
+		os.Exit(1)
+	}
+	h := &admission.Projects{
+		Client:      mgr.GetClient(),
+		Reader:      mgr.GetAPIReader(),
+		Authorizer:  admission.SubjectAccessReviews{Client: mgr.GetClient()},
+		DefaultTier: *defaultTier,
+		Reserved:    splitList(*reserved),
+	}
+	if err := h.SetupWithManager(ctx, mgr); err != nil {
+		log.Error(err, "setting up webhooks")
+		os.Exit(1)
+	}
+	if err := mgr.AddReadyzCheck("webhook", mgr.GetWebhookServer().StartedChecker()); err != nil {
+		log.Error(err, "adding webhook readiness check")
+		os.Exit(1)
+	}
+	log.Info("serving Project admission", "port", *port)
+	if err := mgr.Start(ctx); err != nil {
+		log.Error(err, "manager stopped")
+		os.Exit(1)
+	}
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
