@@ -209,32 +209,45 @@ func ReadYAMLDocuments(path string) ([][]byte, error) {
 // AggregateClusterRoles fills in the rules of aggregated ClusterRoles
 // (admin, edit, view) from the roles their selectors match. In a cluster this
 // is kube-controller-manager's job; the test control plane runs none, and
-// without it the built-in "admin" role would grant nothing.
+// without it the built-in "admin" role would grant nothing. Aggregated roles
+// aggregate each other (edit into admin), so this runs to a fixed point.
 func AggregateClusterRoles(ctx context.Context, c client.Client) error {
 	var roles rbacv1.ClusterRoleList
 	if err := c.List(ctx, &roles); err != nil {
 		return err
 	}
-	for i := range roles.Items {
-		role := &roles.Items[i]
-		if role.AggregationRule == nil {
-			continue
-		}
-		var rules []rbacv1.PolicyRule
-		for _, sel := range role.AggregationRule.ClusterRoleSelectors {
-			s, err := metav1.LabelSelectorAsSelector(&sel)
-			if err != nil {
-				return err
+	changed := map[int]bool{}
+	for pass := 0; pass < 10; pass++ {
+		again := false
+		for i := range roles.Items {
+			role := &roles.Items[i]
+			if role.AggregationRule == nil {
+				continue
 			}
-			for _, other := range roles.Items {
-				if other.Name != role.Name && s.Matches(labels.Set(other.Labels)) {
-					rules = append(rules, other.Rules...)
+			var rules []rbacv1.PolicyRule
+			for _, sel := range role.AggregationRule.ClusterRoleSelectors {
+				s, err := metav1.LabelSelectorAsSelector(&sel)
+				if err != nil {
+					return err
+				}
+				for _, other := range roles.Items {
+					if other.Name != role.Name && s.Matches(labels.Set(other.Labels)) {
+						rules = append(rules, other.Rules...)
+					}
 				}
 			}
+			if len(rules) != len(role.Rules) {
+				role.Rules = rules
+				changed[i], again = true, true
+			}
 		}
-		role.Rules = rules
-		if err := c.Update(ctx, role); err != nil {
-			return fmt.Errorf("aggregating ClusterRole %s: %w", role.Name, err)
+		if !again {
+			break
+		}
+	}
+	for i := range changed {
+		if err := c.Update(ctx, &roles.Items[i]); err != nil {
+			return fmt.Errorf("aggregating ClusterRole %s: %w", roles.Items[i].Name, err)
 		}
 	}
 	return nil

@@ -230,6 +230,7 @@ func (r *ProjectReconciler) reconcileDelete(ctx context.Context, p *tenancyv1.Pr
 		r.Recorder.Eventf(p, ns, corev1.EventTypeNormal, "NamespaceDeleted", "Delete", "Deleting namespace %s", ns.Name)
 	}
 
+	orig := p.DeepCopy()
 	controllerutil.RemoveFinalizer(p, tenancyv1.ProjectFinalizer)
-	return ctrl.Result{}, client.IgnoreNotFound(r.Client.Update(ctx, p))
+	return ctrl.Result{}, client.IgnoreNotFound(r.Client.Patch(ctx, p, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{})))
 }

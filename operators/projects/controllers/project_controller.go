@@ -126,8 +126,16 @@ func (r *ProjectReconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ 
 	if !project.DeletionTimestamp.IsZero() {
 		return r.reconcileDelete(ctx, project)
 	}
-	if controllerutil.AddFinalizer(project, tenancyv1.ProjectFinalizer) {
-		if err := r.Client.Update(ctx, project); err != nil {
+	if !controllerutil.ContainsFinalizer(project, tenancyv1.ProjectFinalizer) {
+		// A patch, not an update: users edit Projects too, and the finalizer
+		// must not wait for their edits or overwrite them.
+		orig := project.DeepCopy()
+		controllerutil.AddFinalizer(project, tenancyv1.ProjectFinalizer)
+		if err := r.Client.Patch(ctx, project, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{})); err != nil {
+			if apierrors.IsConflict(err) {
+				// Somebody changed the Project; their change brings us back.
+				return ctrl.Result{}, nil
+			}
 			return ctrl.Result{}, err
 		}
 	}
