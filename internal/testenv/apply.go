@@ -85,4 +85,3 @@ func Eventually(ctx context.Context, timeout time.Duration, check func() error) 
 		}
 	}
 }
-

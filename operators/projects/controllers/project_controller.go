@@ -37,7 +37,7 @@ const tierIndex = "spec.tier"
 
 // ProjectReconciler turns a Project into its namespace and the objects in it.
 type ProjectReconciler struct {
-	Client   client.Client
+	Client client.Client
 	// APIReader reads objects the cache does not hold (namespaces the
 	// operator has not labelled yet).
 	APIReader client.Reader

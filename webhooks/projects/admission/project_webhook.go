@@ -279,4 +279,3 @@ func (h *Projects) validateNamespaceDelete(ctx context.Context, req admission.Re
 func (h *Projects) platformAdmin(ctx context.Context, req admission.Request) (bool, error) {
 	return h.Authorizer.Allowed(ctx, req.UserInfo, administerProjects)
 }
-
