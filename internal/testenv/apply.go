@@ -2,7 +2,9 @@ package testenv
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -84,4 +86,17 @@ func Eventually(ctx context.Context, timeout time.Duration, check func() error) 
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
+}
+
+// ProbeTLS returns nil once something serves TLS at url (any HTTP answer).
+// The certificate is not checked: this only asks whether a server is up.
+func ProbeTLS(url string) error {
+	c := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // a liveness probe, no data
+	}}
+	resp, err := c.Get(url)
+	if err != nil {
+		return err
+	}
+	return resp.Body.Close()
 }

@@ -113,6 +113,17 @@ func (e *Env) WebhookServer() webhook.Server {
 	return webhook.NewServer(webhook.Options{Host: o.LocalServingHost, Port: o.LocalServingPort, CertDir: o.LocalServingCertDir})
 }
 
+// WebhookServing says where the installed webhook configurations send
+// requests (host and port) and the directory holding the serving certificate
+// and key they trust, for running a webhook binary out of process.
+func (e *Env) WebhookServing() (host string, port int, certDir string) {
+	o := e.env.WebhookInstallOptions
+	return o.LocalServingHost, o.LocalServingPort, o.LocalServingCertDir
+}
+
+// KubeConfig is a kubeconfig file's content for the admin user.
+func (e *Env) KubeConfig() []byte { return e.env.KubeConfig }
+
 // UserConfig is a rest.Config that impersonates a user who belongs to
 // system:authenticated and the given groups, as a real login would.
 func (e *Env) UserConfig(user string, groups ...string) *rest.Config {
