@@ -8,14 +8,11 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"io"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -23,6 +20,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
+	"github.com/atrium-dev/atrium/internal/procs"
 	"github.com/atrium-dev/atrium/internal/testenv"
 )
 
@@ -71,7 +69,10 @@ func run(stateDir string) error {
 
 	step("starting the components")
 	host, port, certDir := env.WebhookServing()
-	comps := []component{
+	comps := []struct {
+		name, bin string
+		args      []string
+	}{
 		{name: "projects-operator", bin: "atrium-operators-projects", args: []string{
 			"--kubeconfig=" + kubeconfig, "--leader-elect=false",
 			"--metrics-bind-address=127.0.0.1:8080", "--health-probe-bind-address=127.0.0.1:8081"}},
@@ -81,13 +82,19 @@ func run(stateDir string) error {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	var wg sync.WaitGroup
 	for _, c := range comps {
-		if err := c.start(ctx, root, state, &wg, cancel); err != nil {
+		// A component that exits before Ctrl-C stops the fleet, so a broken
+		// build is noticed rather than half-running.
+		p, err := procs.Start(c.name, filepath.Join(root, "bin", c.bin), c.args, state, func(p *procs.Process, err error) {
+			fmt.Fprintf(os.Stderr, "%s exited: %v; last lines of %s:\n%s\n", p.Name, err, p.LogPath, p.Tail(20))
+			cancel()
+		})
+		if err != nil {
 			return err
 		}
+		defer p.Stop(30 * time.Second)
+		fmt.Printf("    %s (pid %d), log %s\n", c.name, p.Pid(), p.LogPath)
 	}
-	defer wg.Wait()
 	webhookURL := "https://" + host + ":" + strconv.Itoa(port) + "/"
 	if err := testenv.Eventually(ctx, time.Minute, func() error { return testenv.ProbeTLS(webhookURL) }); err != nil {
 		return fmt.Errorf("projects webhook did not come up: %w", err)
@@ -127,42 +134,6 @@ Atrium is running. Ctrl-C stops it.
 }
 
 func step(msg string) { fmt.Printf("==> %s\n", msg) }
-
-// component is one Atrium binary run as its own process.
-type component struct {
-	name string
-	bin  string
-	args []string
-}
-
-// start runs the component with its output in <state>/<name>.log; if it
-// exits before Ctrl-C, the whole fleet stops, so a broken build is noticed.
-func (c component) start(ctx context.Context, root, state string, wg *sync.WaitGroup, fail func()) error {
-	logPath := filepath.Join(state, c.name+".log")
-	logFile, err := os.Create(logPath)
-	if err != nil {
-		return err
-	}
-	cmd := exec.CommandContext(ctx, filepath.Join(root, "bin", c.bin), c.args...)
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
-	cmd.WaitDelay = 30 * time.Second
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("starting %s: %w", c.name, err)
-	}
-	fmt.Printf("    %s (pid %d), log %s\n", c.name, cmd.Process.Pid, logPath)
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		defer logFile.Close()
-		err := cmd.Wait()
-		if ctx.Err() == nil {
-			fmt.Fprintf(os.Stderr, "%s exited: %v; last lines of %s:\n%s\n", c.name, err, logPath, tail(logPath, 20))
-			fail()
-		}
-	}()
-	return nil
-}
 
 // applyExamples creates every example: tiers and other cluster objects as
 // the admin, Projects as exampleUser.
@@ -215,18 +186,4 @@ func createWithRetry(ctx context.Context, c client.Client, u *unstructured.Unstr
 	return testenv.Eventually(ctx, 30*time.Second, func() error {
 		return c.Create(ctx, u.DeepCopy())
 	})
-}
-
-func tail(path string, n int) string {
-	f, err := os.Open(path)
-	if err != nil {
-		return err.Error()
-	}
-	defer f.Close()
-	b, _ := io.ReadAll(f)
-	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
 }
