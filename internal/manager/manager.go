@@ -31,6 +31,8 @@ type Options struct {
 	ProbeAddr               string
 	LeaderElect             bool
 	LeaderElectionNamespace string
+	QPS                     float64
+	Burst                   int
 	Zap                     zap.Options
 }
 
@@ -43,6 +45,8 @@ func Flags(name, metricsAddr, probeAddr string, leaderElect bool) *Options {
 	flag.StringVar(&o.ProbeAddr, "health-probe-bind-address", probeAddr, "Address of /healthz and /readyz.")
 	flag.BoolVar(&o.LeaderElect, "leader-elect", leaderElect, "Elect a leader so only one replica acts at a time.")
 	flag.StringVar(&o.LeaderElectionNamespace, "leader-election-namespace", "", "Namespace of the leader election Lease; defaults to the pod's namespace.")
+	flag.Float64Var(&o.QPS, "kube-api-qps", 100, "Sustained requests per second to the API server.")
+	flag.IntVar(&o.Burst, "kube-api-burst", 200, "Requests allowed in a burst to the API server.")
 	o.Zap.BindFlags(flag.CommandLine)
 	return o
 }
@@ -60,6 +64,10 @@ func (o *Options) NewManager(base ctrl.Options) (ctrl.Manager, error) {
 	if err != nil {
 		return nil, fmt.Errorf("loading kubeconfig: %w", err)
 	}
+	// client-go's defaults (5 QPS, or controller-runtime's 20) throttle an
+	// operator that provisions thousands of tenants; the API server's own
+	// priority and fairness protects it from a busy client.
+	cfg.QPS, cfg.Burst = float32(o.QPS), o.Burst
 	base.Scheme = Scheme()
 	base.Metrics = metricsserver.Options{BindAddress: o.MetricsAddr}
 	base.HealthProbeBindAddress = o.ProbeAddr

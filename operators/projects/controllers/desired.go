@@ -8,6 +8,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 	metav1ac "k8s.io/client-go/applyconfigurations/meta/v1"
@@ -280,6 +281,36 @@ func labelSelectorApply(in *metav1.LabelSelector) *metav1ac.LabelSelectorApplyCo
 	for _, e := range in.MatchExpressions {
 		out.WithMatchExpressions(metav1ac.LabelSelectorRequirement().
 			WithKey(e.Key).WithOperator(e.Operator).WithValues(e.Values...))
+	}
+	return out
+}
+
+// DesiredObjects lists every object the operator applies for a Project
+// with the given tier, in the order it applies them. The benchmark uses it
+// to measure the API server's own floor for the same writes.
+func DesiredObjects(p *tenancyv1.Project, tier *tenancyv1.ProjectTier) []runtime.ApplyConfiguration {
+	out := []runtime.ApplyConfiguration{namespaceApply(p)}
+	for _, rb := range roleBindings(p) {
+		if len(rb.Subjects) > 0 {
+			out = append(out, roleBindingApply(p, rb))
+		}
+	}
+	for _, r := range projectClusterRoles(p) {
+		out = append(out, r)
+	}
+	editors, readers := projectAccess(p)
+	out = append(out, projectClusterRoleBindingApply(p, "edit", editors))
+	if len(readers) > 0 {
+		out = append(out, projectClusterRoleBindingApply(p, "view", readers))
+	}
+	if q := quotaApply(p, tier); q != nil {
+		out = append(out, q)
+	}
+	if l := limitRangeApply(p, tier); l != nil {
+		out = append(out, l)
+	}
+	if np := networkPolicyApply(p, tier); np != nil {
+		out = append(out, np)
 	}
 	return out
 }

@@ -8,20 +8,23 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	kerrors "k8s.io/apimachinery/pkg/util/errors"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/klog/v2"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	tenancyv1 "github.com/atrium-dev/atrium/apis/tenancy/v1alpha1"
@@ -45,6 +48,8 @@ type ProjectReconciler struct {
 	// MaxConcurrentReconciles bounds parallel reconciles; tier changes touch
 	// every Project on the tier at once.
 	MaxConcurrentReconciles int
+
+	applied appliedMemory
 }
 
 // +kubebuilder:rbac:groups=tenancy.atrium.dev,resources=projects,verbs=get;list;watch;update;patch;delete
@@ -66,7 +71,7 @@ func (r *ProjectReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manag
 		return err
 	}
 	return ctrl.NewControllerManagedBy(mgr).
-		For(&tenancyv1.Project{}).
+		For(&tenancyv1.Project{}, builder.WithPredicates(predicate.Funcs{UpdateFunc: projectChanged})).
 		Owns(&corev1.Namespace{}).
 		Owns(&rbacv1.RoleBinding{}).
 		Owns(&rbacv1.ClusterRole{}).
@@ -74,10 +79,21 @@ func (r *ProjectReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manag
 		Owns(&corev1.ResourceQuota{}).
 		Owns(&corev1.LimitRange{}).
 		Owns(&networkingv1.NetworkPolicy{}).
-		Watches(&tenancyv1.ProjectTier{}, handler.EnqueueRequestsFromMapFunc(r.projectsOnTier),
-			builder.WithPredicates()).
+		Watches(&tenancyv1.ProjectTier{}, handler.EnqueueRequestsFromMapFunc(r.projectsOnTier)).
 		WithOptions(controller.Options{MaxConcurrentReconciles: r.MaxConcurrentReconciles}).
 		Complete(r)
+}
+
+// projectChanged filters out the updates of a Project that only touch its
+// status (most of them are the operator's own status patches): they ask for
+// nothing new.
+func projectChanged(e event.UpdateEvent) bool {
+	o, n := e.ObjectOld, e.ObjectNew
+	return o.GetGeneration() != n.GetGeneration() ||
+		!equality.Semantic.DeepEqual(o.GetLabels(), n.GetLabels()) ||
+		!equality.Semantic.DeepEqual(o.GetAnnotations(), n.GetAnnotations()) ||
+		!equality.Semantic.DeepEqual(o.GetFinalizers(), n.GetFinalizers()) ||
+		!equality.Semantic.DeepEqual(o.GetDeletionTimestamp(), n.GetDeletionTimestamp())
 }
 
 // projectsOnTier maps a tier event to every Project that uses the tier.
@@ -152,6 +168,9 @@ func (r *ProjectReconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ 
 			project.Status.ObservedGeneration = project.Generation
 		}
 		setReady(project)
+		if equality.Semantic.DeepEqual(before.Status, project.Status) {
+			return
+		}
 		if err := r.Client.Status().Patch(ctx, project, client.MergeFrom(before)); err != nil && !apierrors.IsNotFound(err) {
 			reterr = kerrors.NewAggregate([]error{reterr, err})
 		}
@@ -246,11 +265,32 @@ func setReady(p *tenancyv1.Project) {
 // apply server-side applies an object as the projects operator, taking over
 // fields that somebody else changed: the operator's fields are the Project's
 // contract, so drift there is repaired; fields it does not set are left alone.
-func (r *ProjectReconciler) apply(ctx context.Context, ac runtime.ApplyConfiguration) error {
-	return r.Client.Apply(ctx, ac, FieldOwner, client.ForceOwnership)
+// An apply known to change nothing is skipped (see appliedMemory).
+func (r *ProjectReconciler) apply(ctx context.Context, ac applyConfiguration) error {
+	key, hash, err := keyAndHash(ac)
+	if err != nil {
+		return err
+	}
+	if r.applied.upToDate(ctx, r.Client, key, hash) {
+		return nil
+	}
+	if err := r.Client.Apply(ctx, ac, FieldOwner, client.ForceOwnership); err != nil {
+		r.applied.forget(key)
+		return err
+	}
+	r.applied.record(key, hash, resourceVersionOf(ac))
+	return nil
 }
 
-// deleteIfExists removes an object the Project no longer asks for.
+// deleteIfExists removes an object the Project no longer asks for. The
+// cache holds every object carrying the project label, so an object it does
+// not know is either gone already or not the operator's to delete.
 func (r *ProjectReconciler) deleteIfExists(ctx context.Context, obj client.Object) error {
-	return client.IgnoreNotFound(r.Client.Delete(ctx, obj))
+	if err := r.Client.Get(ctx, client.ObjectKeyFromObject(obj), obj); err != nil {
+		return client.IgnoreNotFound(err)
+	}
+	if obj.GetLabels()[tenancyv1.ProjectLabel] == "" {
+		return nil
+	}
+	return client.IgnoreNotFound(r.Client.Delete(ctx, obj, client.Preconditions{UID: ptr.To(obj.GetUID())}))
 }

@@ -3,12 +3,15 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
@@ -29,15 +32,44 @@ type TierReconciler struct {
 func (r *TierReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&tenancyv1.ProjectTier{}).
-		Watches(&tenancyv1.Project{}, handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []reconcile.Request {
-			p := o.(*tenancyv1.Project)
-			reqs := []reconcile.Request{{NamespacedName: types.NamespacedName{Name: p.Spec.Tier}}}
-			if p.Status.Tier != nil && p.Status.Tier.Name != p.Spec.Tier {
-				reqs = append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Name: p.Status.Tier.Name}})
-			}
-			return reqs
-		})).
+		Watches(&tenancyv1.Project{}, handler.Funcs{
+			CreateFunc: func(_ context.Context, e event.CreateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+				enqueueTiers(q, e.Object)
+			},
+			UpdateFunc: func(_ context.Context, e event.UpdateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+				enqueueTiers(q, e.ObjectOld)
+				enqueueTiers(q, e.ObjectNew)
+			},
+			DeleteFunc: func(_ context.Context, e event.DeleteEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+				enqueueTiers(q, e.Object)
+			},
+		}).
 		Complete(r)
+}
+
+// tierStatusDelay batches the Project events of a busy tier into one status
+// update: when a tier change rolls out to a thousand Projects, the tier's
+// status is written a few times, not a thousand.
+const tierStatusDelay = 2 * time.Second
+
+// enqueueTiers schedules the tiers a Project uses and used.
+func enqueueTiers(q workqueue.TypedRateLimitingInterface[reconcile.Request], o client.Object) {
+	p, ok := o.(*tenancyv1.Project)
+	if !ok {
+		return
+	}
+	for _, name := range []string{p.Spec.Tier, tierNameOf(p.Status.Tier)} {
+		if name != "" {
+			q.AddAfter(reconcile.Request{NamespacedName: types.NamespacedName{Name: name}}, tierStatusDelay)
+		}
+	}
+}
+
+func tierNameOf(t *tenancyv1.AppliedTier) string {
+	if t == nil {
+		return ""
+	}
+	return t.Name
 }
 
 func (r *TierReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {

@@ -12,6 +12,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
@@ -82,6 +83,10 @@ func (h *Projects) mutate(ctx context.Context, req admission.Request) admission.
 	if p.Spec.Tier == "" {
 		p.Spec.Tier = h.DefaultTier
 	}
+	// The operator's finalizer from the first write: a Project deleted
+	// before the operator saw it still has its namespace cleaned up, and
+	// the operator saves a write per Project.
+	controllerutil.AddFinalizer(p, tenancyv1.ProjectFinalizer)
 	// Record the namespace instance that exists now; the validating webhook
 	// decides whether the requester may adopt it and the operator adopts only
 	// this one. A client-supplied value is never kept.

@@ -1,0 +1,73 @@
+// Command bench is `make bench`: it measures Atrium against the floors of
+// the real servers it drives and writes the figures into docs/benchmarks.md.
+// Each benchmark owns one section of that file, between markers, so
+// benchmarks can be run and rewritten one at a time.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"regexp"
+	"strings"
+)
+
+type benchmark struct {
+	name string
+	run  func(cfg config) (string, error)
+}
+
+type config struct {
+	projects int
+	clients  int
+}
+
+var benchmarks = []benchmark{
+	{"projects", benchProjects},
+}
+
+func main() {
+	out := flag.String("out", "docs/benchmarks.md", "Report to update.")
+	only := flag.String("only", "", "Run only the benchmark with this name.")
+	projects := flag.Int("projects", 1000, "Projects to provision.")
+	clients := flag.Int("clients", 10, "Concurrent API clients.")
+	flag.Parse()
+	cfg := config{projects: *projects, clients: *clients}
+	for _, b := range benchmarks {
+		if *only != "" && *only != b.name {
+			continue
+		}
+		fmt.Printf("==> benchmark %s\n", b.name)
+		section, err := b.run(cfg)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "benchmark %s: %v\n", b.name, err)
+			os.Exit(1)
+		}
+		fmt.Println(section)
+		if err := writeSection(*out, b.name, section); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+	}
+}
+
+// writeSection replaces the named section of the report, or appends it.
+func writeSection(path, name, body string) error {
+	begin, end := "<!-- bench:"+name+" -->", "<!-- /bench:"+name+" -->"
+	block := begin + "\n" + strings.TrimSpace(body) + "\n" + end
+	old, err := os.ReadFile(path)
+	if err != nil && !os.IsNotExist(err) {
+		return err
+	}
+	text := string(old)
+	if text == "" {
+		text = "# Benchmarks\n\nWritten by `make bench` (hack/bench). Each section is rewritten by its benchmark.\n"
+	}
+	re := regexp.MustCompile("(?s)" + regexp.QuoteMeta(begin) + ".*?" + regexp.QuoteMeta(end))
+	if re.MatchString(text) {
+		text = re.ReplaceAllLiteralString(text, block)
+	} else {
+		text = strings.TrimRight(text, "\n") + "\n\n" + block + "\n"
+	}
+	return os.WriteFile(path, []byte(text), 0o644)
+}

@@ -1,0 +1,248 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
+
+	tenancyv1 "github.com/atrium-dev/atrium/apis/tenancy/v1alpha1"
+	"github.com/atrium-dev/atrium/internal/procs"
+	"github.com/atrium-dev/atrium/internal/testenv"
+	"github.com/atrium-dev/atrium/operators/projects/controllers"
+)
+
+// benchProjects provisions N Projects through the webhook and the operator
+// and compares the time until all are Ready with the time the API server
+// needs to take the same objects written directly (its floor).
+func benchProjects(cfg config) (string, error) {
+	ctx := context.Background()
+	tier, err := loadTier()
+	if err != nil {
+		return "", err
+	}
+
+	fmt.Println("    floor: writing the operator's objects directly")
+	floor, err := withEnv(func(env *testenv.Env) (time.Duration, error) {
+		if err := env.Client.Create(ctx, tier.DeepCopy()); err != nil {
+			return 0, err
+		}
+		start := time.Now()
+		err := parallel(cfg.projects, cfg.clients, func(i int) error {
+			p := benchProject(i)
+			p.UID = "00000000-0000-0000-0000-000000000000"
+			for _, obj := range controllers.DesiredObjects(p, tier) {
+				if err := env.Client.Apply(ctx, obj, controllers.FieldOwner, client.ForceOwnership); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		return time.Since(start), err
+	})
+	if err != nil {
+		return "", fmt.Errorf("floor: %w", err)
+	}
+
+	fmt.Println("    Atrium: Projects through admission and the operator")
+	var peakKiB int64
+	atrium, err := withEnv(func(env *testenv.Env) (time.Duration, error) {
+		if err := env.Client.Create(ctx, tier.DeepCopy()); err != nil {
+			return 0, err
+		}
+		stop, pid, err := startComponents(env)
+		if err != nil {
+			return 0, err
+		}
+		defer stop()
+		var done atomic.Bool
+		go func() { // sample the operator's peak resident memory
+			for !done.Load() {
+				if kib := peakRSS(pid); kib > peakKiB {
+					peakKiB = kib
+				}
+				time.Sleep(200 * time.Millisecond)
+			}
+		}()
+		defer done.Store(true)
+		start := time.Now()
+		if err := parallel(cfg.projects, cfg.clients, func(i int) error {
+			return env.Client.Create(ctx, benchProject(i))
+		}); err != nil {
+			return 0, err
+		}
+		created := time.Since(start)
+		fmt.Printf("    %d Projects created in %s, waiting for Ready\n", cfg.projects, created.Round(time.Millisecond))
+		err = testenv.Eventually(ctx, 10*time.Minute, func() error {
+			var list tenancyv1.ProjectList
+			if err := env.Client.List(ctx, &list); err != nil {
+				return err
+			}
+			ready := 0
+			for _, p := range list.Items {
+				if meta.IsStatusConditionTrue(p.Status.Conditions, tenancyv1.ReadyCondition) {
+					ready++
+				}
+			}
+			if ready < cfg.projects {
+				return fmt.Errorf("%d of %d Ready", ready, cfg.projects)
+			}
+			return nil
+		})
+		elapsed := time.Since(start)
+		if os.Getenv("BENCH_METRICS") != "" {
+			out, _ := exec.Command("sh", "-c", "curl -s 127.0.0.1:18080/metrics | grep -E '^(rest_client_requests_total|controller_runtime_reconcile_total|workqueue_adds_total)'").Output()
+			fmt.Println(string(out))
+		}
+		return elapsed, err
+	})
+	if err != nil {
+		return "", fmt.Errorf("atrium: %w", err)
+	}
+	ratio := atrium.Seconds() / floor.Seconds()
+	objects := len(controllers.DesiredObjects(benchProject(0), tier))
+
+	var b strings.Builder
+	fmt.Fprintf(&b, "## Projects: %d provisioned from scratch\n\n", cfg.projects)
+	fmt.Fprintf(&b, "Run on %s, %d cores (%s). One kube-apiserver v1.36.3 and etcd from `bin/`, %d concurrent clients.\n\n",
+		time.Now().UTC().Format("2006-01-02"), runtime.NumCPU(), runtime.GOOS+"/"+runtime.GOARCH, cfg.clients)
+	fmt.Fprintf(&b, "| what | time |\n|---|---|\n")
+	fmt.Fprintf(&b, "| floor: the operator's %d objects per Project (%d in all) applied directly | %s |\n", objects, objects*cfg.projects, floor.Round(time.Millisecond))
+	fmt.Fprintf(&b, "| Atrium: %d Projects created through the webhooks until all are Ready | %s |\n", cfg.projects, atrium.Round(time.Millisecond))
+	fmt.Fprintf(&b, "| **ratio** (aim ≤ 1.5) | **%.2f** |\n", ratio)
+	fmt.Fprintf(&b, "| operator peak resident memory | %.1f MiB |\n\n", float64(peakKiB)/1024)
+	fmt.Fprintf(&b, "The Atrium figure includes what the floor does not: creating the Projects, the mutating and validating webhooks "+
+		"(SubjectAccessReviews included), the finalizer and the status of every Project. Tier `%s` from docs/examples. "+
+		"Reproduce with `make bench` (or `go run ./hack/bench -only projects -projects N`).\n", tier.Name)
+	return b.String(), nil
+}
+
+func loadTier() (*tenancyv1.ProjectTier, error) {
+	root, err := testenv.RepoRoot()
+	if err != nil {
+		return nil, err
+	}
+	b, err := os.ReadFile(filepath.Join(root, "docs/examples/projecttier-standard.yaml"))
+	if err != nil {
+		return nil, err
+	}
+	t := &tenancyv1.ProjectTier{}
+	return t, yaml.Unmarshal(b, t)
+}
+
+func benchProject(i int) *tenancyv1.Project {
+	return &tenancyv1.Project{
+		ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("bench-%05d", i)},
+		Spec:       tenancyv1.ProjectSpec{Owner: fmt.Sprintf("bench-user-%05d", i), Tier: "standard"},
+	}
+}
+
+// withEnv runs f against a fresh control plane.
+func withEnv(f func(*testenv.Env) (time.Duration, error)) (time.Duration, error) {
+	env, err := testenv.Start(testenv.Options{Webhooks: []string{"webhooks/projects"}})
+	if err != nil {
+		return 0, err
+	}
+	defer env.Stop()
+	if err := env.CreateFromFiles(context.Background(), "config/rbac"); err != nil {
+		return 0, err
+	}
+	return f(env)
+}
+
+// startComponents builds and runs the operator and the webhook as processes
+// and returns the operator's pid.
+func startComponents(env *testenv.Env) (func(), int, error) {
+	dir, err := os.MkdirTemp("", "atrium-bench-")
+	if err != nil {
+		return nil, 0, err
+	}
+	for _, c := range []string{"operators/projects", "webhooks/projects"} {
+		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, strings.ReplaceAll(c, "/", "-")), "./"+c)
+		cmd.Dir = env.Root
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return nil, 0, fmt.Errorf("building %s: %v\n%s", c, err, out)
+		}
+	}
+	kubecfg := filepath.Join(dir, "kubeconfig")
+	if err := os.WriteFile(kubecfg, env.KubeConfig(), 0o600); err != nil {
+		return nil, 0, err
+	}
+	host, port, certDir := env.WebhookServing()
+	common := []string{"--kubeconfig=" + kubecfg, "--health-probe-bind-address=0", "--metrics-bind-address=0"}
+	wh, err := procs.Start("webhook", filepath.Join(dir, "webhooks-projects"),
+		append(common, "--cert-dir="+certDir, "--webhook-port="+strconv.Itoa(port)), dir, nil)
+	if err != nil {
+		return nil, 0, err
+	}
+	op, err := procs.Start("operator", filepath.Join(dir, "operators-projects"), append(common, "--leader-elect=false", "--metrics-bind-address=127.0.0.1:18080"), dir, nil)
+	if err != nil {
+		wh.Stop(time.Second)
+		return nil, 0, err
+	}
+	url := "https://" + host + ":" + strconv.Itoa(port) + "/"
+	if err := testenv.Eventually(context.Background(), time.Minute, func() error { return testenv.ProbeTLS(url) }); err != nil {
+		return nil, 0, err
+	}
+	return func() {
+		op.Stop(10 * time.Second)
+		wh.Stop(10 * time.Second)
+		os.RemoveAll(dir)
+	}, op.Pid(), nil
+}
+
+// parallel runs f for 0..n-1 on the given number of workers.
+func parallel(n, workers int, f func(i int) error) error {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	errs := make(chan error, workers)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				if err := f(i); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	return <-errs
+}
+
+// peakRSS reads a process's peak resident set size (VmHWM) in KiB.
+func peakRSS(pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "VmHWM:") {
+			f := strings.Fields(line)
+			if len(f) >= 2 {
+				n, _ := strconv.ParseInt(f[1], 10, 64)
+				return n
+			}
+		}
+	}
+	return 0
+}

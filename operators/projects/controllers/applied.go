@@ -1,0 +1,125 @@
+package controllers
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"sync"
+
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+// applyConfiguration is what client-go's generated apply configurations
+// offer: enough to name the object they describe.
+type applyConfiguration interface {
+	runtime.ApplyConfiguration
+	GetAPIVersion() *string
+	GetKind() *string
+	GetName() *string
+	GetNamespace() *string
+}
+
+// appliedMemory lets the operator skip server-side applies that would change
+// nothing. For each object it remembers a hash of what it last applied and
+// the resourceVersion the API server answered with. If the cached object
+// still has that resourceVersion, nobody has written it since, and applying
+// the same content again is a no-op that costs a round trip; so it is
+// skipped. Any write by anyone (a member deleting or editing the object)
+// changes the resourceVersion and the next pass applies again: drift repair
+// is unaffected. The memory is lost on restart, which only costs one round
+// of applies.
+type appliedMemory struct {
+	mu   sync.Mutex
+	seen map[appliedKey]appliedRecord
+}
+
+type appliedKey struct {
+	gvk             schema.GroupVersionKind
+	namespace, name string
+}
+
+type appliedRecord struct {
+	hash            [32]byte
+	resourceVersion string
+}
+
+// upToDate reports whether applying ac would be a no-op, using the cache.
+func (m *appliedMemory) upToDate(ctx context.Context, c client.Client, key appliedKey, hash [32]byte) bool {
+	m.mu.Lock()
+	rec, ok := m.seen[key]
+	m.mu.Unlock()
+	if !ok || rec.hash != hash {
+		return false
+	}
+	obj, err := c.Scheme().New(key.gvk)
+	if err != nil {
+		return false
+	}
+	cobj, ok := obj.(client.Object)
+	if !ok {
+		return false
+	}
+	if err := c.Get(ctx, client.ObjectKey{Namespace: key.namespace, Name: key.name}, cobj); err != nil {
+		return false
+	}
+	return cobj.GetResourceVersion() == rec.resourceVersion
+}
+
+func (m *appliedMemory) record(key appliedKey, hash [32]byte, resourceVersion string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.seen == nil {
+		m.seen = map[appliedKey]appliedRecord{}
+	}
+	m.seen[key] = appliedRecord{hash: hash, resourceVersion: resourceVersion}
+}
+
+func (m *appliedMemory) forget(key appliedKey) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.seen, key)
+}
+
+// keyAndHash names the object an apply configuration describes and hashes
+// its content.
+func keyAndHash(ac applyConfiguration) (appliedKey, [32]byte, error) {
+	b, err := json.Marshal(ac)
+	if err != nil {
+		return appliedKey{}, [32]byte{}, err
+	}
+	gv, err := schema.ParseGroupVersion(deref(ac.GetAPIVersion()))
+	if err != nil {
+		return appliedKey{}, [32]byte{}, err
+	}
+	key := appliedKey{gvk: gv.WithKind(deref(ac.GetKind())), namespace: deref(ac.GetNamespace()), name: deref(ac.GetName())}
+	if key.gvk.Kind == "" || key.name == "" {
+		return appliedKey{}, [32]byte{}, fmt.Errorf("apply configuration without kind or name: %s", b)
+	}
+	return key, sha256.Sum256(b), nil
+}
+
+// resourceVersionOf reads the resourceVersion that the API server's answer
+// left in the apply configuration.
+func resourceVersionOf(ac applyConfiguration) string {
+	var meta struct {
+		Metadata struct {
+			ResourceVersion string `json:"resourceVersion"`
+		} `json:"metadata"`
+	}
+	b, err := json.Marshal(ac)
+	if err != nil {
+		return ""
+	}
+	_ = json.Unmarshal(b, &meta)
+	return meta.Metadata.ResourceVersion
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
