@@ -78,7 +78,13 @@ func rbacSubjects(in []tenancyv1.Subject) []rbacv1.Subject {
 // admins may edit and delete it, members and viewers may read it.
 func projectAccess(p *tenancyv1.Project) (editors, readers []rbacv1.Subject) {
 	rbs := roleBindings(p)
-	return rbs[0].Subjects, append(slices.Clone(rbs[1].Subjects), rbs[2].Subjects...)
+	readers = slices.Clone(rbs[1].Subjects)
+	for _, s := range rbs[2].Subjects {
+		if !slices.Contains(readers, s) {
+			readers = append(readers, s)
+		}
+	}
+	return rbs[0].Subjects, readers
 }
 
 // ownerRef makes the Project the controlling owner of an object, so that

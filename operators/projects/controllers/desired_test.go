@@ -269,6 +269,15 @@ func TestProjectAccess(t *testing.T) {
 			readers: []rbacv1.Subject{rbacGroup("devs"), rbacUser("carol"), rbacUser("dave")},
 		},
 		{
+			name: "a member who is also a viewer reads once",
+			spec: tenancyv1.ProjectSpec{
+				Members: []tenancyv1.Subject{user("erin")},
+				Viewers: []tenancyv1.Subject{user("erin"), user("frank")},
+			},
+			editors: []rbacv1.Subject{},
+			readers: []rbacv1.Subject{rbacUser("erin"), rbacUser("frank")},
+		},
+		{
 			name:    "viewers only",
 			spec:    tenancyv1.ProjectSpec{Viewers: []tenancyv1.Subject{group("auditors")}},
 			editors: []rbacv1.Subject{},

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path"
 	"strings"
+	"unicode"
 
 	"k8s.io/apimachinery/pkg/util/validation"
 
@@ -58,7 +59,7 @@ func validateSubjects(spec *tenancyv1.ProjectSpec) []string {
 				problems = append(problems, fmt.Sprintf("%s.kind %q must be User or Group", at, s.Kind))
 			case strings.TrimSpace(s.Name) != s.Name || s.Name == "":
 				problems = append(problems, fmt.Sprintf("%s.name %q must be a non-empty name without surrounding spaces", at, s.Name))
-			case strings.ContainsAny(s.Name, "\n\t\x00"):
+			case strings.IndexFunc(s.Name, unicode.IsControl) >= 0:
 				problems = append(problems, fmt.Sprintf("%s.name must not contain control characters", at))
 			case kind == tenancyv1.GroupSubject && privilegedGroups[s.Name]:
 				problems = append(problems, fmt.Sprintf("%s: group %q cannot be given a role in a Project", at, s.Name))

@@ -249,7 +249,6 @@ func TestValidateSubjects(t *testing.T) {
 // TestValidateSubjectsOtherControlCharacters shows that only newline, tab and
 // NUL are refused, although the message promises no control characters.
 func TestValidateSubjectsOtherControlCharacters(t *testing.T) {
-	t.Skip("BUG: validateSubjects refuses only \\n, \\t and \\x00 inside a name; other control characters such as \\r, ESC (terminal escape sequences) and DEL are accepted although the check says names \"must not contain control characters\"")
 	for _, name := range []string{"ali\rce", "ali\x1b[31mce", "ali\x7fce", "ali\x01ce", "ali\vce"} {
 		t.Run(strconv.Quote(name), func(t *testing.T) {
 			spec := tenancyv1.ProjectSpec{Admins: []tenancyv1.Subject{{Kind: tenancyv1.UserSubject, Name: name}}}
