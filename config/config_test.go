@@ -81,6 +81,9 @@ func checkWebhooks(t *testing.T, key string, obj map[string]any, objs map[string
 		if objs[ref] == nil {
 			t.Errorf("%s: webhook %s calls %s, which is not in the build", key, wh["name"], ref)
 		}
+		if wh["name"] == "vnamespace.tenancy.atrium.dev" && wh["objectSelector"] == nil {
+			t.Errorf("%s: the namespace webhook must select only tenant namespaces", key)
+		}
 		if wh["failurePolicy"] != "Fail" {
 			t.Errorf("%s: webhook %s failurePolicy %v", key, wh["name"], wh["failurePolicy"])
 		}

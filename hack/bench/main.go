@@ -10,6 +10,9 @@ import (
 	"os"
 	"regexp"
 	"strings"
+
+	"github.com/go-logr/logr"
+	ctrl "sigs.k8s.io/controller-runtime"
 )
 
 type benchmark struct {
@@ -32,6 +35,7 @@ func main() {
 	projects := flag.Int("projects", 1000, "Projects to provision.")
 	clients := flag.Int("clients", 10, "Concurrent API clients.")
 	flag.Parse()
+	ctrl.SetLogger(logr.Discard())
 	cfg := config{projects: *projects, clients: *clients}
 	for _, b := range benchmarks {
 		if *only != "" && *only != b.name {

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -58,6 +60,7 @@ func benchProjects(cfg config) (string, error) {
 
 	fmt.Println("    Atrium: Projects through admission and the operator")
 	var peakKiB int64
+	var requests, reconciles float64
 	atrium, err := withEnv(func(env *testenv.Env) (time.Duration, error) {
 		if err := env.Client.Create(ctx, tier.DeepCopy()); err != nil {
 			return 0, err
@@ -102,10 +105,7 @@ func benchProjects(cfg config) (string, error) {
 			return nil
 		})
 		elapsed := time.Since(start)
-		if os.Getenv("BENCH_METRICS") != "" {
-			out, _ := exec.Command("sh", "-c", "curl -s 127.0.0.1:18080/metrics | grep -E '^(rest_client_requests_total|controller_runtime_reconcile_total|workqueue_adds_total)'").Output()
-			fmt.Println(string(out))
-		}
+		requests, reconciles = scrapeCounters("http://127.0.0.1:18080/metrics")
 		return elapsed, err
 	})
 	if err != nil {
@@ -122,7 +122,8 @@ func benchProjects(cfg config) (string, error) {
 	fmt.Fprintf(&b, "| floor: the operator's %d objects per Project (%d in all) applied directly | %s |\n", objects, objects*cfg.projects, floor.Round(time.Millisecond))
 	fmt.Fprintf(&b, "| Atrium: %d Projects created through the webhooks until all are Ready | %s |\n", cfg.projects, atrium.Round(time.Millisecond))
 	fmt.Fprintf(&b, "| **ratio** (aim ≤ 1.5) | **%.2f** |\n", ratio)
-	fmt.Fprintf(&b, "| operator peak resident memory | %.1f MiB |\n\n", float64(peakKiB)/1024)
+	fmt.Fprintf(&b, "| operator peak resident memory | %.1f MiB |\n", float64(peakKiB)/1024)
+	fmt.Fprintf(&b, "| operator: API requests / Project reconciles | %.0f / %.0f |\n\n", requests, reconciles)
 	fmt.Fprintf(&b, "The Atrium figure includes what the floor does not: creating the Projects, the mutating and validating webhooks "+
 		"(SubjectAccessReviews included), the finalizer and the status of every Project. Tier `%s` from docs/examples. "+
 		"Reproduce with `make bench` (or `go run ./hack/bench -only projects -projects N`).\n", tier.Name)
@@ -245,4 +246,29 @@ func peakRSS(pid int) int64 {
 		}
 	}
 	return 0
+}
+
+// scrapeCounters sums the operator's API requests and Project reconciles
+// from its Prometheus endpoint.
+func scrapeCounters(url string) (requests, reconciles float64) {
+	resp, err := http.Get(url)
+	if err != nil {
+		return 0, 0
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	for _, line := range strings.Split(string(body), "\n") {
+		f := strings.Fields(line)
+		if len(f) != 2 {
+			continue
+		}
+		v, _ := strconv.ParseFloat(f[1], 64)
+		switch {
+		case strings.HasPrefix(f[0], "rest_client_requests_total{"):
+			requests += v
+		case strings.HasPrefix(f[0], `controller_runtime_reconcile_total{controller="project"`):
+			reconciles += v
+		}
+	}
+	return requests, reconciles
 }

@@ -31,7 +31,6 @@ func main() {
 	}
 	h := &admission.Projects{
 		Client:      mgr.GetClient(),
-		Reader:      mgr.GetAPIReader(),
 		Authorizer:  admission.SubjectAccessReviews{Client: mgr.GetClient()},
 		DefaultTier: *defaultTier,
 		Reserved:    splitList(*reserved),

@@ -55,13 +55,10 @@ func tierMissing(s *scope) (result, bool) {
 func (r *ProjectReconciler) reconcileNamespace(ctx context.Context, s *scope) (result, error) {
 	p := s.project
 	ns := &corev1.Namespace{}
+	// A namespace the cache does not know is created with a plain create:
+	// if it exists after all (the cache lags, or somebody just made it), the
+	// create fails and the next pass looks again; it is never taken over.
 	err := r.Client.Get(ctx, client.ObjectKey{Name: p.Name}, ns)
-	if apierrors.IsNotFound(err) {
-		// The cache may lag behind a namespace created moments ago; ask the
-		// API server before creating, so a namespace is never taken over
-		// without admission having approved it.
-		err = r.APIReader.Get(ctx, client.ObjectKey{Name: p.Name}, ns)
-	}
 	switch {
 	case apierrors.IsNotFound(err):
 		return r.createNamespace(ctx, p)
@@ -91,7 +88,13 @@ func (r *ProjectReconciler) reconcileNamespace(ctx context.Context, s *scope) (r
 		return result{}, err
 	}
 	p.Status.Namespace = ns.Name
-	return result{ok: true, reason: "NamespaceReady", message: fmt.Sprintf("namespace %s belongs to the Project", ns.Name)}, nil
+	return namespaceReady(ns.Name), nil
+}
+
+// namespaceReady is the same on the pass that creates the namespace and on
+// every later one, so a later pass has no status to write.
+func namespaceReady(name string) result {
+	return result{ok: true, reason: "NamespaceReady", message: fmt.Sprintf("namespace %s belongs to the Project", name)}
 }
 
 // createNamespace creates the namespace with a plain create, which fails if
@@ -103,7 +106,7 @@ func (r *ProjectReconciler) createNamespace(ctx context.Context, p *tenancyv1.Pr
 	}
 	err := r.Client.Create(ctx, ns)
 	if apierrors.IsAlreadyExists(err) {
-		return result{reason: "NamespaceCreating", message: "namespace appeared while being created; checking it again", requeue: time.Second}, nil
+		return result{reason: "NamespaceCreating", message: "a namespace of this name appeared while it was being created; checking it again", requeue: time.Second}, nil
 	}
 	if err != nil {
 		return result{}, err
@@ -113,7 +116,7 @@ func (r *ProjectReconciler) createNamespace(ctx context.Context, p *tenancyv1.Pr
 		return result{}, err
 	}
 	p.Status.Namespace = ns.Name
-	return result{ok: true, reason: "NamespaceReady", message: fmt.Sprintf("namespace %s created", ns.Name)}, nil
+	return namespaceReady(ns.Name), nil
 }
 
 // reconcileRBAC grants the namespace roles and access to the Project object.

@@ -41,8 +41,8 @@ const tierIndex = "spec.tier"
 // ProjectReconciler turns a Project into its namespace and the objects in it.
 type ProjectReconciler struct {
 	Client client.Client
-	// APIReader reads objects the cache does not hold (namespaces the
-	// operator has not labelled yet).
+	// APIReader reads what must not come from a possibly lagging cache: the
+	// namespace a deleted Project is about to remove.
 	APIReader client.Reader
 	Recorder  events.EventRecorder
 	// MaxConcurrentReconciles bounds parallel reconciles; tier changes touch
@@ -79,7 +79,10 @@ func (r *ProjectReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manag
 		Owns(&corev1.ResourceQuota{}).
 		Owns(&corev1.LimitRange{}).
 		Owns(&networkingv1.NetworkPolicy{}).
-		Watches(&tenancyv1.ProjectTier{}, handler.EnqueueRequestsFromMapFunc(r.projectsOnTier)).
+		// Only a tier's spec matters to its Projects; its status changes
+		// with every Project and must not wake them all.
+		Watches(&tenancyv1.ProjectTier{}, handler.EnqueueRequestsFromMapFunc(r.projectsOnTier),
+			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		WithOptions(controller.Options{MaxConcurrentReconciles: r.MaxConcurrentReconciles}).
 		Complete(r)
 }

@@ -217,6 +217,7 @@ func TestOwnerHandOver(t *testing.T) {
 		t.Fatal(err)
 	}
 	mustDeny(t, update(ctx, admin, "charlie", func(p *tenancyv1.Project) { p.Spec.Owner = "tenant-c2" }), "only by the owner")
+	mustDeny(t, update(ctx, admin, "charlie", func(p *tenancyv1.Project) { p.Finalizers = nil }), "cannot be removed")
 	if err := update(ctx, admin, "charlie", func(p *tenancyv1.Project) { p.Spec.Description = "edited by an admin" }); err != nil {
 		t.Fatalf("an admin cannot edit the Project: %v", err)
 	}

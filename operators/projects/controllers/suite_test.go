@@ -79,7 +79,6 @@ func startComponents(ctx context.Context) error {
 	}
 	if err := (&admission.Projects{
 		Client:      mgr.GetClient(),
-		Reader:      mgr.GetAPIReader(),
 		Authorizer:  admission.SubjectAccessReviews{Client: mgr.GetClient()},
 		DefaultTier: "standard",
 		Reserved:    admission.DefaultReserved,

@@ -33,9 +33,6 @@ const (
 type Projects struct {
 	// Client reads Projects, tiers and namespaces, from the cache.
 	Client client.Client
-	// Reader reads namespaces straight from the API server, for decisions
-	// about adoption that must not trust a lagging cache.
-	Reader client.Reader
 	// Authorizer asks RBAC what the requester may do.
 	Authorizer Authorizer
 	// DefaultTier is given to Projects created without one; empty means a
@@ -89,10 +86,13 @@ func (h *Projects) mutate(ctx context.Context, req admission.Request) admission.
 	controllerutil.AddFinalizer(p, tenancyv1.ProjectFinalizer)
 	// Record the namespace instance that exists now; the validating webhook
 	// decides whether the requester may adopt it and the operator adopts only
-	// this one. A client-supplied value is never kept.
+	// this one. A client-supplied value is never kept. The cache is enough:
+	// if it has not yet seen a namespace created a moment ago, no adoption is
+	// recorded and the operator, which checks with the API server, reports a
+	// conflict instead of taking the namespace over.
 	delete(p.Annotations, tenancyv1.AdoptNamespaceAnnotation)
 	ns := &corev1.Namespace{}
-	switch err := h.Reader.Get(ctx, client.ObjectKey{Name: p.Name}, ns); {
+	switch err := h.Client.Get(ctx, client.ObjectKey{Name: p.Name}, ns); {
 	case err == nil:
 		if p.Annotations == nil {
 			p.Annotations = map[string]string{}
@@ -146,14 +146,11 @@ func (h *Projects) validateCreate(ctx context.Context, req admission.Request, p 
 	if problems := validateSubjects(&p.Spec); len(problems) > 0 {
 		return admission.Denied(strings.Join(problems, "; "))
 	}
-	admin, err := h.platformAdmin(ctx, req)
-	if err != nil {
-		return admission.Errored(http.StatusInternalServerError, err)
+	rq := h.requester(ctx, req)
+	if resp, ok := h.checkOwner(rq, true, "", p.Spec.Owner); !ok {
+		return resp
 	}
-	if err := ownerDecision(true, "", p.Spec.Owner, req.UserInfo.Username, admin); err != nil {
-		return admission.Denied(err.Error())
-	}
-	if resp, ok := h.checkTier(ctx, req, p, admin); !ok {
+	if resp, ok := h.checkTier(ctx, rq, p); !ok {
 		return resp
 	}
 	return h.checkAdoption(ctx, req, p)
@@ -171,24 +168,49 @@ func (h *Projects) validateUpdate(ctx context.Context, req admission.Request, ol
 	if immutableAnnotationChanged(old.Annotations, p.Annotations) {
 		return admission.Denied(fmt.Sprintf("annotation %s is set by admission and cannot be changed", tenancyv1.AdoptNamespaceAnnotation))
 	}
-	admin, err := h.platformAdmin(ctx, req)
-	if err != nil {
-		return admission.Errored(http.StatusInternalServerError, err)
+	rq := h.requester(ctx, req)
+	if controllerutil.ContainsFinalizer(old, tenancyv1.ProjectFinalizer) && !controllerutil.ContainsFinalizer(p, tenancyv1.ProjectFinalizer) {
+		// Without the finalizer, deleting the Project would leave its
+		// namespace behind; only a platform admin may untangle that by hand.
+		if admin, err := rq.platformAdmin(); err != nil {
+			return admission.Errored(http.StatusInternalServerError, err)
+		} else if !admin {
+			return admission.Denied(fmt.Sprintf("finalizer %s is managed by Atrium and cannot be removed; delete the Project instead", tenancyv1.ProjectFinalizer))
+		}
 	}
-	if err := ownerDecision(false, old.Spec.Owner, p.Spec.Owner, req.UserInfo.Username, admin); err != nil {
-		return admission.Denied(err.Error())
+	if resp, ok := h.checkOwner(rq, false, old.Spec.Owner, p.Spec.Owner); !ok {
+		return resp
 	}
 	if old.Spec.Tier != p.Spec.Tier || old.Spec.Owner != p.Spec.Owner {
-		if resp, ok := h.checkTier(ctx, req, p, admin); !ok {
+		if resp, ok := h.checkTier(ctx, rq, p); !ok {
 			return resp
 		}
 	}
 	return admission.Allowed("")
 }
 
+// checkOwner applies ownerDecision, asking RBAC whether the requester is a
+// platform admin only when that would change the answer.
+func (h *Projects) checkOwner(rq *requester, creating bool, oldOwner, newOwner string) (admission.Response, bool) {
+	err := ownerDecision(creating, oldOwner, newOwner, rq.req.UserInfo.Username, false)
+	if err == nil {
+		return admission.Response{}, true
+	}
+	if newOwner != "" {
+		admin, aerr := rq.platformAdmin()
+		if aerr != nil {
+			return admission.Errored(http.StatusInternalServerError, aerr), false
+		}
+		if admin {
+			return admission.Response{}, true
+		}
+	}
+	return admission.Denied(err.Error()), false
+}
+
 // checkTier checks that the Project's tier exists, that the requester may use
 // it, and that the owner stays within the tier's per-user limit.
-func (h *Projects) checkTier(ctx context.Context, req admission.Request, p *tenancyv1.Project, admin bool) (admission.Response, bool) {
+func (h *Projects) checkTier(ctx context.Context, rq *requester, p *tenancyv1.Project) (admission.Response, bool) {
 	if p.Spec.Tier == "" {
 		return admission.Denied("spec.tier is required: name a ProjectTier (kubectl get projecttiers lists them)"), false
 	}
@@ -199,17 +221,16 @@ func (h *Projects) checkTier(ctx context.Context, req admission.Request, p *tena
 		}
 		return admission.Errored(http.StatusInternalServerError, err), false
 	}
-	if !tier.Spec.SelfService && !admin {
-		ok, err := h.Authorizer.Allowed(ctx, req.UserInfo, useTier(tier.Name))
+	user := rq.req.UserInfo.Username
+	if !tier.Spec.SelfService {
+		// Platform admins hold "use" on every tier through their role.
+		ok, err := h.Authorizer.Allowed(ctx, rq.req.UserInfo, useTier(tier.Name))
 		if err != nil {
 			return admission.Errored(http.StatusInternalServerError, err), false
 		}
 		if !ok {
-			return admission.Denied(fmt.Sprintf("tier %q is not open to self-service and you (%s) may not use it; choose a self-service tier or ask an admin for the \"use\" permission on it", tier.Name, req.UserInfo.Username)), false
+			return admission.Denied(fmt.Sprintf("tier %q is not open to self-service and you (%s) may not use it; choose a self-service tier or ask an admin for the \"use\" permission on it", tier.Name, user)), false
 		}
-	}
-	if admin {
-		return admission.Response{}, true
 	}
 	var owned tenancyv1.ProjectList
 	if err := h.Client.List(ctx, &owned, client.MatchingFields{ownerIndex: p.Spec.Owner}); err != nil {
@@ -222,7 +243,13 @@ func (h *Projects) checkTier(ctx context.Context, req admission.Request, p *tena
 		}
 	}
 	if err := limitDecision(tier, p.Spec.Owner, n); err != nil {
-		return admission.Denied(err.Error()), false
+		admin, aerr := rq.platformAdmin()
+		if aerr != nil {
+			return admission.Errored(http.StatusInternalServerError, aerr), false
+		}
+		if !admin {
+			return admission.Denied(err.Error()), false
+		}
 	}
 	return admission.Response{}, true
 }
@@ -231,7 +258,7 @@ func (h *Projects) checkTier(ctx context.Context, req admission.Request, p *tena
 // the requester administers that namespace and no other Project holds it.
 func (h *Projects) checkAdoption(ctx context.Context, req admission.Request, p *tenancyv1.Project) admission.Response {
 	ns := &corev1.Namespace{}
-	err := h.Reader.Get(ctx, client.ObjectKey{Name: p.Name}, ns)
+	err := h.Client.Get(ctx, client.ObjectKey{Name: p.Name}, ns)
 	switch {
 	case apierrors.IsNotFound(err):
 		return admission.Allowed("")
@@ -281,6 +308,26 @@ func (h *Projects) validateNamespaceDelete(ctx context.Context, req admission.Re
 	return admission.Allowed("")
 }
 
-func (h *Projects) platformAdmin(ctx context.Context, req admission.Request) (bool, error) {
-	return h.Authorizer.Allowed(ctx, req.UserInfo, administerProjects)
+// requester is the user behind one admission request. Whether they are a
+// platform admin is asked of RBAC at most once, and only when a decision
+// depends on it: the common self-service request needs no round trip.
+type requester struct {
+	ctx   context.Context
+	h     *Projects
+	req   admission.Request
+	asked bool
+	admin bool
+	err   error
+}
+
+func (h *Projects) requester(ctx context.Context, req admission.Request) *requester {
+	return &requester{ctx: ctx, h: h, req: req}
+}
+
+func (r *requester) platformAdmin() (bool, error) {
+	if !r.asked {
+		r.admin, r.err = r.h.Authorizer.Allowed(r.ctx, r.req.UserInfo, administerProjects)
+		r.asked = true
+	}
+	return r.admin, r.err
 }
