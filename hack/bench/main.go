@@ -21,8 +21,9 @@ type benchmark struct {
 }
 
 type config struct {
-	projects int
-	clients  int
+	projects    int
+	clients     int
+	concurrency int
 }
 
 var benchmarks = []benchmark{
@@ -34,9 +35,10 @@ func main() {
 	only := flag.String("only", "", "Run only the benchmark with this name.")
 	projects := flag.Int("projects", 1000, "Projects to provision.")
 	clients := flag.Int("clients", 10, "Concurrent API clients.")
+	concurrency := flag.Int("concurrency", 32, "The operator's --concurrency.")
 	flag.Parse()
 	ctrl.SetLogger(logr.Discard())
-	cfg := config{projects: *projects, clients: *clients}
+	cfg := config{projects: *projects, clients: *clients, concurrency: *concurrency}
 	for _, b := range benchmarks {
 		if *only != "" && *only != b.name {
 			continue

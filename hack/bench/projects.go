@@ -36,36 +36,44 @@ func benchProjects(cfg config) (string, error) {
 		return "", err
 	}
 
-	fmt.Println("    floor: writing the operator's objects directly")
-	floor, err := withEnv(func(env *testenv.Env) (time.Duration, error) {
-		if err := env.Client.Create(ctx, tier.DeepCopy()); err != nil {
-			return 0, err
-		}
-		start := time.Now()
-		err := parallel(cfg.projects, cfg.clients, func(i int) error {
-			p := benchProject(i)
-			p.UID = "00000000-0000-0000-0000-000000000000"
-			for _, obj := range controllers.DesiredObjects(p, tier) {
-				if err := env.Client.Apply(ctx, obj, controllers.FieldOwner, client.ForceOwnership); err != nil {
-					return err
-				}
+	fmt.Println("    floor: writing the operator's objects directly (best of two runs)")
+	floorRun := func() (time.Duration, error) {
+		return withEnv(func(env *testenv.Env) (time.Duration, error) {
+			if err := env.Client.Create(ctx, tier.DeepCopy()); err != nil {
+				return 0, err
 			}
-			return nil
+			start := time.Now()
+			err := parallel(cfg.projects, cfg.clients, func(i int) error {
+				p := benchProject(i)
+				p.UID = "00000000-0000-0000-0000-000000000000"
+				for _, obj := range controllers.DesiredObjects(p, tier) {
+					if err := env.Client.Apply(ctx, obj, controllers.FieldOwner, client.ForceOwnership); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			return time.Since(start), err
 		})
-		return time.Since(start), err
-	})
+	}
+	floor, err := floorRun()
 	if err != nil {
 		return "", fmt.Errorf("floor: %w", err)
+	}
+	if again, err := floorRun(); err != nil {
+		return "", fmt.Errorf("floor: %w", err)
+	} else if again < floor {
+		floor = again
 	}
 
 	fmt.Println("    Atrium: Projects through admission and the operator")
 	var peakKiB int64
-	var requests, reconciles float64
+	var requests, reconciles, opCPU, whCPU float64
 	atrium, err := withEnv(func(env *testenv.Env) (time.Duration, error) {
 		if err := env.Client.Create(ctx, tier.DeepCopy()); err != nil {
 			return 0, err
 		}
-		stop, pid, err := startComponents(env)
+		stop, pid, whPid, err := startComponents(env, cfg.concurrency)
 		if err != nil {
 			return 0, err
 		}
@@ -106,6 +114,7 @@ func benchProjects(cfg config) (string, error) {
 		})
 		elapsed := time.Since(start)
 		requests, reconciles = scrapeCounters("http://127.0.0.1:18080/metrics")
+		opCPU, whCPU = cpuSeconds(pid), cpuSeconds(whPid)
 		return elapsed, err
 	})
 	if err != nil {
@@ -116,14 +125,15 @@ func benchProjects(cfg config) (string, error) {
 
 	var b strings.Builder
 	fmt.Fprintf(&b, "## Projects: %d provisioned from scratch\n\n", cfg.projects)
-	fmt.Fprintf(&b, "Run on %s, %d cores (%s). One kube-apiserver v1.36.3 and etcd from `bin/`, %d concurrent clients.\n\n",
-		time.Now().UTC().Format("2006-01-02"), runtime.NumCPU(), runtime.GOOS+"/"+runtime.GOARCH, cfg.clients)
+	fmt.Fprintf(&b, "Run on %s, %d cores (%s). One kube-apiserver v1.36.3 and etcd from `bin/`, %d concurrent clients, operator `--concurrency=%d`.\n\n",
+		time.Now().UTC().Format("2006-01-02"), runtime.NumCPU(), runtime.GOOS+"/"+runtime.GOARCH, cfg.clients, cfg.concurrency)
 	fmt.Fprintf(&b, "| what | time |\n|---|---|\n")
-	fmt.Fprintf(&b, "| floor: the operator's %d objects per Project (%d in all) applied directly | %s |\n", objects, objects*cfg.projects, floor.Round(time.Millisecond))
+	fmt.Fprintf(&b, "| floor: the operator's %d objects per Project (%d in all) applied directly, best of two | %s |\n", objects, objects*cfg.projects, floor.Round(time.Millisecond))
 	fmt.Fprintf(&b, "| Atrium: %d Projects created through the webhooks until all are Ready | %s |\n", cfg.projects, atrium.Round(time.Millisecond))
 	fmt.Fprintf(&b, "| **ratio** (aim ≤ 1.5) | **%.2f** |\n", ratio)
 	fmt.Fprintf(&b, "| operator peak resident memory | %.1f MiB |\n", float64(peakKiB)/1024)
-	fmt.Fprintf(&b, "| operator: API requests / Project reconciles | %.0f / %.0f |\n\n", requests, reconciles)
+	fmt.Fprintf(&b, "| operator: API requests / Project reconciles | %.0f / %.0f |\n", requests, reconciles)
+	fmt.Fprintf(&b, "| CPU time: operator / webhook | %.1f s / %.1f s |\n\n", opCPU, whCPU)
 	fmt.Fprintf(&b, "The Atrium figure includes what the floor does not: creating the Projects, the mutating and validating webhooks "+
 		"(SubjectAccessReviews included), the finalizer and the status of every Project. Tier `%s` from docs/examples. "+
 		"Reproduce with `make bench` (or `go run ./hack/bench -only projects -projects N`).\n", tier.Name)
@@ -165,43 +175,43 @@ func withEnv(f func(*testenv.Env) (time.Duration, error)) (time.Duration, error)
 
 // startComponents builds and runs the operator and the webhook as processes
 // and returns the operator's pid.
-func startComponents(env *testenv.Env) (func(), int, error) {
+func startComponents(env *testenv.Env, concurrency int) (func(), int, int, error) {
 	dir, err := os.MkdirTemp("", "atrium-bench-")
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, 0, err
 	}
 	for _, c := range []string{"operators/projects", "webhooks/projects"} {
 		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, strings.ReplaceAll(c, "/", "-")), "./"+c)
 		cmd.Dir = env.Root
 		if out, err := cmd.CombinedOutput(); err != nil {
-			return nil, 0, fmt.Errorf("building %s: %v\n%s", c, err, out)
+			return nil, 0, 0, fmt.Errorf("building %s: %v\n%s", c, err, out)
 		}
 	}
 	kubecfg := filepath.Join(dir, "kubeconfig")
 	if err := os.WriteFile(kubecfg, env.KubeConfig(), 0o600); err != nil {
-		return nil, 0, err
+		return nil, 0, 0, err
 	}
 	host, port, certDir := env.WebhookServing()
 	common := []string{"--kubeconfig=" + kubecfg, "--health-probe-bind-address=0", "--metrics-bind-address=0"}
 	wh, err := procs.Start("webhook", filepath.Join(dir, "webhooks-projects"),
 		append(common, "--cert-dir="+certDir, "--webhook-port="+strconv.Itoa(port)), dir, nil)
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, 0, err
 	}
-	op, err := procs.Start("operator", filepath.Join(dir, "operators-projects"), append(common, "--leader-elect=false", "--metrics-bind-address=127.0.0.1:18080"), dir, nil)
+	op, err := procs.Start("operator", filepath.Join(dir, "operators-projects"), append(common, "--leader-elect=false", "--metrics-bind-address=127.0.0.1:18080", "--concurrency="+strconv.Itoa(concurrency)), dir, nil)
 	if err != nil {
 		wh.Stop(time.Second)
-		return nil, 0, err
+		return nil, 0, 0, err
 	}
 	url := "https://" + host + ":" + strconv.Itoa(port) + "/"
 	if err := testenv.Eventually(context.Background(), time.Minute, func() error { return testenv.ProbeTLS(url) }); err != nil {
-		return nil, 0, err
+		return nil, 0, 0, err
 	}
 	return func() {
 		op.Stop(10 * time.Second)
 		wh.Stop(10 * time.Second)
 		os.RemoveAll(dir)
-	}, op.Pid(), nil
+	}, op.Pid(), wh.Pid(), nil
 }
 
 // parallel runs f for 0..n-1 on the given number of workers.
@@ -271,4 +281,21 @@ func scrapeCounters(url string) (requests, reconciles float64) {
 		}
 	}
 	return requests, reconciles
+}
+
+// cpuSeconds reads the user and system CPU time a process has used so far.
+func cpuSeconds(pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// Fields after the command name, which is in parentheses and may hold spaces.
+	rest := string(b)[strings.LastIndexByte(string(b), ')')+2:]
+	f := strings.Fields(rest)
+	if len(f) < 13 {
+		return 0
+	}
+	utime, _ := strconv.ParseFloat(f[11], 64)
+	stime, _ := strconv.ParseFloat(f[12], 64)
+	return (utime + stime) / 100 // USER_HZ is 100 on Linux
 }

@@ -45,8 +45,8 @@ func Flags(name, metricsAddr, probeAddr string, leaderElect bool) *Options {
 	flag.StringVar(&o.ProbeAddr, "health-probe-bind-address", probeAddr, "Address of /healthz and /readyz.")
 	flag.BoolVar(&o.LeaderElect, "leader-elect", leaderElect, "Elect a leader so only one replica acts at a time.")
 	flag.StringVar(&o.LeaderElectionNamespace, "leader-election-namespace", "", "Namespace of the leader election Lease; defaults to the pod's namespace.")
-	flag.Float64Var(&o.QPS, "kube-api-qps", 100, "Sustained requests per second to the API server.")
-	flag.IntVar(&o.Burst, "kube-api-burst", 200, "Requests allowed in a burst to the API server.")
+	flag.Float64Var(&o.QPS, "kube-api-qps", -1, "Client-side limit of requests per second to the API server; negative turns it off and leaves protection to the server's priority and fairness.")
+	flag.IntVar(&o.Burst, "kube-api-burst", 0, "Requests allowed in a burst when --kube-api-qps is positive.")
 	o.Zap.BindFlags(flag.CommandLine)
 	return o
 }
@@ -64,9 +64,10 @@ func (o *Options) NewManager(base ctrl.Options) (ctrl.Manager, error) {
 	if err != nil {
 		return nil, fmt.Errorf("loading kubeconfig: %w", err)
 	}
-	// client-go's defaults (5 QPS, or controller-runtime's 20) throttle an
-	// operator that provisions thousands of tenants; the API server's own
-	// priority and fairness protects it from a busy client.
+	// Client-side throttling is off by default (as controller-runtime sets
+	// it): a fixed per-client budget would slow an operator that provisions
+	// thousands of tenants, and API Priority and Fairness already protects
+	// the server from a busy client.
 	cfg.QPS, cfg.Burst = float32(o.QPS), o.Burst
 	base.Scheme = Scheme()
 	base.Metrics = metricsserver.Options{BindAddress: o.MetricsAddr}

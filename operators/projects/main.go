@@ -14,7 +14,7 @@ import (
 
 func main() {
 	opts := manager.Flags("atrium-projects", ":8080", ":8081", true)
-	concurrency := flag.Int("concurrency", 8, "Projects reconciled in parallel.")
+	concurrency := flag.Int("concurrency", 32, "Projects reconciled in parallel; reconciles mostly wait on the API server, so this is well above the core count.")
 	opts.Parse()
 
 	ctx := ctrl.SetupSignalHandler()
