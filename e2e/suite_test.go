@@ -22,6 +22,7 @@ type fleet struct {
 	binDir  string
 	logDir  string
 	kubecfg string
+	webhook *procs.Process
 }
 
 var f *fleet
@@ -47,6 +48,8 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer f.env.Stop()
+	// Clients first: the API server waits for open watches when it stops.
+	defer f.webhook.Stop(30 * time.Second)
 	code := m.Run()
 	if code != 0 {
 		// Keep the component logs where a person can read them.
@@ -89,7 +92,7 @@ func startFleet(tmp string) (*fleet, error) {
 		return nil, err
 	}
 	host, port, certDir := fl.env.WebhookServing()
-	if _, err := fl.start("projects-webhook", "webhooks-projects",
+	if fl.webhook, err = fl.start("projects-webhook", "webhooks-projects",
 		"--cert-dir="+certDir, "--webhook-port="+strconv.Itoa(port), "--health-probe-bind-address=0", "--metrics-bind-address=0"); err != nil {
 		return nil, err
 	}
@@ -114,6 +117,8 @@ func (fl *fleet) startOperator(t *testing.T, replica string) *procs.Process {
 	t.Helper()
 	p, err := fl.start("projects-operator-"+replica, "operators-projects",
 		"--leader-elect=true", "--leader-election-namespace=kube-system",
+		// Short leases so a killed leader is replaced within seconds.
+		"--leader-elect-lease-duration=4s", "--leader-elect-renew-deadline=3s", "--leader-elect-retry-period=500ms",
 		"--health-probe-bind-address=0", "--metrics-bind-address=0")
 	if err != nil {
 		t.Fatal(err)

@@ -31,6 +31,9 @@ type Options struct {
 	ProbeAddr               string
 	LeaderElect             bool
 	LeaderElectionNamespace string
+	LeaseDuration           time.Duration
+	RenewDeadline           time.Duration
+	RetryPeriod             time.Duration
 	QPS                     float64
 	Burst                   int
 	Zap                     zap.Options
@@ -45,6 +48,9 @@ func Flags(name, metricsAddr, probeAddr string, leaderElect bool) *Options {
 	flag.StringVar(&o.ProbeAddr, "health-probe-bind-address", probeAddr, "Address of /healthz and /readyz.")
 	flag.BoolVar(&o.LeaderElect, "leader-elect", leaderElect, "Elect a leader so only one replica acts at a time.")
 	flag.StringVar(&o.LeaderElectionNamespace, "leader-election-namespace", "", "Namespace of the leader election Lease; defaults to the pod's namespace.")
+	flag.DurationVar(&o.LeaseDuration, "leader-elect-lease-duration", 15*time.Second, "How long a standby replica waits before taking over a lease that was not renewed.")
+	flag.DurationVar(&o.RenewDeadline, "leader-elect-renew-deadline", 10*time.Second, "How long the leader keeps trying to renew before it gives up leading.")
+	flag.DurationVar(&o.RetryPeriod, "leader-elect-retry-period", 2*time.Second, "How often replicas try to acquire or renew the lease.")
 	flag.Float64Var(&o.QPS, "kube-api-qps", -1, "Client-side limit of requests per second to the API server; negative turns it off and leaves protection to the server's priority and fairness.")
 	flag.IntVar(&o.Burst, "kube-api-burst", 0, "Requests allowed in a burst when --kube-api-qps is positive.")
 	o.Zap.BindFlags(flag.CommandLine)
@@ -75,6 +81,7 @@ func (o *Options) NewManager(base ctrl.Options) (ctrl.Manager, error) {
 	base.LeaderElection = o.LeaderElect
 	base.LeaderElectionID = o.Name + ".atrium.dev"
 	base.LeaderElectionNamespace = o.LeaderElectionNamespace
+	base.LeaseDuration, base.RenewDeadline, base.RetryPeriod = &o.LeaseDuration, &o.RenewDeadline, &o.RetryPeriod
 	// Release the lease on a clean shutdown so an upgrade hands over at once.
 	base.LeaderElectionReleaseOnCancel = true
 	if base.GracefulShutdownTimeout == nil {
