@@ -1,0 +1,56 @@
+package e2e
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
+
+	"github.com/atrium-dev/atrium/internal/testenv"
+)
+
+// TestExamplesApplyCleanly sends every object of docs/examples to the API
+// server (dry run, admission included) as the person who would create it:
+// Projects as a casual user, everything else as an admin. Objects the suite
+// created already count as applied.
+func TestExamplesApplyCleanly(t *testing.T) {
+	if testing.Short() {
+		t.Skip("e2e")
+	}
+	ctx := context.Background()
+	files, err := filepath.Glob(filepath.Join(f.env.Root, "docs", "examples", "*.yaml"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no examples: %v", err)
+	}
+	user, err := f.env.ClientAs("example-reader")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, file := range files {
+		docs, err := testenv.ReadYAMLDocuments(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, doc := range docs {
+			u := &unstructured.Unstructured{}
+			if err := yaml.Unmarshal(doc, &u.Object); err != nil {
+				t.Fatalf("%s: %v", file, err)
+			}
+			if len(u.Object) == 0 {
+				continue
+			}
+			c := f.env.Client
+			if u.GetKind() == "Project" {
+				c = user
+			}
+			err := c.Create(ctx, u, client.DryRunAll)
+			if err != nil && !apierrors.IsAlreadyExists(err) {
+				t.Errorf("%s: %s %s does not apply: %v", filepath.Base(file), u.GetKind(), u.GetName(), err)
+			}
+		}
+	}
+}
