@@ -21,8 +21,9 @@ type fleet struct {
 	env     *testenv.Env
 	binDir  string
 	logDir  string
-	kubecfg string
-	webhook *procs.Process
+	// kubecfgs are per ServiceAccount.
+	kubecfgs map[string]string
+	webhook  *procs.Process
 }
 
 var f *fleet
@@ -83,16 +84,29 @@ func startFleet(tmp string) (*fleet, error) {
 	if err != nil {
 		return nil, err
 	}
-	fl.kubecfg = filepath.Join(tmp, "kubeconfig")
-	if err := os.WriteFile(fl.kubecfg, fl.env.KubeConfig(), 0o600); err != nil {
+	ctx := context.Background()
+	// The components run as their ServiceAccounts with the RBAC they ship
+	// with, so a missing permission marker fails here as it would in a
+	// cluster.
+	if err := fl.env.InstallRBAC(ctx, "config/default"); err != nil {
 		return nil, err
 	}
-	ctx := context.Background()
-	if err := fl.env.CreateFromFiles(ctx, "config/rbac", "docs/examples/projecttier-standard.yaml", "docs/examples/projecttier-large.yaml"); err != nil {
+	if err := fl.env.CreateFromFiles(ctx, "docs/examples/projecttier-standard.yaml", "docs/examples/projecttier-large.yaml"); err != nil {
 		return nil, err
+	}
+	fl.kubecfgs = map[string]string{}
+	for _, sa := range []string{"atrium-projects", "atrium-projects-webhook"} {
+		b, err := fl.env.ServiceAccountKubeConfig("atrium-system", sa)
+		if err != nil {
+			return nil, err
+		}
+		fl.kubecfgs[sa] = filepath.Join(tmp, sa+".kubeconfig")
+		if err := os.WriteFile(fl.kubecfgs[sa], b, 0o600); err != nil {
+			return nil, err
+		}
 	}
 	host, port, certDir := fl.env.WebhookServing()
-	if fl.webhook, err = fl.start("projects-webhook", "webhooks-projects",
+	if fl.webhook, err = fl.start("projects-webhook", "webhooks-projects", "atrium-projects-webhook",
 		"--cert-dir="+certDir, "--webhook-port="+strconv.Itoa(port), "--health-probe-bind-address=0", "--metrics-bind-address=0"); err != nil {
 		return nil, err
 	}
@@ -104,8 +118,8 @@ func startFleet(tmp string) (*fleet, error) {
 }
 
 // start runs one of the built binaries against the control plane.
-func (fl *fleet) start(name, bin string, args ...string) (*procs.Process, error) {
-	args = append([]string{"--kubeconfig=" + fl.kubecfg}, args...)
+func (fl *fleet) start(name, bin, serviceAccount string, args ...string) (*procs.Process, error) {
+	args = append([]string{"--kubeconfig=" + fl.kubecfgs[serviceAccount]}, args...)
 	return procs.Start(name, filepath.Join(fl.binDir, bin), args, fl.logDir, func(p *procs.Process, err error) {
 		fmt.Fprintf(os.Stderr, "%s exited unexpectedly: %v\n%s\n", p.Name, err, p.Tail(30))
 	})
@@ -115,8 +129,8 @@ func (fl *fleet) start(name, bin string, args ...string) (*procs.Process, error)
 // election, as a Deployment with several replicas would.
 func (fl *fleet) startOperator(t *testing.T, replica string) *procs.Process {
 	t.Helper()
-	p, err := fl.start("projects-operator-"+replica, "operators-projects",
-		"--leader-elect=true", "--leader-election-namespace=kube-system",
+	p, err := fl.start("projects-operator-"+replica, "operators-projects", "atrium-projects",
+		"--leader-elect=true", "--leader-election-namespace=atrium-system",
 		// Short leases so a killed leader is replaced within seconds.
 		"--leader-elect-lease-duration=4s", "--leader-elect-renew-deadline=3s", "--leader-elect-retry-period=500ms",
 		"--health-probe-bind-address=0", "--metrics-bind-address=0")

@@ -63,7 +63,24 @@ func run(stateDir string) error {
 	if err := os.WriteFile(kubeconfig, env.KubeConfig(), 0o600); err != nil {
 		return err
 	}
-	if err := env.CreateFromFiles(ctx, "config/rbac"); err != nil {
+	// Components run as their ServiceAccounts, with the RBAC they ship with.
+	if err := env.InstallRBAC(ctx, "config/default"); err != nil {
+		return err
+	}
+	saKubeconfig := func(sa string) (string, error) {
+		b, err := env.ServiceAccountKubeConfig("atrium-system", sa)
+		if err != nil {
+			return "", err
+		}
+		path := filepath.Join(state, sa+".kubeconfig")
+		return path, os.WriteFile(path, b, 0o600)
+	}
+	operatorCfg, err := saKubeconfig("atrium-projects")
+	if err != nil {
+		return err
+	}
+	webhookCfg, err := saKubeconfig("atrium-projects-webhook")
+	if err != nil {
 		return err
 	}
 
@@ -74,10 +91,10 @@ func run(stateDir string) error {
 		args      []string
 	}{
 		{name: "projects-operator", bin: "atrium-operators-projects", args: []string{
-			"--kubeconfig=" + kubeconfig, "--leader-elect=false",
+			"--kubeconfig=" + operatorCfg, "--leader-elect=false",
 			"--metrics-bind-address=127.0.0.1:8080", "--health-probe-bind-address=127.0.0.1:8081"}},
 		{name: "projects-webhook", bin: "atrium-webhooks-projects", args: []string{
-			"--kubeconfig=" + kubeconfig, "--cert-dir=" + certDir, "--webhook-port=" + strconv.Itoa(port),
+			"--kubeconfig=" + webhookCfg, "--cert-dir=" + certDir, "--webhook-port=" + strconv.Itoa(port),
 			"--metrics-bind-address=127.0.0.1:8082", "--health-probe-bind-address=127.0.0.1:8083"}},
 	}
 	ctx, cancel := context.WithCancel(ctx)

@@ -35,9 +35,12 @@ type ProjectTierSpec struct {
 	LimitRange *corev1.LimitRangeSpec `json:"limitRange,omitempty"`
 
 	// AllowedDomains are the DNS domains under which this tier's Projects may
-	// publish hostnames, such as "web.example.org". A hostname is allowed when
-	// it equals a domain or lies beneath it.
+	// publish hostnames, such as "web.example.org" (lower case, ASCII or
+	// punycode, no trailing dot). A hostname is allowed when it equals a
+	// domain or lies beneath it.
 	// +listType=set
+	// +kubebuilder:validation:items:MaxLength=253
+	// +kubebuilder:validation:items:Pattern=`^([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)*[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
 	// +optional
 	AllowedDomains []string `json:"allowedDomains,omitempty"`
 
