@@ -1,0 +1,36 @@
+package sources
+
+import (
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+)
+
+// ingress reads spec.rules[].host and spec.tls[].hosts[] of an Ingress.
+type ingress struct{}
+
+func init() { Register(ingress{}) }
+
+func (ingress) Kind() Kind {
+	return Kind{GroupVersionKind: schema.GroupVersionKind{Group: "networking.k8s.io", Version: "v1", Kind: "Ingress"}, Resource: "ingresses"}
+}
+
+func (ingress) AllowsWildcards() bool { return true }
+
+func (ingress) Hostnames(obj *unstructured.Unstructured) ([]string, error) {
+	var out []string
+	err := eachItem(obj.Object, func(rule map[string]any) error {
+		if h, ok := rule["host"].(string); ok && h != "" {
+			out = append(out, h)
+		}
+		return nil
+	}, "spec", "rules")
+	if err != nil {
+		return nil, err
+	}
+	err = eachItem(obj.Object, func(tls map[string]any) error {
+		hosts, err := stringsAt(tls, "hosts")
+		out = append(out, hosts...)
+		return err
+	}, "spec", "tls")
+	return out, err
+}

@@ -1,0 +1,85 @@
+package sources
+
+import (
+	"fmt"
+	"sort"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+)
+
+// Source reads the hostnames of one kind. Objects are handled as
+// unstructured, so the webhook serves any version of a kind's API without
+// depending on its Go module.
+type Source interface {
+	// Kind is the group, version, kind and resource the webhook registers for.
+	Kind() Kind
+	// Hostnames returns the hostnames as written in the object, in the order
+	// they appear; duplicates are allowed (normalization merges them).
+	Hostnames(obj *unstructured.Unstructured) ([]string, error)
+	// AllowsWildcards says whether a "*." hostname is meaningful for the kind.
+	AllowsWildcards() bool
+}
+
+// Kind names a kind and its resource.
+type Kind struct {
+	schema.GroupVersionKind
+	Resource string
+}
+
+var registry = map[schema.GroupKind]Source{}
+
+// Register adds a Source; each kind's file calls it from init.
+func Register(s Source) {
+	gk := s.Kind().GroupKind()
+	if _, dup := registry[gk]; dup {
+		panic(fmt.Sprintf("sources: %s registered twice", gk))
+	}
+	registry[gk] = s
+}
+
+// For returns the Source of a kind.
+func For(gk schema.GroupKind) (Source, bool) {
+	s, ok := registry[gk]
+	return s, ok
+}
+
+// All returns every registered Source, ordered by group and kind.
+func All() []Source {
+	out := make([]Source, 0, len(registry))
+	for _, s := range registry {
+		out = append(out, s)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i].Kind(), out[j].Kind()
+		if a.Group != b.Group {
+			return a.Group < b.Group
+		}
+		return a.GroupVersionKind.Kind < b.GroupVersionKind.Kind
+	})
+	return out
+}
+
+// stringsAt reads a list of strings at a path, tolerating its absence.
+func stringsAt(obj map[string]any, path ...string) ([]string, error) {
+	out, _, err := unstructured.NestedStringSlice(obj, path...)
+	return out, err
+}
+
+// eachItem calls f for every map in the list at path.
+func eachItem(obj map[string]any, f func(map[string]any) error, path ...string) error {
+	items, found, err := unstructured.NestedSlice(obj, path...)
+	if err != nil || !found {
+		return err
+	}
+	for i, it := range items {
+		m, ok := it.(map[string]any)
+		if !ok {
+			return fmt.Errorf("%v[%d] is not an object", path, i)
+		}
+		if err := f(m); err != nil {
+			return err
+		}
+	}
+	return nil
+}

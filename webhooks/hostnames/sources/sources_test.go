@@ -1,0 +1,100 @@
+package sources
+
+import (
+	"reflect"
+	"testing"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/yaml"
+)
+
+func obj(t *testing.T, y string) *unstructured.Unstructured {
+	t.Helper()
+	u := &unstructured.Unstructured{}
+	if err := yaml.Unmarshal([]byte(y), &u.Object); err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+func TestHostnames(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		gk   schema.GroupKind
+		yaml string
+		want []string
+		err  bool
+	}{
+		{"ingress rules and tls", schema.GroupKind{Group: "networking.k8s.io", Kind: "Ingress"}, `
+spec:
+  rules:
+  - host: a.example.org
+  - http: {}
+  - host: b.example.org
+  tls:
+  - hosts: [a.example.org, c.example.org]
+  - secretName: x`, []string{"a.example.org", "b.example.org", "a.example.org", "c.example.org"}, false},
+		{"ingress without hosts", schema.GroupKind{Group: "networking.k8s.io", Kind: "Ingress"}, `
+spec:
+  defaultBackend: {service: {name: x}}`, nil, false},
+		{"ingress malformed rules", schema.GroupKind{Group: "networking.k8s.io", Kind: "Ingress"}, `
+spec:
+  rules: [5]`, nil, true},
+		{"httproute", schema.GroupKind{Group: "gateway.networking.k8s.io", Kind: "HTTPRoute"}, `
+spec:
+  hostnames: [a.example.org, "*.b.example.org"]`, []string{"a.example.org", "*.b.example.org"}, false},
+		{"route", schema.GroupKind{Group: "route.openshift.io", Kind: "Route"}, `
+spec:
+  host: www.example.org`, []string{"www.example.org"}, false},
+		{"route with subdomain wildcard policy", schema.GroupKind{Group: "route.openshift.io", Kind: "Route"}, `
+spec:
+  host: www.apps.example.org
+  wildcardPolicy: Subdomain`, []string{"*.apps.example.org"}, false},
+		{"route without host", schema.GroupKind{Group: "route.openshift.io", Kind: "Route"}, `
+spec:
+  to: {kind: Service, name: x}`, nil, false},
+		{"dnsendpoint", schema.GroupKind{Group: "externaldns.k8s.io", Kind: "DNSEndpoint"}, `
+spec:
+  endpoints:
+  - dnsName: a.example.org
+    recordType: A
+    targets: [192.0.2.1]
+  - dnsName: b.example.org`, []string{"a.example.org", "b.example.org"}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, ok := For(tc.gk)
+			if !ok {
+				t.Fatalf("no source for %s", tc.gk)
+			}
+			got, err := s.Hostnames(obj(t, tc.yaml))
+			if (err != nil) != tc.err {
+				t.Fatalf("err = %v", err)
+			}
+			if !tc.err && !reflect.DeepEqual(got, tc.want) {
+				t.Fatalf("got %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestRegistry(t *testing.T) {
+	var kinds []string
+	for _, s := range All() {
+		k := s.Kind()
+		if k.Resource == "" || k.Version == "" {
+			t.Errorf("%s: resource and version are needed for the webhook rules", k.GroupKind())
+		}
+		kinds = append(kinds, k.GroupVersionKind.Kind)
+	}
+	want := []string{"DNSEndpoint", "HTTPRoute", "Ingress", "Route"}
+	if !reflect.DeepEqual(kinds, want) {
+		t.Fatalf("kinds %v, want %v", kinds, want)
+	}
+	defer func() {
+		if recover() == nil {
+			t.Fatal("registering a kind twice did not panic")
+		}
+	}()
+	Register(ingress{})
+}
