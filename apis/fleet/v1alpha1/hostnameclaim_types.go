@@ -17,6 +17,11 @@ type SourceRef struct {
 	// being admitted: the claim is reserved before the object exists.
 	// +optional
 	UID string `json:"uid,omitempty"`
+	// ReservedAt is when admission last recorded this source. A source whose
+	// object does not exist is kept for a grace period after it, since the
+	// object may still be on its way through admission.
+	// +optional
+	ReservedAt metav1.Time `json:"reservedAt,omitempty"`
 }
 
 // HostnameClaimSpec says who holds a hostname.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 )
@@ -57,6 +58,19 @@ func All() []Source {
 		}
 		return a.GroupVersionKind.Kind < b.GroupVersionKind.Kind
 	})
+	return out
+}
+
+// Served returns the registered sources whose APIs the cluster serves: an
+// OpenShift Route exists only on OKD, a DNSEndpoint only with its CRD.
+func Served(mapper meta.RESTMapper) []Source {
+	var out []Source
+	for _, s := range All() {
+		k := s.Kind()
+		if _, err := mapper.RESTMapping(k.GroupKind(), k.Version); err == nil {
+			out = append(out, s)
+		}
+	}
 	return out
 }
 
