@@ -10,7 +10,7 @@ CONTROLLER_GEN := $(BIN)/controller-gen
 export KUBEBUILDER_ASSETS := $(BIN)
 
 # The components: one folder and one binary each.
-COMPONENTS := operators/projects webhooks/projects
+COMPONENTS := operators/projects webhooks/projects webhooks/hostnames
 
 ##@ General
 

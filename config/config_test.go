@@ -46,6 +46,10 @@ func TestDefaultBuildHoldsTogether(t *testing.T) {
 		"Deployment/atrium-system/atrium-projects-webhook",
 		"MutatingWebhookConfiguration//atrium-projects",
 		"ValidatingWebhookConfiguration//atrium-projects",
+		"Deployment/atrium-system/atrium-hostnames",
+		"ValidatingWebhookConfiguration//atrium-hostnames",
+		"ConfigMap/atrium-system/atrium-cluster",
+		"Issuer/atrium-system/atrium-selfsigned",
 	} {
 		if objs[want] == nil {
 			t.Errorf("missing %s", want)
@@ -71,8 +75,15 @@ func checkWebhooks(t *testing.T, key string, obj map[string]any, objs map[string
 	meta := obj["metadata"].(map[string]any)
 	ann, _ := meta["annotations"].(map[string]any)
 	from, _ := ann["cert-manager.io/inject-ca-from"].(string)
-	if objs["Certificate/"+from] == nil {
+	cert := objs["Certificate/"+from]
+	if cert == nil {
 		t.Errorf("%s: inject-ca-from %q names no Certificate in the build", key, from)
+	} else {
+		ns := strings.SplitN(from, "/", 2)[0]
+		issuer, _ := cert["spec"].(map[string]any)["issuerRef"].(map[string]any)["name"].(string)
+		if objs["Issuer/"+ns+"/"+issuer] == nil {
+			t.Errorf("%s: Certificate %s names Issuer %q, which is not in the build", key, from, issuer)
+		}
 	}
 	for _, w := range obj["webhooks"].([]any) {
 		wh := w.(map[string]any)

@@ -5,7 +5,9 @@ import (
 	"path/filepath"
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
@@ -44,8 +46,18 @@ func TestExamplesApplyCleanly(t *testing.T) {
 				continue
 			}
 			c := f.env.Client
-			if u.GetKind() == "Project" {
+			switch {
+			case u.GetKind() == "Project":
 				c = user
+			case u.GetNamespace() != "":
+				// The example's namespace comes from an example Project that
+				// another story creates; check the object in a namespace of
+				// its own.
+				ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "examples-check"}}
+				if err := f.env.Client.Create(ctx, ns); err != nil && !apierrors.IsAlreadyExists(err) {
+					t.Fatal(err)
+				}
+				u.SetNamespace(ns.Name)
 			}
 			err := c.Create(ctx, u, client.DryRunAll)
 			if err != nil && !apierrors.IsAlreadyExists(err) {

@@ -18,9 +18,9 @@ import (
 // fleet is what the suite runs: one control plane and the component
 // binaries built from this checkout.
 type fleet struct {
-	env     *testenv.Env
-	binDir  string
-	logDir  string
+	env    *testenv.Env
+	binDir string
+	logDir string
 	// kubecfgs are per ServiceAccount.
 	kubecfgs map[string]string
 	webhook  *procs.Process

@@ -40,6 +40,8 @@ func main() {
 func run(stateDir string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 
 	root, err := testenv.RepoRoot()
 	if err != nil {
@@ -50,90 +52,70 @@ func run(stateDir string) error {
 		return err
 	}
 
-	step("starting the control plane (etcd, kube-apiserver)")
-	env, err := testenv.Start(testenv.Options{Webhooks: []string{"webhooks/projects"}})
+	step("starting the hub (etcd, kube-apiserver)")
+	hub, err := testenv.Start(testenv.Options{})
 	if err != nil {
 		return err
 	}
-	defer func() {
-		step("stopping the control plane")
-		_ = env.Stop()
-	}()
-	kubeconfig := filepath.Join(state, "kubeconfig")
-	if err := os.WriteFile(kubeconfig, env.KubeConfig(), 0o600); err != nil {
-		return err
-	}
-	// Components run as their ServiceAccounts, with the RBAC they ship with.
-	if err := env.InstallRBAC(ctx, "config/default"); err != nil {
-		return err
-	}
-	saKubeconfig := func(sa string) (string, error) {
-		b, err := env.ServiceAccountKubeConfig("atrium-system", sa)
-		if err != nil {
-			return "", err
-		}
-		path := filepath.Join(state, sa+".kubeconfig")
-		return path, os.WriteFile(path, b, 0o600)
-	}
-	operatorCfg, err := saKubeconfig("atrium-projects")
+	defer stopEnv("hub", hub)
+	hubKubeconfig, err := writeFile(state, "hub.kubeconfig", hub.KubeConfig())
 	if err != nil {
 		return err
 	}
-	webhookCfg, err := saKubeconfig("atrium-projects-webhook")
+	// The members' hostnames webhooks reach the hub as its ServiceAccount.
+	if err := hub.InstallRBAC(ctx, "config/default"); err != nil {
+		return err
+	}
+	b, err := hub.ServiceAccountKubeConfig("atrium-system", "atrium-hostnames")
+	if err != nil {
+		return err
+	}
+	hubForMembers, err := writeFile(state, "hub-for-members.kubeconfig", b)
 	if err != nil {
 		return err
 	}
 
-	step("starting the components")
-	host, port, certDir := env.WebhookServing()
-	comps := []struct {
-		name, bin string
-		args      []string
-	}{
-		{name: "projects-operator", bin: "atrium-operators-projects", args: []string{
-			"--kubeconfig=" + operatorCfg, "--leader-elect=false",
-			"--metrics-bind-address=127.0.0.1:8080", "--health-probe-bind-address=127.0.0.1:8081"}},
-		{name: "projects-webhook", bin: "atrium-webhooks-projects", args: []string{
-			"--kubeconfig=" + webhookCfg, "--cert-dir=" + certDir, "--webhook-port=" + strconv.Itoa(port),
-			"--metrics-bind-address=127.0.0.1:8082", "--health-probe-bind-address=127.0.0.1:8083"}},
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	for _, c := range comps {
-		// A component that exits before Ctrl-C stops the fleet, so a broken
-		// build is noticed rather than half-running.
-		p, err := procs.Start(c.name, filepath.Join(root, "bin", c.bin), c.args, state, func(p *procs.Process, err error) {
-			fmt.Fprintf(os.Stderr, "%s exited: %v; last lines of %s:\n%s\n", p.Name, err, p.LogPath, p.Tail(20))
-			cancel()
-		})
+	var firstMember *testenv.Env
+	var kubeconfigs []string
+	for i, name := range []string{"member-1", "member-2"} {
+		step("starting " + name)
+		env, procsOf, err := startMember(ctx, cancel, root, state, name, hubForMembers, 8080+10*i)
+		// Whatever started is stopped, also when the rest failed.
+		if env != nil {
+			defer stopEnv(name, env)
+		}
+		for _, p := range procsOf {
+			defer p.Stop(30 * time.Second)
+		}
 		if err != nil {
 			return err
 		}
-		defer p.Stop(30 * time.Second)
-		fmt.Printf("    %s (pid %d), log %s\n", c.name, p.Pid(), p.LogPath)
-	}
-	webhookURL := "https://" + host + ":" + strconv.Itoa(port) + "/"
-	if err := testenv.Eventually(ctx, time.Minute, func() error { return testenv.ProbeTLS(webhookURL) }); err != nil {
-		return fmt.Errorf("projects webhook did not come up: %w", err)
+		if firstMember == nil {
+			firstMember = env
+		}
+		kubeconfigs = append(kubeconfigs, filepath.Join(state, name+".kubeconfig"))
 	}
 
-	step("applying docs/examples")
-	if err := applyExamples(ctx, env, filepath.Join(root, "docs", "examples")); err != nil {
+	step("applying docs/examples to member-1")
+	if err := applyExamples(ctx, firstMember, filepath.Join(root, "docs", "examples")); err != nil {
 		return err
 	}
 
 	fmt.Printf(`
-Atrium is running. Ctrl-C stops it.
+Atrium is running: a hub and two members. Ctrl-C stops it.
 
-  kubeconfig (cluster admin):   export KUBECONFIG=%[1]s
-  kubectl:                      %[2]s/bin/kubectl
-  component logs:               %[3]s/*.log
+  kubeconfigs (cluster admin):  hub     %[1]s
+                                member-1 %[2]s
+                                member-2 %[3]s
+  kubectl:                      %[4]s/bin/kubectl
+  component logs:               %[5]s/*.log
 
-  Look around:
+  Look around member-1:
+    export KUBECONFIG=%[2]s
     kubectl get projecttiers
     kubectl get projects -o wide
     kubectl describe project my-website
-    kubectl get all,rolebindings,resourcequota,limitrange,networkpolicy -n my-website
+    kubectl get all,ingress,rolebindings,resourcequota,limitrange,networkpolicy -n my-website
 
   Act as a casual user (impersonation, the way a login would look):
     kubectl --as=carol --as-group=system:authenticated create -f - <<EOF
@@ -145,15 +127,109 @@ Atrium is running. Ctrl-C stops it.
     kubectl --as=carol --as-group=system:authenticated -n carols-lab create configmap hello
     kubectl --as=dave --as-group=system:authenticated -n carols-lab get configmaps   # refused
 
-`, kubeconfig, root, state)
+  Hostnames belong to one tenant across the fleet:
+    kubectl --kubeconfig %[1]s get hostnameclaims
+    kubectl --kubeconfig %[3]s create namespace copycat
+    kubectl --kubeconfig %[3]s -n copycat create ingress copy --rule="www.my-website.web.atrium.test/=svc:80"   # refused: member-1 holds it
+
+`, hubKubeconfig, kubeconfigs[0], kubeconfigs[1], root, state)
 	<-ctx.Done()
 	return nil
 }
 
+// startMember starts one member cluster with its components running as
+// their ServiceAccounts. Ports for metrics and probes start at basePort.
+func startMember(ctx context.Context, fail func(), root, state, name, hubKubeconfig string, basePort int) (*testenv.Env, []*procs.Process, error) {
+	env, err := testenv.Start(testenv.Options{
+		Webhooks: []string{"webhooks/projects", "webhooks/hostnames"},
+		// Stand-ins for the Route, HTTPRoute and DNSEndpoint APIs, so they
+		// can be tried locally.
+		ExtraCRDs: []string{"webhooks/hostnames/testdata/crds"},
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	if _, err := writeFile(state, name+".kubeconfig", env.KubeConfig()); err != nil {
+		return env, nil, err
+	}
+	if err := env.InstallRBAC(ctx, "config/default"); err != nil {
+		return env, nil, err
+	}
+	sa := func(account string) (string, error) {
+		b, err := env.ServiceAccountKubeConfig("atrium-system", account)
+		if err != nil {
+			return "", err
+		}
+		return writeFile(state, name+"-"+account+".kubeconfig", b)
+	}
+	operatorCfg, err := sa("atrium-projects")
+	if err != nil {
+		return env, nil, err
+	}
+	projectsCfg, err := sa("atrium-projects-webhook")
+	if err != nil {
+		return env, nil, err
+	}
+	hostnamesCfg, err := sa("atrium-hostnames")
+	if err != nil {
+		return env, nil, err
+	}
+	host, projectsPort, certDir := env.WebhookServing()
+	hostnamesPort := env.WebhookPort("webhooks/hostnames")
+	addr := func(off int) string { return "127.0.0.1:" + strconv.Itoa(basePort+off) }
+	comps := []struct {
+		name, bin string
+		args      []string
+	}{
+		{name: name + "-projects-operator", bin: "atrium-operators-projects", args: []string{
+			"--kubeconfig=" + operatorCfg, "--leader-elect=false",
+			"--metrics-bind-address=" + addr(0), "--health-probe-bind-address=" + addr(1)}},
+		{name: name + "-projects-webhook", bin: "atrium-webhooks-projects", args: []string{
+			"--kubeconfig=" + projectsCfg, "--cert-dir=" + certDir, "--webhook-port=" + strconv.Itoa(projectsPort),
+			"--metrics-bind-address=" + addr(2), "--health-probe-bind-address=" + addr(3)}},
+		{name: name + "-hostnames-webhook", bin: "atrium-webhooks-hostnames", args: []string{
+			"--kubeconfig=" + hostnamesCfg, "--hub-kubeconfig=" + hubKubeconfig, "--cluster-name=" + name,
+			"--leader-elect=false", "--cert-dir=" + certDir, "--webhook-port=" + strconv.Itoa(hostnamesPort),
+			"--metrics-bind-address=" + addr(4), "--health-probe-bind-address=" + addr(5)}},
+	}
+	var running []*procs.Process
+	for _, c := range comps {
+		// A component that exits before Ctrl-C stops the fleet, so a broken
+		// build is noticed rather than half-running.
+		p, err := procs.Start(c.name, filepath.Join(root, "bin", c.bin), c.args, state, func(p *procs.Process, err error) {
+			fmt.Fprintf(os.Stderr, "%s exited: %v; last lines of %s:\n%s\n", p.Name, err, p.LogPath, p.Tail(20))
+			fail()
+		})
+		if err != nil {
+			return env, running, err
+		}
+		running = append(running, p)
+		fmt.Printf("    %s (pid %d), log %s\n", c.name, p.Pid(), p.LogPath)
+	}
+	for _, port := range []int{projectsPort, hostnamesPort} {
+		url := "https://" + host + ":" + strconv.Itoa(port) + "/"
+		if err := testenv.Eventually(ctx, time.Minute, func() error { return testenv.ProbeTLS(url) }); err != nil {
+			return env, running, fmt.Errorf("%s: webhook on port %d did not come up: %w", name, port, err)
+		}
+	}
+	return env, running, nil
+}
+
+func writeFile(dir, name string, b []byte) (string, error) {
+	path := filepath.Join(dir, name)
+	return path, os.WriteFile(path, b, 0o600)
+}
+
+func stopEnv(name string, env *testenv.Env) {
+	step("stopping " + name)
+	_ = env.Stop()
+}
+
 func step(msg string) { fmt.Printf("==> %s\n", msg) }
 
-// applyExamples creates every example: tiers and other cluster objects as
-// the admin, Projects as exampleUser.
+// applyExamples creates every example: tiers and other cluster-scoped
+// objects as the admin, then Projects and the objects inside them as
+// exampleUser, the way a casual user would.
 func applyExamples(ctx context.Context, env *testenv.Env, dir string) error {
 	files, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
 	if err != nil {
@@ -163,8 +239,7 @@ func applyExamples(ctx context.Context, env *testenv.Env, dir string) error {
 	if err != nil {
 		return err
 	}
-	// Tiers first: Projects name them.
-	var later []*unstructured.Unstructured
+	var projects, namespaced []*unstructured.Unstructured
 	for _, f := range files {
 		docs, err := testenv.ReadYAMLDocuments(f)
 		if err != nil {
@@ -175,24 +250,27 @@ func applyExamples(ctx context.Context, env *testenv.Env, dir string) error {
 			if err := yaml.Unmarshal(doc, &u.Object); err != nil {
 				return fmt.Errorf("%s: %w", f, err)
 			}
-			if len(u.Object) == 0 {
-				continue
+			switch {
+			case len(u.Object) == 0:
+			case u.GetKind() == "Project":
+				projects = append(projects, u)
+			case u.GetNamespace() != "":
+				namespaced = append(namespaced, u)
+			default:
+				if err := env.Client.Create(ctx, u); err != nil {
+					return fmt.Errorf("%s: %w", f, err)
+				}
+				fmt.Printf("    %s %s created\n", strings.ToLower(u.GetKind()), u.GetName())
 			}
-			if u.GetKind() == "Project" {
-				later = append(later, u)
-				continue
-			}
-			if err := env.Client.Create(ctx, u); err != nil {
-				return fmt.Errorf("%s: %w", f, err)
-			}
-			fmt.Printf("    %s %s created\n", strings.ToLower(u.GetKind()), u.GetName())
 		}
 	}
-	for _, u := range later {
+	for _, u := range append(projects, namespaced...) {
+		// Retried while caches catch up: the webhook's with the tiers just
+		// created, the Project's namespace and RBAC with the operator.
 		if err := createWithRetry(ctx, user, u); err != nil {
-			return fmt.Errorf("project %s: %w", u.GetName(), err)
+			return fmt.Errorf("%s %s: %w", u.GetKind(), u.GetName(), err)
 		}
-		fmt.Printf("    project %s created as %s\n", u.GetName(), exampleUser)
+		fmt.Printf("    %s %s created as %s\n", strings.ToLower(u.GetKind()), u.GetName(), exampleUser)
 	}
 	return nil
 }

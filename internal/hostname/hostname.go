@@ -49,7 +49,7 @@ var profile = idna.New(
 	idna.ValidateLabels(true),
 	idna.CheckHyphens(false), // checked by checkLabel, with clearer messages
 	idna.CheckJoiners(true),
-	idna.StrictDomainName(true),
+	idna.StrictDomainName(false), // ASCII rules are checked by checkLabel, with clearer messages
 	idna.Transitional(false),
 )
 

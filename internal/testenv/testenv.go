@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -46,6 +47,9 @@ type Env struct {
 	Scheme *runtime.Scheme
 	// Root is the repository root.
 	Root string
+
+	// ports are the local serving ports of each component's webhooks.
+	ports map[string]int
 }
 
 // Start starts etcd and kube-apiserver and installs what opts names.
@@ -68,7 +72,7 @@ func Start(opts Options) (*Env, error) {
 	for _, c := range opts.ExtraCRDs {
 		crds = append(crds, filepath.Join(root, c))
 	}
-	mutating, validating, err := loadWebhooks(root, opts.Webhooks)
+	mutating, validating, ports, err := loadWebhooks(root, opts.Webhooks)
 	if err != nil {
 		return nil, err
 	}
@@ -80,6 +84,7 @@ func Start(opts Options) (*Env, error) {
 		ControlPlaneStartTimeout: 2 * time.Minute,
 		ControlPlaneStopTimeout:  time.Minute,
 		WebhookInstallOptions: envtest.WebhookInstallOptions{
+			LocalServingHost:   "127.0.0.1",
 			MutatingWebhooks:   mutating,
 			ValidatingWebhooks: validating,
 		},
@@ -95,7 +100,10 @@ func Start(opts Options) (*Env, error) {
 		_ = env.Stop()
 		return nil, err
 	}
-	e := &Env{env: env, Config: cfg, Client: c, Scheme: scheme, Root: root}
+	e := &Env{env: env, Config: cfg, Client: c, Scheme: scheme, Root: root, ports: ports}
+	if len(opts.Webhooks) > 0 {
+		e.ports[opts.Webhooks[0]] = env.WebhookInstallOptions.LocalServingPort
+	}
 	if err := AggregateClusterRoles(context.Background(), c); err != nil {
 		_ = env.Stop()
 		return nil, err
@@ -115,10 +123,22 @@ func (e *Env) WebhookServer() webhook.Server {
 
 // WebhookServing says where the installed webhook configurations send
 // requests (host and port) and the directory holding the serving certificate
-// and key they trust, for running a webhook binary out of process.
+// and key they trust, for running a webhook binary out of process. The
+// first component of Options.Webhooks is served there.
 func (e *Env) WebhookServing() (host string, port int, certDir string) {
 	o := e.env.WebhookInstallOptions
 	return o.LocalServingHost, o.LocalServingPort, o.LocalServingCertDir
+}
+
+// WebhookPort is the port the webhooks of one component (as named in
+// Options.Webhooks) are sent to; each component has its own, with the
+// certificate of WebhookServing.
+func (e *Env) WebhookPort(component string) int { return e.ports[component] }
+
+// ComponentWebhookServer is a webhook server for one component's webhooks.
+func (e *Env) ComponentWebhookServer(component string) webhook.Server {
+	o := e.env.WebhookInstallOptions
+	return webhook.NewServer(webhook.Options{Host: o.LocalServingHost, Port: e.ports[component], CertDir: o.LocalServingCertDir})
 }
 
 // KubeConfig is a kubeconfig file's content for the admin user.
@@ -159,39 +179,73 @@ func RepoRoot() (string, error) {
 // loadWebhooks reads the generated webhook configurations of the given
 // components. controller-gen names every configuration alike, so each is
 // renamed after its component to let several be installed side by side.
-func loadWebhooks(root string, components []string) ([]*admissionregistrationv1.MutatingWebhookConfiguration, []*admissionregistrationv1.ValidatingWebhookConfiguration, error) {
+// The first component's webhooks are served where envtest chooses; every
+// other component gets a port of its own, so each can run as its own
+// process, as in a cluster.
+func loadWebhooks(root string, components []string) ([]*admissionregistrationv1.MutatingWebhookConfiguration, []*admissionregistrationv1.ValidatingWebhookConfiguration, map[string]int, error) {
 	var mutating []*admissionregistrationv1.MutatingWebhookConfiguration
 	var validating []*admissionregistrationv1.ValidatingWebhookConfiguration
-	for _, comp := range components {
+	ports := map[string]int{}
+	for i, comp := range components {
 		docs, err := ReadYAMLDocuments(filepath.Join(root, comp, "config", "webhook", "manifests.yaml"))
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
+		}
+		port := 0
+		if i > 0 {
+			if port, err = freePort(); err != nil {
+				return nil, nil, nil, err
+			}
+			ports[comp] = port
+		}
+		direct := func(cc *admissionregistrationv1.WebhookClientConfig) {
+			if port == 0 || cc.Service == nil || cc.Service.Path == nil {
+				return
+			}
+			url := fmt.Sprintf("https://127.0.0.1:%d%s", port, *cc.Service.Path)
+			cc.URL, cc.Service = &url, nil
 		}
 		prefix := "atrium-" + strings.ReplaceAll(comp, "/", "-")
 		for _, doc := range docs {
 			var meta struct{ Kind string }
 			if err := yaml.Unmarshal(doc, &meta); err != nil {
-				return nil, nil, err
+				return nil, nil, nil, err
 			}
 			switch meta.Kind {
 			case "MutatingWebhookConfiguration":
 				m := &admissionregistrationv1.MutatingWebhookConfiguration{}
 				if err := yaml.Unmarshal(doc, m); err != nil {
-					return nil, nil, err
+					return nil, nil, nil, err
 				}
 				m.Name = prefix + "-mutating"
+				for j := range m.Webhooks {
+					direct(&m.Webhooks[j].ClientConfig)
+				}
 				mutating = append(mutating, m)
 			case "ValidatingWebhookConfiguration":
 				v := &admissionregistrationv1.ValidatingWebhookConfiguration{}
 				if err := yaml.Unmarshal(doc, v); err != nil {
-					return nil, nil, err
+					return nil, nil, nil, err
 				}
 				v.Name = prefix + "-validating"
+				for j := range v.Webhooks {
+					direct(&v.Webhooks[j].ClientConfig)
+				}
 				validating = append(validating, v)
 			}
 		}
 	}
-	return mutating, validating, nil
+	return mutating, validating, ports, nil
+}
+
+// freePort asks the kernel for a free loopback port.
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 // ReadYAMLDocuments splits a multi-document YAML file.

@@ -1,0 +1,111 @@
+package admission
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	authenticationv1 "k8s.io/api/authentication/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	tenancyv1 "github.com/atrium-dev/atrium/apis/tenancy/v1alpha1"
+	"github.com/atrium-dev/atrium/internal/hostname"
+)
+
+// Review is what a policy check sees of one admission request.
+type Review struct {
+	Operation string
+	Kind      schema.GroupVersionKind
+	Namespace string
+	Name      string
+	Object    *unstructured.Unstructured
+	OldObject *unstructured.Unstructured
+	UserInfo  authenticationv1.UserInfo
+	DryRun    bool
+	// NamespaceObject is the object's namespace, when it exists.
+	NamespaceObject *corev1.Namespace
+	// Hostnames are the object's normalized hostnames; New those it did not
+	// have before this request.
+	Hostnames []hostname.Hostname
+	New       []hostname.Hostname
+}
+
+// Verdict is a check's answer: denials refuse the request, warnings are
+// shown to the user.
+type Verdict struct {
+	Denials  []string
+	Warnings []string
+}
+
+// Check is one policy. Checks must be safe for concurrent use.
+type Check interface {
+	Name() string
+	Check(ctx context.Context, r *Review) (Verdict, error)
+}
+
+// TierDomains is the built-in policy: a new hostname of a Project's
+// namespace must lie under a domain that the Project's tier allows. Objects
+// in namespaces that belong to no Project are not restricted by it.
+type TierDomains struct {
+	Client client.Reader
+}
+
+func (TierDomains) Name() string { return "tier-domains" }
+
+func (t TierDomains) Check(ctx context.Context, r *Review) (Verdict, error) {
+	if len(r.New) == 0 || r.NamespaceObject == nil {
+		return Verdict{}, nil
+	}
+	projectName := r.NamespaceObject.Labels[tenancyv1.ProjectLabel]
+	if projectName == "" {
+		return Verdict{}, nil
+	}
+	project := &tenancyv1.Project{}
+	if err := t.Client.Get(ctx, client.ObjectKey{Name: projectName}, project); err != nil {
+		if apierrors.IsNotFound(err) {
+			return Verdict{}, nil
+		}
+		return Verdict{}, err
+	}
+	tier := &tenancyv1.ProjectTier{}
+	if err := t.Client.Get(ctx, client.ObjectKey{Name: project.Spec.Tier}, tier); err != nil {
+		if apierrors.IsNotFound(err) {
+			return Verdict{Denials: []string{fmt.Sprintf("Project %s is on tier %q, which does not exist, so no domain is allowed; ask an admin", project.Name, project.Spec.Tier)}}, nil
+		}
+		return Verdict{}, err
+	}
+	var v Verdict
+	for _, h := range r.New {
+		if !underAny(h, tier.Spec.AllowedDomains) {
+			allowed := "none"
+			if len(tier.Spec.AllowedDomains) > 0 {
+				allowed = strings.Join(tier.Spec.AllowedDomains, ", ")
+			}
+			v.Denials = append(v.Denials, fmt.Sprintf("hostname %s is not under a domain that tier %q of Project %s allows (allowed: %s)",
+				h.Name, tier.Name, project.Name, allowed))
+		}
+	}
+	return v, nil
+}
+
+// underAny reports whether a hostname equals or lies beneath one of the
+// domains. A wildcard "*.d" lies beneath d's parents and needs more than d
+// itself: "*.example.org" is under "example.org", since every name it
+// covers is.
+func underAny(h hostname.Hostname, domains []string) bool {
+	name := strings.TrimPrefix(h.Name, "*.")
+	for _, d := range domains {
+		d = strings.TrimSuffix(strings.ToLower(d), ".")
+		if d == "" {
+			continue
+		}
+		if name == d || strings.HasSuffix(name, "."+d) {
+			return true
+		}
+	}
+	return false
+}

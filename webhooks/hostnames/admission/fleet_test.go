@@ -1,0 +1,158 @@
+package admission_test
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"net/url"
+	"os"
+	"testing"
+	"time"
+
+	"go.uber.org/zap/zapcore"
+	"k8s.io/client-go/rest"
+	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/config"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	"sigs.k8s.io/controller-runtime/pkg/webhook"
+
+	"github.com/atrium-dev/atrium/internal/testenv"
+	"github.com/atrium-dev/atrium/webhooks/hostnames/admission"
+	"github.com/atrium-dev/atrium/webhooks/hostnames/claims"
+	"github.com/atrium-dev/atrium/webhooks/hostnames/sources"
+)
+
+// The test fleet: a hub and two members, each member with the hostnames
+// webhook and claims controller running in this process, reaching the hub
+// through a proxy that a test can cut.
+var (
+	hub     *testenv.Env
+	members = map[string]*member{}
+)
+
+type member struct {
+	name    string
+	env     *testenv.Env
+	proxy   *testenv.FaultProxy
+	stopped chan struct{}
+}
+
+// grace is short so release can be seen within a test.
+const grace = 2 * time.Second
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	if testing.Short() {
+		os.Exit(m.Run())
+	}
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	level := zapcore.Level(2)
+	if os.Getenv("ATRIUM_TEST_VERBOSE") != "" {
+		level = -1
+	}
+	ctrl.SetLogger(zap.New(zap.UseDevMode(true), zap.Level(level)))
+	ctx, cancel := context.WithCancel(context.Background())
+	var err error
+	if hub, err = testenv.Start(testenv.Options{}); err != nil {
+		cancel()
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	// Stop the components before the API servers: an API server waits for
+	// its open watches when it stops.
+	defer func() {
+		cancel()
+		for _, mb := range members {
+			<-mb.stopped
+			mb.proxy.Close()
+			_ = mb.env.Stop()
+		}
+		_ = hub.Stop()
+	}()
+	for _, name := range []string{"member-a", "member-b"} {
+		mb, err := startMember(ctx, name)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		members[name] = mb
+	}
+	return m.Run()
+}
+
+func startMember(ctx context.Context, name string) (*member, error) {
+	env, err := testenv.Start(testenv.Options{
+		Webhooks:  []string{"webhooks/hostnames"},
+		ExtraCRDs: []string{"webhooks/hostnames/testdata/crds"},
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := env.CreateFromFiles(ctx, "docs/examples/projecttier-standard.yaml"); err != nil {
+		return nil, err
+	}
+	u, err := url.Parse(hub.Config.Host)
+	if err != nil {
+		return nil, err
+	}
+	proxy, err := testenv.NewFaultProxy(u.Host)
+	if err != nil {
+		return nil, err
+	}
+	hubCfg := rest.CopyConfig(hub.Config)
+	hubCfg.Host = "https://" + proxy.Addr()
+
+	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{
+		Scheme:                 env.Scheme,
+		Metrics:                metricsserver.Options{BindAddress: "0"},
+		HealthProbeBindAddress: "0",
+		WebhookServer:          env.WebhookServer(),
+		// Two members' controllers share this process and its metrics.
+		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
+		// Source objects are read as unstructured; serve them from the cache.
+		Client: client.Options{Cache: &client.CacheOptions{Unstructured: true}},
+	})
+	if err != nil {
+		return nil, err
+	}
+	hubCluster, live, err := claims.ConnectHub(hubCfg, name, 2*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	if err := mgr.Add(hubCluster); err != nil {
+		return nil, err
+	}
+	kinds := sources.Served(mgr.GetRESTMapper())
+	if len(kinds) != 4 {
+		return nil, fmt.Errorf("%s serves %d source kinds, want 4", name, len(kinds))
+	}
+	mgr.GetWebhookServer().Register(admission.Path, &webhook.Admission{Handler: &admission.Hostnames{
+		Client:   mgr.GetClient(),
+		Reserver: &claims.Reserver{Hub: live, Index: hubCluster.GetCache(), Cluster: name},
+		Checks:   []admission.Check{admission.TierDomains{Client: mgr.GetClient()}},
+	}})
+	releaser := &claims.Releaser{Hub: live, Claims: hubCluster.GetCache(), Local: mgr.GetClient(),
+		Cluster: name, Grace: grace, Resync: time.Minute, Kinds: kinds}
+	if err := releaser.SetupWithManager(mgr, hubCluster); err != nil {
+		return nil, err
+	}
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		if err := mgr.Start(ctx); err != nil {
+			fmt.Fprintln(os.Stderr, name, "manager:", err)
+		}
+	}()
+	if err := testenv.Eventually(ctx, time.Minute, func() error { return mgr.GetWebhookServer().StartedChecker()(nil) }); err != nil {
+		return nil, err
+	}
+	return &member{name: name, env: env, proxy: proxy, stopped: stopped}, nil
+}
+
+func (m *member) client() client.Client { return m.env.Client }

@@ -1,0 +1,182 @@
+package admission
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	admissionv1 "k8s.io/api/admission/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+
+	fleetv1 "github.com/atrium-dev/atrium/apis/fleet/v1alpha1"
+	tenancyv1 "github.com/atrium-dev/atrium/apis/tenancy/v1alpha1"
+	"github.com/atrium-dev/atrium/internal/hostname"
+	"github.com/atrium-dev/atrium/webhooks/hostnames/claims"
+	"github.com/atrium-dev/atrium/webhooks/hostnames/sources"
+)
+
+// Path is where the hostnames webhook is served, for every source kind.
+const Path = "/validate-hostnames"
+
+// Hostnames is the admission handler for every source kind.
+type Hostnames struct {
+	// Client reads namespaces from the member cluster's cache.
+	Client client.Reader
+	// Reserver reserves hostnames at the hub.
+	Reserver *claims.Reserver
+	// Checks are the policies, in order: the tier's domains, Rego.
+	Checks []Check
+	// Metrics records decisions; nil records nothing.
+	Metrics *Metrics
+}
+
+var _ admission.Handler = &Hostnames{}
+
+// Handle decides one admission request. Hostnames are released by the
+// claims controller, never at admission, so deletes pass straight through.
+func (h *Hostnames) Handle(ctx context.Context, req admission.Request) (resp admission.Response) {
+	start := time.Now()
+	defer func() { h.Metrics.observe(req, resp, time.Since(start)) }()
+
+	if req.Operation == admissionv1.Delete || req.Operation == admissionv1.Connect {
+		return admission.Allowed("")
+	}
+	gk := schema.GroupKind{Group: req.Kind.Group, Kind: req.Kind.Kind}
+	src, ok := sources.For(gk)
+	if !ok {
+		return admission.Allowed(fmt.Sprintf("%s carries no hostnames Atrium knows", gk))
+	}
+	r, problems, err := h.review(ctx, req, src)
+	if err != nil {
+		return admission.Errored(http.StatusBadRequest, err)
+	}
+	if len(problems) > 0 {
+		return admission.Denied(strings.Join(problems, "; "))
+	}
+
+	var warnings []string
+	for _, c := range h.Checks {
+		v, err := c.Check(ctx, r)
+		if err != nil {
+			return admission.Errored(http.StatusInternalServerError, fmt.Errorf("policy %s: %w", c.Name(), err))
+		}
+		if len(v.Denials) > 0 {
+			return admission.Denied(strings.Join(v.Denials, "; ")).WithWarnings(warnings...)
+		}
+		warnings = append(warnings, v.Warnings...)
+	}
+
+	holder := claims.Holder{Namespace: req.Namespace}
+	if r.NamespaceObject != nil {
+		holder.Project = r.NamespaceObject.Labels[tenancyv1.ProjectLabel]
+	}
+	ref := fleetv1.SourceRef{Group: req.Kind.Group, Kind: req.Kind.Kind, Name: req.Name, UID: string(r.Object.GetUID())}
+	dryRun := req.DryRun != nil && *req.DryRun
+	for _, host := range r.Hostnames {
+		isNew := slices.Contains(r.New, host)
+		err := h.Reserver.Reserve(ctx, host, holder, ref, dryRun)
+		var held *claims.HeldError
+		var down *claims.UnavailableError
+		switch {
+		case err == nil:
+		case !isNew && (errors.As(err, &down) || errors.As(err, &held)):
+			// The object had this hostname before: keep admitting its
+			// updates, and say what is wrong.
+			warnings = append(warnings, err.Error())
+		case errors.As(err, &held), errors.As(err, &down):
+			return admission.Denied(err.Error()).WithWarnings(warnings...)
+		default:
+			return admission.Denied(fmt.Sprintf("reserving hostname %s: %v", host.Name, err)).WithWarnings(warnings...)
+		}
+	}
+	return admission.Allowed("").WithWarnings(warnings...)
+}
+
+// review decodes the request and normalizes the hostnames of the object
+// (and of the old object, on update). It returns the problems with the
+// hostnames as written, for the user to fix.
+func (h *Hostnames) review(ctx context.Context, req admission.Request, src sources.Source) (*Review, []string, error) {
+	obj, err := decode(req.Object.Raw)
+	if err != nil {
+		return nil, nil, err
+	}
+	r := &Review{
+		Operation: string(req.Operation),
+		Kind:      schema.GroupVersionKind{Group: req.Kind.Group, Version: req.Kind.Version, Kind: req.Kind.Kind},
+		Namespace: req.Namespace,
+		Name:      req.Name,
+		Object:    obj,
+		UserInfo:  req.UserInfo,
+		DryRun:    req.DryRun != nil && *req.DryRun,
+	}
+	raw, err := src.Hostnames(obj)
+	if err != nil {
+		return nil, []string{fmt.Sprintf("reading hostnames: %v", err)}, nil
+	}
+	var problems []string
+	r.Hostnames, problems = normalizeAll(raw, src.AllowsWildcards())
+	if len(problems) > 0 {
+		return r, problems, nil
+	}
+
+	var before []hostname.Hostname
+	if req.Operation == admissionv1.Update && len(req.OldObject.Raw) > 0 {
+		if r.OldObject, err = decode(req.OldObject.Raw); err != nil {
+			return nil, nil, err
+		}
+		if oldRaw, err := src.Hostnames(r.OldObject); err == nil {
+			// Hostnames the old object had in a form no longer accepted are
+			// simply treated as new.
+			before, _ = normalizeAll(oldRaw, src.AllowsWildcards())
+		}
+	}
+	for _, host := range r.Hostnames {
+		if !slices.Contains(before, host) {
+			r.New = append(r.New, host)
+		}
+	}
+
+	if req.Namespace != "" {
+		ns := &corev1.Namespace{}
+		if err := h.Client.Get(ctx, client.ObjectKey{Name: req.Namespace}, ns); err == nil {
+			r.NamespaceObject = ns
+		} else if client.IgnoreNotFound(err) != nil {
+			return nil, nil, err
+		}
+	}
+	return r, nil, nil
+}
+
+// normalizeAll normalizes and de-duplicates hostnames, collecting every
+// problem rather than stopping at the first.
+func normalizeAll(raw []string, wildcards bool) ([]hostname.Hostname, []string) {
+	var out []hostname.Hostname
+	var problems []string
+	for _, s := range raw {
+		h, err := hostname.Normalize(s, hostname.Options{AllowWildcard: wildcards})
+		if err != nil {
+			problems = append(problems, err.Error())
+			continue
+		}
+		if !slices.Contains(out, h) {
+			out = append(out, h)
+		}
+	}
+	return out, problems
+}
+
+func decode(raw []byte) (*unstructured.Unstructured, error) {
+	u := &unstructured.Unstructured{}
+	if err := u.UnmarshalJSON(raw); err != nil {
+		return nil, fmt.Errorf("decoding object: %w", err)
+	}
+	return u, nil
+}

@@ -1,0 +1,38 @@
+package claims
+
+import (
+	"fmt"
+	"time"
+
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/cluster"
+
+	fleetv1 "github.com/atrium-dev/atrium/apis/fleet/v1alpha1"
+	"github.com/atrium-dev/atrium/internal/manager"
+)
+
+// ConnectHub connects a member to the hub: a cluster whose cache holds this
+// member's claims only (the admission index and the releaser's view; add it
+// to the manager), and a direct client with a short timeout for the writes
+// that decide, so a slow hub fails an admission well within the API
+// server's webhook timeout.
+func ConnectHub(cfg *rest.Config, clusterName string, timeout time.Duration) (cluster.Cluster, client.Client, error) {
+	sel := labels.SelectorFromSet(labels.Set{ClusterLabel: clusterName})
+	hub, err := cluster.New(cfg, func(o *cluster.Options) {
+		o.Scheme = manager.Scheme()
+		o.Cache.ByObject = map[client.Object]cache.ByObject{&fleetv1.HostnameClaim{}: {Label: sel}}
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("hub: %w", err)
+	}
+	liveCfg := rest.CopyConfig(cfg)
+	liveCfg.Timeout = timeout
+	live, err := client.New(liveCfg, client.Options{Scheme: manager.Scheme()})
+	if err != nil {
+		return nil, nil, fmt.Errorf("hub: %w", err)
+	}
+	return hub, live, nil
+}

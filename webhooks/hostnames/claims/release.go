@@ -1,0 +1,195 @@
+package claims
+
+import (
+	"context"
+	"slices"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/klog/v2"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/cluster"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
+
+	fleetv1 "github.com/atrium-dev/atrium/apis/fleet/v1alpha1"
+	"github.com/atrium-dev/atrium/internal/hostname"
+	"github.com/atrium-dev/atrium/webhooks/hostnames/sources"
+)
+
+// Releaser keeps this cluster's claims true to the objects that use them:
+// a source whose object is gone, was replaced, or no longer carries the
+// hostname is dropped, and a claim without sources is deleted, which frees
+// the hostname for everyone. Sources still within the grace period after
+// admission recorded them are kept: their object may not be persisted yet.
+type Releaser struct {
+	// Hub writes claims at the hub.
+	Hub client.Client
+	// Claims reads this cluster's claims from the hub cache.
+	Claims client.Reader
+	// Local reads source objects from the member cluster's cache.
+	Local client.Reader
+	// Cluster is this member cluster's name.
+	Cluster string
+	// Grace is how long a source may point at an object that does not exist.
+	Grace time.Duration
+	// Resync is how often every claim is checked even without events.
+	Resync time.Duration
+	// Kinds are the source kinds served by this cluster.
+	Kinds []sources.Source
+
+	now func() time.Time
+}
+
+// +kubebuilder:rbac:groups=networking.k8s.io,resources=ingresses,verbs=get;list;watch
+// +kubebuilder:rbac:groups=gateway.networking.k8s.io,resources=httproutes,verbs=get;list;watch
+// +kubebuilder:rbac:groups=route.openshift.io,resources=routes,verbs=get;list;watch
+// +kubebuilder:rbac:groups=externaldns.k8s.io,resources=dnsendpoints,verbs=get;list;watch
+
+// SetupWithManager watches the hub's claims of this cluster and the local
+// source objects, whose changes are mapped to the claims of their hostnames.
+func (r *Releaser) SetupWithManager(mgr ctrl.Manager, hub cluster.Cluster) error {
+	b := ctrl.NewControllerManagedBy(mgr).
+		Named("hostnameclaims").
+		WatchesRawSource(source.Kind(hub.GetCache(), &fleetv1.HostnameClaim{},
+			&handler.TypedEnqueueRequestForObject[*fleetv1.HostnameClaim]{}))
+	for _, k := range r.Kinds {
+		u := &unstructured.Unstructured{}
+		u.SetGroupVersionKind(k.Kind().GroupVersionKind)
+		b = b.Watches(u, handler.EnqueueRequestsFromMapFunc(r.claimsOf(k)))
+	}
+	return b.Complete(r)
+}
+
+// claimsOf maps a source object to the claims of its hostnames.
+func (r *Releaser) claimsOf(k sources.Source) handler.MapFunc {
+	return func(_ context.Context, o client.Object) []reconcile.Request {
+		u, ok := o.(*unstructured.Unstructured)
+		if !ok {
+			return nil
+		}
+		raw, err := k.Hostnames(u)
+		if err != nil {
+			return nil
+		}
+		var out []reconcile.Request
+		for _, s := range raw {
+			if h, err := hostname.Normalize(s, hostname.Options{AllowWildcard: true}); err == nil {
+				out = append(out, reconcile.Request{NamespacedName: types.NamespacedName{Name: hostname.ClaimName(h)}})
+			}
+		}
+		return out
+	}
+}
+
+func (r *Releaser) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	log := ctrl.LoggerFrom(ctx)
+	claim := &fleetv1.HostnameClaim{}
+	if err := r.Claims.Get(ctx, req.NamespacedName, claim); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if claim.Spec.Cluster != r.Cluster {
+		return ctrl.Result{}, nil
+	}
+	host, ok := hostname.ParseClaimName(claim.Name)
+	if !ok {
+		return ctrl.Result{}, nil
+	}
+	keep, wait, err := r.liveSources(ctx, claim, host)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	next := r.Resync
+	if wait > 0 && (next == 0 || wait < next) {
+		next = wait
+	}
+	switch {
+	case len(keep) == 0:
+		// The resourceVersion precondition makes a source recorded by
+		// admission in the meantime win over this delete.
+		rv := claim.ResourceVersion
+		err := r.Hub.Delete(ctx, claim, client.Preconditions{ResourceVersion: &rv})
+		if apierrors.IsConflict(err) || apierrors.IsNotFound(err) {
+			return ctrl.Result{Requeue: true}, nil
+		}
+		if err != nil {
+			return ctrl.Result{}, err
+		}
+		log.Info("released hostname", "hostname", claim.Spec.Hostname, "claim", klog.KObj(claim))
+		return ctrl.Result{}, nil
+	case !slices.Equal(keep, claim.Spec.Sources):
+		claim.Spec.Sources = keep
+		if err := r.Hub.Update(ctx, claim); err != nil {
+			if apierrors.IsConflict(err) {
+				return ctrl.Result{Requeue: true}, nil
+			}
+			return ctrl.Result{}, err
+		}
+	}
+	return ctrl.Result{RequeueAfter: next}, nil
+}
+
+// liveSources returns the sources to keep, and how soon a kept source's
+// grace period ends.
+func (r *Releaser) liveSources(ctx context.Context, claim *fleetv1.HostnameClaim, host hostname.Hostname) ([]fleetv1.SourceRef, time.Duration, error) {
+	now := time.Now
+	if r.now != nil {
+		now = r.now
+	}
+	var keep []fleetv1.SourceRef
+	var wait time.Duration
+	for _, src := range claim.Spec.Sources {
+		live, err := r.sourceUses(ctx, claim.Spec.Namespace, src, host)
+		if err != nil {
+			return nil, 0, err
+		}
+		if live {
+			keep = append(keep, src)
+			continue
+		}
+		if left := src.ReservedAt.Add(r.Grace).Sub(now()); left > 0 {
+			keep = append(keep, src)
+			if wait == 0 || left < wait {
+				wait = left
+			}
+		}
+	}
+	return keep, wait, nil
+}
+
+// sourceUses reports whether the source object exists, is the object that
+// was admitted (same UID, once known) and still carries the hostname.
+func (r *Releaser) sourceUses(ctx context.Context, namespace string, src fleetv1.SourceRef, host hostname.Hostname) (bool, error) {
+	var kind sources.Source
+	for _, k := range r.Kinds {
+		if k.Kind().Group == src.Group && k.Kind().GroupVersionKind.Kind == src.Kind {
+			kind = k
+		}
+	}
+	if kind == nil {
+		// A kind this cluster does not serve cannot hold a hostname here.
+		return false, nil
+	}
+	u := &unstructured.Unstructured{}
+	u.SetGroupVersionKind(kind.Kind().GroupVersionKind)
+	if err := r.Local.Get(ctx, client.ObjectKey{Namespace: namespace, Name: src.Name}, u); err != nil {
+		return false, client.IgnoreNotFound(err)
+	}
+	if src.UID != "" && string(u.GetUID()) != src.UID {
+		return false, nil
+	}
+	raw, err := kind.Hostnames(u)
+	if err != nil {
+		return false, nil
+	}
+	for _, s := range raw {
+		if h, err := hostname.Normalize(s, hostname.Options{AllowWildcard: kind.AllowsWildcards()}); err == nil && h == host {
+			return true, nil
+		}
+	}
+	return false, nil
+}

@@ -1,0 +1,184 @@
+package claims
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/retry"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	fleetv1 "github.com/atrium-dev/atrium/apis/fleet/v1alpha1"
+	"github.com/atrium-dev/atrium/internal/hostname"
+)
+
+// Labels on every HostnameClaim, so a cluster can watch only its own.
+const (
+	ClusterLabel   = "fleet.atrium.dev/cluster"
+	NamespaceLabel = "fleet.atrium.dev/namespace"
+)
+
+// Holder is the (cluster, namespace) that holds or asks for a hostname.
+type Holder struct {
+	Cluster   string
+	Namespace string
+	// Project is recorded on new claims for people reading them.
+	Project string
+}
+
+func (h Holder) String() string {
+	return fmt.Sprintf("namespace %s of cluster %s", h.Namespace, h.Cluster)
+}
+
+// HeldError says that another holder has the hostname.
+type HeldError struct {
+	Hostname string
+	Holder   Holder
+}
+
+func (e *HeldError) Error() string {
+	return fmt.Sprintf("hostname %s is already in use by %s; choose another hostname, or ask its owners to release it", e.Hostname, e.Holder)
+}
+
+// UnavailableError says that the hub could not be asked.
+type UnavailableError struct{ Err error }
+
+func (e *UnavailableError) Error() string {
+	return fmt.Sprintf("the fleet's hostname registry (hub) cannot be reached, so new hostnames cannot be reserved now; try again later (%v)", e.Err)
+}
+
+func (e *UnavailableError) Unwrap() error { return e.Err }
+
+// Reserver reserves hostnames for one member cluster.
+type Reserver struct {
+	// Hub talks to the hub's API server directly (no cache): it is the
+	// authority and each write is the test-and-set.
+	Hub client.Client
+	// Index is a cache of this cluster's claims (selected by ClusterLabel);
+	// a hostname the namespace already holds is admitted from it without a
+	// round trip.
+	Index client.Reader
+	// Cluster is this member cluster's name.
+	Cluster string
+}
+
+// Reserve makes sure that holder holds host and that src is recorded as one
+// of its sources. With dryRun nothing is written: it only answers whether
+// the reservation would succeed. It returns nil, a *HeldError, an
+// *UnavailableError, or another error.
+func (r *Reserver) Reserve(ctx context.Context, host hostname.Hostname, holder Holder, src fleetv1.SourceRef, dryRun bool) error {
+	holder.Cluster = r.Cluster
+	src.ReservedAt = metav1.Now()
+	name := hostname.ClaimName(host)
+
+	// The common case: an object that already uses its hostname is updated.
+	cached := &fleetv1.HostnameClaim{}
+	if err := r.Index.Get(ctx, client.ObjectKey{Name: name}, cached); err == nil &&
+		heldBy(cached, holder) && (dryRun || hasSource(cached, src)) {
+		return nil
+	}
+
+	if dryRun {
+		live := &fleetv1.HostnameClaim{}
+		switch err := r.Hub.Get(ctx, client.ObjectKey{Name: name}, live); {
+		case apierrors.IsNotFound(err):
+			return nil
+		case err != nil:
+			return unavailable(err)
+		case heldBy(live, holder):
+			return nil
+		default:
+			return &HeldError{Hostname: host.Name, Holder: holderOf(live)}
+		}
+	}
+
+	claim := &fleetv1.HostnameClaim{
+		ObjectMeta: metav1.ObjectMeta{
+			Name:   name,
+			Labels: map[string]string{ClusterLabel: holder.Cluster, NamespaceLabel: holder.Namespace},
+		},
+		Spec: fleetv1.HostnameClaimSpec{
+			Hostname:  host.Name,
+			Cluster:   holder.Cluster,
+			Namespace: holder.Namespace,
+			Project:   holder.Project,
+			Sources:   []fleetv1.SourceRef{src},
+		},
+	}
+	err := r.Hub.Create(ctx, claim)
+	switch {
+	case err == nil:
+		return nil
+	case !apierrors.IsAlreadyExists(err):
+		return unavailable(err)
+	}
+	// Somebody holds it: this namespace (add the source) or another one.
+	return r.addSource(ctx, name, host, holder, src)
+}
+
+// addSource records src on the existing claim if holder holds it.
+func (r *Reserver) addSource(ctx context.Context, name string, host hostname.Hostname, holder Holder, src fleetv1.SourceRef) error {
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		live := &fleetv1.HostnameClaim{}
+		if err := r.Hub.Get(ctx, client.ObjectKey{Name: name}, live); err != nil {
+			return err
+		}
+		if !heldBy(live, holder) {
+			return &HeldError{Hostname: host.Name, Holder: holderOf(live)}
+		}
+		if hasSource(live, src) {
+			return nil
+		}
+		live.Spec.Sources = withSource(live.Spec.Sources, src)
+		return r.Hub.Update(ctx, live)
+	})
+	var held *HeldError
+	switch {
+	case err == nil, errors.As(err, &held):
+		return err
+	case apierrors.IsNotFound(err):
+		// Released between our create and our read: try once more.
+		return r.Reserve(ctx, host, holder, src, false)
+	default:
+		return unavailable(err)
+	}
+}
+
+func unavailable(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &UnavailableError{Err: err}
+}
+
+// heldBy reports whether a claim belongs to the holder's cluster and namespace.
+func heldBy(c *fleetv1.HostnameClaim, h Holder) bool {
+	return c.Spec.Cluster == h.Cluster && c.Spec.Namespace == h.Namespace && c.DeletionTimestamp.IsZero()
+}
+
+func holderOf(c *fleetv1.HostnameClaim) Holder {
+	return Holder{Cluster: c.Spec.Cluster, Namespace: c.Spec.Namespace, Project: c.Spec.Project}
+}
+
+// sameSource compares sources by kind and name; a UID, once known, must match.
+func sameSource(a, b fleetv1.SourceRef) bool {
+	return a.Group == b.Group && a.Kind == b.Kind && a.Name == b.Name &&
+		(a.UID == "" || b.UID == "" || a.UID == b.UID)
+}
+
+// hasSource reports whether the claim records src with its UID (a source
+// recorded before its UID was known is recorded again with it).
+func hasSource(c *fleetv1.HostnameClaim, src fleetv1.SourceRef) bool {
+	return slices.ContainsFunc(c.Spec.Sources, func(s fleetv1.SourceRef) bool {
+		return s.Group == src.Group && s.Kind == src.Kind && s.Name == src.Name && s.UID == src.UID
+	})
+}
+
+// withSource adds or refreshes src in a source list.
+func withSource(list []fleetv1.SourceRef, src fleetv1.SourceRef) []fleetv1.SourceRef {
+	out := slices.DeleteFunc(slices.Clone(list), func(s fleetv1.SourceRef) bool { return sameSource(s, src) })
+	return append(out, src)
+}
