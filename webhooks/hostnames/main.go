@@ -15,6 +15,8 @@ import (
 	"github.com/atrium-dev/atrium/internal/manager"
 	"github.com/atrium-dev/atrium/webhooks/hostnames/admission"
 	"github.com/atrium-dev/atrium/webhooks/hostnames/claims"
+	"github.com/atrium-dev/atrium/webhooks/hostnames/policy"
+	"github.com/atrium-dev/atrium/webhooks/hostnames/policysync"
 	"github.com/atrium-dev/atrium/webhooks/hostnames/sources"
 )
 
@@ -73,10 +75,17 @@ func run(opts *manager.Options, port int, certDir, clusterName, hubKubeconfig st
 	}
 	kinds := sources.Served(mgr.GetRESTMapper())
 	reserver := &claims.Reserver{Hub: live, Index: hub.GetCache(), Cluster: clusterName}
+	engine, err := policy.New(ctx)
+	if err != nil {
+		return err
+	}
+	if err := (&policysync.Sync{Engine: engine, Client: mgr.GetClient(), Cache: mgr.GetCache()}).SetupWithManager(mgr); err != nil {
+		return err
+	}
 	h := &admission.Hostnames{
 		Client:   mgr.GetClient(),
 		Reserver: reserver,
-		Checks:   []admission.Check{admission.TierDomains{Client: mgr.GetClient()}},
+		Checks:   []admission.Check{admission.TierDomains{Client: mgr.GetClient()}, policysync.Check{Engine: engine}},
 		Metrics:  admission.NewMetrics(),
 	}
 	mgr.GetWebhookServer().Register(admission.Path, &webhook.Admission{Handler: h})

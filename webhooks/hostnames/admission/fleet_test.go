@@ -22,6 +22,8 @@ import (
 	"github.com/atrium-dev/atrium/internal/testenv"
 	"github.com/atrium-dev/atrium/webhooks/hostnames/admission"
 	"github.com/atrium-dev/atrium/webhooks/hostnames/claims"
+	"github.com/atrium-dev/atrium/webhooks/hostnames/policy"
+	"github.com/atrium-dev/atrium/webhooks/hostnames/policysync"
 	"github.com/atrium-dev/atrium/webhooks/hostnames/sources"
 )
 
@@ -89,7 +91,7 @@ func run(m *testing.M) int {
 func startMember(ctx context.Context, name string) (*member, error) {
 	env, err := testenv.Start(testenv.Options{
 		Webhooks:  []string{"webhooks/hostnames"},
-		ExtraCRDs: []string{"webhooks/hostnames/testdata/crds"},
+		ExtraCRDs: []string{"webhooks/hostnames/testdata/crds", "config/crd/policy"},
 	})
 	if err != nil {
 		return nil, err
@@ -132,10 +134,17 @@ func startMember(ctx context.Context, name string) (*member, error) {
 	if len(kinds) != 4 {
 		return nil, fmt.Errorf("%s serves %d source kinds, want 4", name, len(kinds))
 	}
+	engine, err := policy.New(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := (&policysync.Sync{Engine: engine, Client: mgr.GetClient(), Cache: mgr.GetCache()}).SetupWithManager(mgr); err != nil {
+		return nil, err
+	}
 	mgr.GetWebhookServer().Register(admission.Path, &webhook.Admission{Handler: &admission.Hostnames{
 		Client:   mgr.GetClient(),
 		Reserver: &claims.Reserver{Hub: live, Index: hubCluster.GetCache(), Cluster: name},
-		Checks:   []admission.Check{admission.TierDomains{Client: mgr.GetClient()}},
+		Checks:   []admission.Check{admission.TierDomains{Client: mgr.GetClient()}, policysync.Check{Engine: engine}},
 	}})
 	releaser := &claims.Releaser{Hub: live, Claims: hubCluster.GetCache(), Local: mgr.GetClient(),
 		Cluster: name, Grace: grace, Resync: time.Minute, Kinds: kinds}
