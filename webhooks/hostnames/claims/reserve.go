@@ -83,7 +83,9 @@ func (r *Reserver) Reserve(ctx context.Context, host hostname.Hostname, holder H
 
 	if dryRun {
 		live := &fleetv1.HostnameClaim{}
-		switch err := r.Hub.Get(ctx, client.ObjectKey{Name: name}, live); {
+		err := r.Hub.Get(ctx, client.ObjectKey{Name: name}, live)
+		countHub("get", err)
+		switch {
 		case apierrors.IsNotFound(err):
 			return nil
 		case err != nil:
@@ -109,6 +111,7 @@ func (r *Reserver) Reserve(ctx context.Context, host hostname.Hostname, holder H
 		},
 	}
 	err := r.Hub.Create(ctx, claim)
+	countHub("create", err)
 	switch {
 	case err == nil:
 		return nil
@@ -123,7 +126,9 @@ func (r *Reserver) Reserve(ctx context.Context, host hostname.Hostname, holder H
 func (r *Reserver) addSource(ctx context.Context, name string, host hostname.Hostname, holder Holder, src fleetv1.SourceRef) error {
 	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		live := &fleetv1.HostnameClaim{}
-		if err := r.Hub.Get(ctx, client.ObjectKey{Name: name}, live); err != nil {
+		err := r.Hub.Get(ctx, client.ObjectKey{Name: name}, live)
+		countHub("get", err)
+		if err != nil {
 			return err
 		}
 		if !heldBy(live, holder) {
@@ -133,7 +138,9 @@ func (r *Reserver) addSource(ctx context.Context, name string, host hostname.Hos
 			return nil
 		}
 		live.Spec.Sources = withSource(live.Spec.Sources, src)
-		return r.Hub.Update(ctx, live)
+		err = r.Hub.Update(ctx, live)
+		countHub("update", err)
+		return err
 	})
 	var held *HeldError
 	switch {
