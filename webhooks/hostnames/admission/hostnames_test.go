@@ -362,3 +362,34 @@ func TestRace(t *testing.T) {
 		t.Fatalf("%d race claims at the hub, want %d", count, n)
 	}
 }
+
+// TestUnpersistedReservationIsReleased: admission reserved a hostname for an
+// object that never got persisted (a later webhook refused it); the claim
+// goes after the grace period and the hostname is free again.
+func TestUnpersistedReservationIsReleased(t *testing.T) {
+	skipShort(t)
+	ctx := context.Background()
+	h, err := hostname.Normalize("ghost.example.org", hostname.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ghost := &fleetv1.HostnameClaim{
+		ObjectMeta: metav1.ObjectMeta{Name: hostname.ClaimName(h), Labels: map[string]string{claims.ClusterLabel: "member-a"}},
+		Spec: fleetv1.HostnameClaimSpec{Hostname: h.Name, Cluster: "member-a", Namespace: "ghost", Sources: []fleetv1.SourceRef{{
+			Group: "networking.k8s.io", Kind: "Ingress", Name: "never-persisted", UID: "11111111-2222-3333-4444-555555555555",
+			ReservedAt: metav1.Now(),
+		}}},
+	}
+	if err := hub.Client.Create(ctx, ghost); err != nil {
+		t.Fatal(err)
+	}
+	b := members["member-b"]
+	namespace(t, b, "after-ghost", nil)
+	mustDeny(t, b.client().Create(ctx, ingress("after-ghost", "site", "ghost.example.org")), "namespace ghost of cluster member-a")
+	err = testenv.Eventually(ctx, 10*grace, func() error {
+		return b.client().Create(ctx, ingress("after-ghost", "site", "ghost.example.org"))
+	})
+	if err != nil {
+		t.Fatalf("the reservation was never released: %v", err)
+	}
+}
