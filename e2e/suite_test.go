@@ -22,8 +22,10 @@ type fleet struct {
 	binDir string
 	logDir string
 	// kubecfgs are per ServiceAccount.
-	kubecfgs map[string]string
-	webhook  *procs.Process
+	kubecfgs  map[string]string
+	webhook   *procs.Process
+	hostnames *procs.Process
+	hub       *testenv.Env
 }
 
 var f *fleet
@@ -48,9 +50,7 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	defer f.env.Stop()
-	// Clients first: the API server waits for open watches when it stops.
-	defer f.webhook.Stop(30 * time.Second)
+	defer f.stop()
 	code := m.Run()
 	if code != 0 {
 		// Keep the component logs where a person can read them.
@@ -62,8 +62,28 @@ func run(m *testing.M) int {
 	return code
 }
 
-func startFleet(tmp string) (*fleet, error) {
+// stop stops whatever of the fleet runs: clients first, since an API server
+// waits for open watches when it stops.
+func (fl *fleet) stop() {
+	for _, p := range []*procs.Process{fl.hostnames, fl.webhook} {
+		if p != nil {
+			p.Stop(30 * time.Second)
+		}
+	}
+	for _, e := range []*testenv.Env{fl.env, fl.hub} {
+		if e != nil {
+			_ = e.Stop()
+		}
+	}
+}
+
+func startFleet(tmp string) (_ *fleet, err error) {
 	fl := &fleet{binDir: filepath.Join(tmp, "bin"), logDir: filepath.Join(tmp, "logs")}
+	defer func() {
+		if err != nil {
+			fl.stop()
+		}
+	}()
 	for _, d := range []string{fl.binDir, fl.logDir} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return nil, err
@@ -73,18 +93,37 @@ func startFleet(tmp string) (*fleet, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, c := range []string{"operators/projects", "webhooks/projects"} {
+	for _, c := range []string{"operators/projects", "webhooks/projects", "webhooks/hostnames"} {
 		cmd := exec.Command("go", "build", "-o", filepath.Join(fl.binDir, filepath.Base(filepath.Dir(c))+"-"+filepath.Base(c)), "./"+c)
 		cmd.Dir = root
 		if out, err := cmd.CombinedOutput(); err != nil {
 			return nil, fmt.Errorf("building %s: %v\n%s", c, err, out)
 		}
 	}
-	fl.env, err = testenv.Start(testenv.Options{Webhooks: []string{"webhooks/projects"}})
+	ctx := context.Background()
+	// The hub, which the member's hostnames webhook reaches as its
+	// ServiceAccount there.
+	if fl.hub, err = testenv.Start(testenv.Options{}); err != nil {
+		return nil, err
+	}
+	if err := fl.hub.InstallRBAC(ctx, "config/default"); err != nil {
+		return nil, err
+	}
+	hubCfg, err := fl.hub.ServiceAccountKubeConfig("atrium-system", "atrium-hostnames")
 	if err != nil {
 		return nil, err
 	}
-	ctx := context.Background()
+	hubKubeconfig := filepath.Join(tmp, "hub.kubeconfig")
+	if err := os.WriteFile(hubKubeconfig, hubCfg, 0o600); err != nil {
+		return nil, err
+	}
+	fl.env, err = testenv.Start(testenv.Options{
+		Webhooks:  []string{"webhooks/projects", "webhooks/hostnames"},
+		ExtraCRDs: []string{"webhooks/hostnames/testdata/crds", "config/crd/policy"},
+	})
+	if err != nil {
+		return nil, err
+	}
 	// The components run as their ServiceAccounts with the RBAC they ship
 	// with, so a missing permission marker fails here as it would in a
 	// cluster.
@@ -95,7 +134,7 @@ func startFleet(tmp string) (*fleet, error) {
 		return nil, err
 	}
 	fl.kubecfgs = map[string]string{}
-	for _, sa := range []string{"atrium-projects", "atrium-projects-webhook"} {
+	for _, sa := range []string{"atrium-projects", "atrium-projects-webhook", "atrium-hostnames"} {
 		b, err := fl.env.ServiceAccountKubeConfig("atrium-system", sa)
 		if err != nil {
 			return nil, err
@@ -110,9 +149,17 @@ func startFleet(tmp string) (*fleet, error) {
 		"--cert-dir="+certDir, "--webhook-port="+strconv.Itoa(port), "--health-probe-bind-address=0", "--metrics-bind-address=0"); err != nil {
 		return nil, err
 	}
-	url := "https://" + host + ":" + strconv.Itoa(port) + "/"
-	if err := testenv.Eventually(ctx, time.Minute, func() error { return testenv.ProbeTLS(url) }); err != nil {
-		return nil, fmt.Errorf("webhook did not come up: %w", err)
+	hostnamesPort := fl.env.WebhookPort("webhooks/hostnames")
+	if fl.hostnames, err = fl.start("hostnames-webhook", "webhooks-hostnames", "atrium-hostnames",
+		"--cluster-name=member-e2e", "--hub-kubeconfig="+hubKubeconfig, "--grace-period=2s", "--leader-elect=false",
+		"--cert-dir="+certDir, "--webhook-port="+strconv.Itoa(hostnamesPort), "--health-probe-bind-address=0", "--metrics-bind-address=0"); err != nil {
+		return nil, err
+	}
+	for _, p := range []int{port, hostnamesPort} {
+		url := "https://" + host + ":" + strconv.Itoa(p) + "/"
+		if err := testenv.Eventually(ctx, time.Minute, func() error { return testenv.ProbeTLS(url) }); err != nil {
+			return nil, fmt.Errorf("webhook on port %d did not come up: %w", p, err)
+		}
 	}
 	return fl, nil
 }
