@@ -28,6 +28,7 @@ type config struct {
 
 var benchmarks = []benchmark{
 	{"projects", benchProjects},
+	{"hostnames", benchHostnames},
 }
 
 func main() {
