@@ -11,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -86,6 +87,20 @@ func TestHostnameTakenInOneMemberIsRefusedInAnother(t *testing.T) {
 	}
 	if c.Spec.Cluster != "member-a" || c.Spec.Namespace != "alpha" || len(c.Spec.Sources) != 1 || c.Spec.Sources[0].Name != "site" {
 		t.Fatalf("claim %+v", c.Spec)
+	}
+	// The claims controller reports the claim as in use by a live object.
+	err = testenv.Eventually(ctx, 30*time.Second, func() error {
+		c, err := claim(t, "www.shared.example")
+		if err != nil {
+			return err
+		}
+		if !meta.IsStatusConditionTrue(c.Status.Conditions, "Ready") {
+			return fmt.Errorf("claim status %+v", c.Status)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 
 	mustDeny(t, b.client().Create(ctx, ingress("beta", "copy", "www.shared.example")),

@@ -2,10 +2,13 @@ package claims
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/klog/v2"
@@ -45,6 +48,7 @@ type Releaser struct {
 	now func() time.Time
 }
 
+// +kubebuilder:rbac:groups=fleet.atrium.dev,resources=hostnameclaims/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=networking.k8s.io,resources=ingresses,verbs=get;list;watch
 // +kubebuilder:rbac:groups=gateway.networking.k8s.io,resources=httproutes,verbs=get;list;watch
 // +kubebuilder:rbac:groups=route.openshift.io,resources=routes,verbs=get;list;watch
@@ -99,7 +103,7 @@ func (r *Releaser) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result
 	if !ok {
 		return ctrl.Result{}, nil
 	}
-	keep, wait, err := r.liveSources(ctx, claim, host)
+	keep, live, wait, err := r.liveSources(ctx, claim, host)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
@@ -130,25 +134,63 @@ func (r *Releaser) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result
 			return ctrl.Result{}, err
 		}
 	}
+	if err := r.reportReady(ctx, claim, live); err != nil {
+		if apierrors.IsConflict(err) || apierrors.IsNotFound(err) {
+			return ctrl.Result{Requeue: true}, nil
+		}
+		return ctrl.Result{}, err
+	}
 	return ctrl.Result{RequeueAfter: next}, nil
 }
 
-// liveSources returns the sources to keep, and how soon a kept source's
-// grace period ends.
-func (r *Releaser) liveSources(ctx context.Context, claim *fleetv1.HostnameClaim, host hostname.Hostname) ([]fleetv1.SourceRef, time.Duration, error) {
+// readyCondition says whether objects on the cluster use the claim, or it
+// only waits, within the grace period, for the object it was reserved for.
+func readyCondition(claim *fleetv1.HostnameClaim, live int) metav1.Condition {
+	c := metav1.Condition{
+		Type:               "Ready",
+		Status:             metav1.ConditionTrue,
+		Reason:             "InUse",
+		Message:            fmt.Sprintf("held by namespace %s of cluster %s for %d object(s)", claim.Spec.Namespace, claim.Spec.Cluster, live),
+		ObservedGeneration: claim.Generation,
+	}
+	if live == 0 {
+		c.Status, c.Reason = metav1.ConditionFalse, "AwaitingObject"
+		c.Message = "reserved at admission; released unless its object appears within the grace period"
+	}
+	return c
+}
+
+// reportReady writes the Ready condition when it changed.
+func (r *Releaser) reportReady(ctx context.Context, claim *fleetv1.HostnameClaim, live int) error {
+	want := readyCondition(claim, live)
+	if have := meta.FindStatusCondition(claim.Status.Conditions, want.Type); have != nil &&
+		have.Status == want.Status && have.Reason == want.Reason && have.Message == want.Message && have.ObservedGeneration == want.ObservedGeneration {
+		return nil
+	}
+	before := claim.DeepCopy()
+	meta.SetStatusCondition(&claim.Status.Conditions, want)
+	claim.Status.ObservedGeneration = claim.Generation
+	return r.Hub.Status().Patch(ctx, claim, client.MergeFrom(before))
+}
+
+// liveSources returns the sources to keep, how many of them have their
+// object on the cluster, and how soon a kept source's grace period ends.
+func (r *Releaser) liveSources(ctx context.Context, claim *fleetv1.HostnameClaim, host hostname.Hostname) ([]fleetv1.SourceRef, int, time.Duration, error) {
 	now := time.Now
 	if r.now != nil {
 		now = r.now
 	}
 	var keep []fleetv1.SourceRef
 	var wait time.Duration
+	live := 0
 	for _, src := range claim.Spec.Sources {
-		live, err := r.sourceUses(ctx, claim.Spec.Namespace, src, host)
+		uses, err := r.sourceUses(ctx, claim.Spec.Namespace, src, host)
 		if err != nil {
-			return nil, 0, err
+			return nil, 0, 0, err
 		}
-		if live {
+		if uses {
 			keep = append(keep, src)
+			live++
 			continue
 		}
 		if left := src.ReservedAt.Add(r.Grace).Sub(now()); left > 0 {
@@ -158,7 +200,7 @@ func (r *Releaser) liveSources(ctx context.Context, claim *fleetv1.HostnameClaim
 			}
 		}
 	}
-	return keep, wait, nil
+	return keep, live, wait, nil
 }
 
 // sourceUses reports whether the source object exists, is the object that

@@ -145,7 +145,7 @@ func TestReleaserKeepsLiveSourcesAndGracePeriods(t *testing.T) {
 		ref("gone", "u-gone", time.Hour),             // deleted long ago: dropped
 		ref("in-flight", "u-flight", 10*time.Second), // not persisted yet, within grace: kept
 	)
-	keep, wait, err := r.liveSources(context.Background(), claim, h)
+	keep, live, wait, err := r.liveSources(context.Background(), claim, h)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,6 +155,15 @@ func TestReleaserKeepsLiveSourcesAndGracePeriods(t *testing.T) {
 	}
 	if len(names) != 2 || names[0] != "live" || names[1] != "in-flight" {
 		t.Fatalf("kept %v", names)
+	}
+	if live != 1 {
+		t.Fatalf("%d live sources, want 1", live)
+	}
+	if c := readyCondition(claim, live); c.Status != metav1.ConditionTrue || c.Reason != "InUse" {
+		t.Fatalf("condition %+v", c)
+	}
+	if c := readyCondition(claim, 0); c.Status != metav1.ConditionFalse || c.Reason != "AwaitingObject" {
+		t.Fatalf("condition %+v", c)
 	}
 	if wait != 50*time.Second {
 		t.Fatalf("next look in %s, want 50s", wait)
