@@ -32,7 +32,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 	ctrlconfig "sigs.k8s.io/controller-runtime/pkg/config"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
-	"sigs.k8s.io/controller-runtime/pkg/webhook"
 	ctrladmission "sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 	"sigs.k8s.io/yaml"
 
@@ -45,7 +44,7 @@ import (
 	"github.com/atrium-dev/atrium/webhooks/hostnames/claims"
 	"github.com/atrium-dev/atrium/webhooks/hostnames/policy"
 	"github.com/atrium-dev/atrium/webhooks/hostnames/policysync"
-	"github.com/atrium-dev/atrium/webhooks/hostnames/sources"
+	"github.com/atrium-dev/atrium/webhooks/hostnames/wiring"
 )
 
 // The hostnames benchmark's fixed parameters. The inventory sizes are those
@@ -673,31 +672,11 @@ func startHostnamesWebhook(ctx context.Context, member, hub *testenv.Env) (chan 
 	if err != nil {
 		return nil, err
 	}
-	// The binary's default hub timeout.
-	hubCluster, live, err := claims.ConnectHub(hub.Config, benchCluster, 3*time.Second)
-	if err != nil {
-		return nil, err
-	}
-	if err := mgr.Add(hubCluster); err != nil {
-		return nil, err
-	}
-	engine, err := policy.New(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if err := (&policysync.Sync{Engine: engine, Client: mgr.GetClient(), Cache: mgr.GetCache()}).SetupWithManager(mgr); err != nil {
-		return nil, err
-	}
-	mgr.GetWebhookServer().Register(admission.Path, &webhook.Admission{Handler: &admission.Hostnames{
-		Client:   mgr.GetClient(),
-		Reserver: &claims.Reserver{Hub: live, Index: hubCluster.GetCache(), Cluster: benchCluster},
-		Checks:   []admission.Check{admission.TierDomains{Client: mgr.GetClient()}, policysync.Check{Engine: engine}},
-	}})
-	// The binary's default grace and resync: nothing is released during the run.
-	releaser := &claims.Releaser{Hub: live, Claims: hubCluster.GetCache(), Local: mgr.GetClient(),
-		Cluster: benchCluster, Grace: 2 * time.Minute, Resync: 10 * time.Minute,
-		Kinds: sources.Served(mgr.GetRESTMapper())}
-	if err := releaser.SetupWithManager(mgr, hubCluster); err != nil {
+	// The binary's defaults: nothing is released during the run.
+	if _, err := wiring.Setup(ctx, mgr, wiring.Options{
+		Cluster: benchCluster, Hub: hub.Config, HubTimeout: 3 * time.Second,
+		Grace: 2 * time.Minute, Resync: 10 * time.Minute,
+	}); err != nil {
 		return nil, err
 	}
 	stopped := make(chan struct{})

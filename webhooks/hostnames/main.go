@@ -14,10 +14,7 @@ import (
 
 	"github.com/atrium-dev/atrium/internal/manager"
 	"github.com/atrium-dev/atrium/webhooks/hostnames/admission"
-	"github.com/atrium-dev/atrium/webhooks/hostnames/claims"
-	"github.com/atrium-dev/atrium/webhooks/hostnames/policy"
-	"github.com/atrium-dev/atrium/webhooks/hostnames/policysync"
-	"github.com/atrium-dev/atrium/webhooks/hostnames/sources"
+	"github.com/atrium-dev/atrium/webhooks/hostnames/wiring"
 )
 
 // +kubebuilder:webhook:path=/validate-hostnames,mutating=false,failurePolicy=fail,sideEffects=NoneOnDryRun,groups=networking.k8s.io;gateway.networking.k8s.io;route.openshift.io;externaldns.k8s.io,resources=ingresses;httproutes;routes;dnsendpoints,verbs=create;update,versions=v1;v1alpha1,name=vhostnames.fleet.atrium.dev,admissionReviewVersions=v1,timeoutSeconds=10
@@ -66,36 +63,15 @@ func run(opts *manager.Options, port int, certDir, clusterName, hubKubeconfig st
 			return fmt.Errorf("hub kubeconfig: %w", err)
 		}
 	}
-	hub, live, err := claims.ConnectHub(hubCfg, clusterName, hubTimeout)
-	if err != nil {
-		return err
-	}
-	if err := mgr.Add(hub); err != nil {
-		return err
-	}
-	kinds := sources.Served(mgr.GetRESTMapper())
-	reserver := &claims.Reserver{Hub: live, Index: hub.GetCache(), Cluster: clusterName}
-	engine, err := policy.New(ctx)
-	if err != nil {
-		return err
-	}
-	if err := (&policysync.Sync{Engine: engine, Client: mgr.GetClient(), Cache: mgr.GetCache()}).SetupWithManager(mgr); err != nil {
-		return err
-	}
-	h := &admission.Hostnames{
-		Client:   mgr.GetClient(),
-		Reserver: reserver,
-		Checks:   []admission.Check{admission.TierDomains{Client: mgr.GetClient()}, policysync.Check{Engine: engine}},
-		Metrics:  admission.NewMetrics(),
-	}
-	mgr.GetWebhookServer().Register(admission.Path, &webhook.Admission{Handler: h})
-	releaser := &claims.Releaser{Hub: live, Claims: hub.GetCache(), Local: mgr.GetClient(), Cluster: clusterName, Grace: grace, Resync: resync, Kinds: kinds}
-	if err := releaser.SetupWithManager(mgr, hub); err != nil {
+	if _, err := wiring.Setup(ctx, mgr, wiring.Options{
+		Cluster: clusterName, Hub: hubCfg, HubTimeout: hubTimeout,
+		Grace: grace, Resync: resync, Metrics: admission.NewMetrics(),
+	}); err != nil {
 		return err
 	}
 	if err := mgr.AddReadyzCheck("webhook", mgr.GetWebhookServer().StartedChecker()); err != nil {
 		return err
 	}
-	ctrl.Log.Info("serving hostnames admission", "cluster", clusterName, "kinds", len(kinds))
+	ctrl.Log.Info("serving hostnames admission", "cluster", clusterName)
 	return mgr.Start(ctx)
 }

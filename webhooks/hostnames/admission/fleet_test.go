@@ -17,14 +17,10 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
-	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
 	"github.com/atrium-dev/atrium/internal/testenv"
-	"github.com/atrium-dev/atrium/webhooks/hostnames/admission"
-	"github.com/atrium-dev/atrium/webhooks/hostnames/claims"
-	"github.com/atrium-dev/atrium/webhooks/hostnames/policy"
-	"github.com/atrium-dev/atrium/webhooks/hostnames/policysync"
 	"github.com/atrium-dev/atrium/webhooks/hostnames/sources"
+	"github.com/atrium-dev/atrium/webhooks/hostnames/wiring"
 )
 
 // The test fleet: a hub and two members, each member with the hostnames
@@ -123,33 +119,13 @@ func startMember(ctx context.Context, name string) (*member, error) {
 	if err != nil {
 		return nil, err
 	}
-	hubCluster, live, err := claims.ConnectHub(hubCfg, name, 2*time.Second)
-	if err != nil {
+	if _, err := wiring.Setup(ctx, mgr, wiring.Options{
+		Cluster: name, Hub: hubCfg, HubTimeout: 2 * time.Second, Grace: grace, Resync: time.Minute,
+	}); err != nil {
 		return nil, err
 	}
-	if err := mgr.Add(hubCluster); err != nil {
-		return nil, err
-	}
-	kinds := sources.Served(mgr.GetRESTMapper())
-	if len(kinds) != 4 {
+	if kinds := sources.Served(mgr.GetRESTMapper()); len(kinds) != 4 {
 		return nil, fmt.Errorf("%s serves %d source kinds, want 4", name, len(kinds))
-	}
-	engine, err := policy.New(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if err := (&policysync.Sync{Engine: engine, Client: mgr.GetClient(), Cache: mgr.GetCache()}).SetupWithManager(mgr); err != nil {
-		return nil, err
-	}
-	mgr.GetWebhookServer().Register(admission.Path, &webhook.Admission{Handler: &admission.Hostnames{
-		Client:   mgr.GetClient(),
-		Reserver: &claims.Reserver{Hub: live, Index: hubCluster.GetCache(), Cluster: name},
-		Checks:   []admission.Check{admission.TierDomains{Client: mgr.GetClient()}, policysync.Check{Engine: engine}},
-	}})
-	releaser := &claims.Releaser{Hub: live, Claims: hubCluster.GetCache(), Local: mgr.GetClient(),
-		Cluster: name, Grace: grace, Resync: time.Minute, Kinds: kinds}
-	if err := releaser.SetupWithManager(mgr, hubCluster); err != nil {
-		return nil, err
 	}
 	stopped := make(chan struct{})
 	go func() {
