@@ -58,7 +58,8 @@ build: ## Build every component into bin/.
 
 .PHONY: run
 run: tools build ## Start a local control plane with every component and the examples applied.
-	go run ./hack/devfleet
+	go build -o $(BIN)/devfleet ./hack/devfleet
+	$(BIN)/devfleet
 
 .PHONY: test
 test: tools ## Unit, envtest integration and e2e tests.

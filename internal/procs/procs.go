@@ -36,6 +36,9 @@ func Start(name, bin string, args []string, logDir string, onExit func(p *Proces
 	}
 	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
+	// A process group of its own: a Ctrl-C at the terminal reaches only the
+	// parent, which stops its components in order (clients before servers).
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		logFile.Close()
 		return nil, fmt.Errorf("starting %s: %w", name, err)
