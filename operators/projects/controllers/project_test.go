@@ -445,6 +445,9 @@ func TestTierChangeReachesEveryProject(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// A tier in use cannot be deleted.
+	mustDeny(t, env.Client.Delete(ctx, tier.DeepCopy()), "ProjectTier shared is used by 3 Project(s)", "india-1")
+
 	// The tier reports the rollout as complete.
 	err := testenv.Eventually(ctx, wait, func() error {
 		if err := env.Client.Get(ctx, client.ObjectKeyFromObject(tier), tier); err != nil {

@@ -19,14 +19,21 @@ import (
 	tenancyv1 "github.com/atrium-dev/atrium/apis/tenancy/v1alpha1"
 )
 
-// ownerIndex indexes Projects by spec.owner to count what a user owns.
-const ownerIndex = "spec.owner"
+// Indexes of Projects: by spec.owner to count what a user owns, by
+// spec.tier to find a tier's Projects. Named after this package so that the
+// webhook can share a manager with the operator (as in the tests), which
+// indexes spec.tier too.
+const (
+	ownerIndex = "admission.spec.owner"
+	tierIndex  = "admission.spec.tier"
+)
 
 // Paths the webhooks are served at.
 const (
 	MutateProjectPath     = "/mutate-tenancy-atrium-dev-v1alpha1-project"
 	ValidateProjectPath   = "/validate-tenancy-atrium-dev-v1alpha1-project"
 	ValidateNamespacePath = "/validate-v1-namespace"
+	ValidateTierPath      = "/validate-tenancy-atrium-dev-v1alpha1-projecttier"
 )
 
 // Projects is the Project admission logic.
@@ -46,6 +53,7 @@ type Projects struct {
 
 // +kubebuilder:webhook:path=/mutate-tenancy-atrium-dev-v1alpha1-project,mutating=true,failurePolicy=fail,sideEffects=None,groups=tenancy.atrium.dev,resources=projects,verbs=create,versions=v1alpha1,name=mproject.tenancy.atrium.dev,admissionReviewVersions=v1,timeoutSeconds=10
 // +kubebuilder:webhook:path=/validate-tenancy-atrium-dev-v1alpha1-project,mutating=false,failurePolicy=fail,sideEffects=None,groups=tenancy.atrium.dev,resources=projects,verbs=create;update;delete,versions=v1alpha1,name=vproject.tenancy.atrium.dev,admissionReviewVersions=v1,timeoutSeconds=10
+// +kubebuilder:webhook:path=/validate-tenancy-atrium-dev-v1alpha1-projecttier,mutating=false,failurePolicy=fail,sideEffects=None,groups=tenancy.atrium.dev,resources=projecttiers,verbs=delete,versions=v1alpha1,name=vprojecttier.tenancy.atrium.dev,admissionReviewVersions=v1,timeoutSeconds=10
 // +kubebuilder:webhook:path=/validate-v1-namespace,mutating=false,failurePolicy=fail,sideEffects=None,groups="",resources=namespaces,verbs=delete,versions=v1,name=vnamespace.tenancy.atrium.dev,admissionReviewVersions=v1,timeoutSeconds=10
 
 // +kubebuilder:rbac:groups=tenancy.atrium.dev,resources=projects;projecttiers,verbs=get;list;watch
@@ -58,11 +66,17 @@ func (h *Projects) SetupWithManager(ctx context.Context, mgr ctrl.Manager) error
 	}); err != nil {
 		return err
 	}
+	if err := mgr.GetFieldIndexer().IndexField(ctx, &tenancyv1.Project{}, tierIndex, func(o client.Object) []string {
+		return []string{o.(*tenancyv1.Project).Spec.Tier}
+	}); err != nil {
+		return err
+	}
 	h.decoder = admission.NewDecoder(mgr.GetScheme())
 	srv := mgr.GetWebhookServer()
 	srv.Register(MutateProjectPath, &webhook.Admission{Handler: admission.HandlerFunc(h.mutate)})
 	srv.Register(ValidateProjectPath, &webhook.Admission{Handler: admission.HandlerFunc(h.validate)})
 	srv.Register(ValidateNamespacePath, &webhook.Admission{Handler: admission.HandlerFunc(h.validateNamespaceDelete)})
+	srv.Register(ValidateTierPath, &webhook.Admission{Handler: admission.HandlerFunc(h.validateTierDelete)})
 	return nil
 }
 
@@ -306,6 +320,29 @@ func (h *Projects) validateNamespaceDelete(ctx context.Context, req admission.Re
 		return admission.Denied(fmt.Sprintf("namespace %s belongs to Project %s, which has deletion protection: set spec.deletionProtection to false on the Project and delete the Project instead", ns.Name, p.Name))
 	}
 	return admission.Allowed("")
+}
+
+// validateTierDelete refuses to delete a tier that Projects use: their quota,
+// limits and isolation would be left without their source. Move them to
+// another tier first.
+func (h *Projects) validateTierDelete(ctx context.Context, req admission.Request) admission.Response {
+	var onTier tenancyv1.ProjectList
+	if err := h.Client.List(ctx, &onTier, client.MatchingFields{tierIndex: req.Name}); err != nil {
+		return admission.Errored(http.StatusInternalServerError, err)
+	}
+	if len(onTier.Items) == 0 {
+		return admission.Allowed("")
+	}
+	names := make([]string, 0, 5)
+	for i, p := range onTier.Items {
+		if i == 5 {
+			names = append(names, "…")
+			break
+		}
+		names = append(names, p.Name)
+	}
+	return admission.Denied(fmt.Sprintf("ProjectTier %s is used by %d Project(s) (%s); set their spec.tier to another tier first",
+		req.Name, len(onTier.Items), strings.Join(names, ", ")))
 }
 
 // requester is the user behind one admission request. Whether they are a
