@@ -8,9 +8,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/yaml"
 
 	"github.com/atrium-dev/atrium/internal/testenv"
 )
@@ -33,18 +31,11 @@ func TestExamplesApplyCleanly(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, file := range files {
-		docs, err := testenv.ReadYAMLDocuments(file)
+		objs, err := testenv.ReadObjects(file)
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, doc := range docs {
-			u := &unstructured.Unstructured{}
-			if err := yaml.Unmarshal(doc, &u.Object); err != nil {
-				t.Fatalf("%s: %v", file, err)
-			}
-			if len(u.Object) == 0 {
-				continue
-			}
+		for _, u := range objs {
 			c := f.env.Client
 			switch {
 			case u.GetKind() == "Project":

@@ -18,7 +18,6 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/yaml"
 
 	"github.com/atrium-dev/atrium/internal/procs"
 	"github.com/atrium-dev/atrium/internal/testenv"
@@ -241,17 +240,12 @@ func applyExamples(ctx context.Context, env *testenv.Env, dir string) error {
 	}
 	var projects, namespaced []*unstructured.Unstructured
 	for _, f := range files {
-		docs, err := testenv.ReadYAMLDocuments(f)
+		objs, err := testenv.ReadObjects(f)
 		if err != nil {
 			return err
 		}
-		for _, doc := range docs {
-			u := &unstructured.Unstructured{}
-			if err := yaml.Unmarshal(doc, &u.Object); err != nil {
-				return fmt.Errorf("%s: %w", f, err)
-			}
+		for _, u := range objs {
 			switch {
-			case len(u.Object) == 0:
 			case u.GetKind() == "Project":
 				projects = append(projects, u)
 			case u.GetNamespace() != "":

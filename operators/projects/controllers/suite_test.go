@@ -8,10 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/zap/zapcore"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/atrium-dev/atrium/internal/testenv"
@@ -33,7 +31,7 @@ func run(m *testing.M) int {
 	if testing.Short() {
 		return m.Run()
 	}
-	ctrl.SetLogger(zap.New(zap.UseDevMode(true), zap.Level(zapLevel())))
+	testenv.SetupLogging()
 	var err error
 	env, err = testenv.Start(testenv.Options{Webhooks: []string{"webhooks/projects"}})
 	if err != nil {
@@ -98,14 +96,6 @@ func startComponents(ctx context.Context) error {
 	return testenv.Eventually(ctx, time.Minute, func() error {
 		return mgr.GetWebhookServer().StartedChecker()(nil)
 	})
-}
-
-// zapLevel keeps test output quiet unless ATRIUM_TEST_VERBOSE is set.
-func zapLevel() zapcore.Level {
-	if os.Getenv("ATRIUM_TEST_VERBOSE") != "" {
-		return -1
-	}
-	return 2
 }
 
 // as returns a client acting as a user of the system:authenticated group.

@@ -9,13 +9,11 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/zap/zapcore"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/config"
-	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/atrium-dev/atrium/internal/testenv"
@@ -50,11 +48,7 @@ func TestMain(m *testing.M) {
 }
 
 func run(m *testing.M) int {
-	level := zapcore.Level(2)
-	if os.Getenv("ATRIUM_TEST_VERBOSE") != "" {
-		level = -1
-	}
-	ctrl.SetLogger(zap.New(zap.UseDevMode(true), zap.Level(level)))
+	testenv.SetupLogging()
 	ctx, cancel := context.WithCancel(context.Background())
 	var err error
 	if hub, err = testenv.Start(testenv.Options{}); err != nil {
