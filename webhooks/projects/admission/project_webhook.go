@@ -206,20 +206,19 @@ func (h *Projects) validateUpdate(ctx context.Context, req admission.Request, ol
 // checkOwner applies ownerDecision, asking RBAC whether the requester is a
 // platform admin only when that would change the answer.
 func (h *Projects) checkOwner(rq *requester, creating bool, oldOwner, newOwner string) (admission.Response, bool) {
-	err := ownerDecision(creating, oldOwner, newOwner, rq.req.UserInfo.Username, false)
-	if err == nil {
-		return admission.Response{}, true
-	}
-	if newOwner != "" {
+	user := rq.req.UserInfo.Username
+	err := ownerDecision(creating, oldOwner, newOwner, user, false)
+	if err != nil && newOwner != "" {
 		admin, aerr := rq.platformAdmin()
 		if aerr != nil {
 			return admission.Errored(http.StatusInternalServerError, aerr), false
 		}
-		if admin {
-			return admission.Response{}, true
-		}
+		err = ownerDecision(creating, oldOwner, newOwner, user, admin)
 	}
-	return admission.Denied(err.Error()), false
+	if err != nil {
+		return admission.Denied(err.Error()), false
+	}
+	return admission.Response{}, true
 }
 
 // checkTier checks that the Project's tier exists, that the requester may use
