@@ -4,6 +4,15 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
+// Labels on every HostnameClaim, so that a member's components watch only
+// the claims of their own cluster.
+const (
+	// ClusterLabel holds spec.cluster.
+	ClusterLabel = "fleet.atrium.dev/cluster"
+	// NamespaceLabel holds spec.namespace.
+	NamespaceLabel = "fleet.atrium.dev/namespace"
+)
+
 // SourceRef names one object that uses a claimed hostname.
 type SourceRef struct {
 	// Group of the object's kind, empty for the core group.

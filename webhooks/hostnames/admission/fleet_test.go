@@ -16,8 +16,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/config"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
+	"github.com/atrium-dev/atrium/internal/sources"
 	"github.com/atrium-dev/atrium/internal/testenv"
-	"github.com/atrium-dev/atrium/webhooks/hostnames/sources"
 	"github.com/atrium-dev/atrium/webhooks/hostnames/wiring"
 )
 

@@ -19,8 +19,8 @@ import (
 	fleetv1 "github.com/atrium-dev/atrium/apis/fleet/v1alpha1"
 	tenancyv1 "github.com/atrium-dev/atrium/apis/tenancy/v1alpha1"
 	"github.com/atrium-dev/atrium/internal/hostname"
+	"github.com/atrium-dev/atrium/internal/sources"
 	"github.com/atrium-dev/atrium/webhooks/hostnames/claims"
-	"github.com/atrium-dev/atrium/webhooks/hostnames/sources"
 )
 
 // Path is where the hostnames webhook is served, for every source kind.

@@ -21,7 +21,7 @@ import (
 
 	fleetv1 "github.com/atrium-dev/atrium/apis/fleet/v1alpha1"
 	"github.com/atrium-dev/atrium/internal/hostname"
-	"github.com/atrium-dev/atrium/webhooks/hostnames/sources"
+	"github.com/atrium-dev/atrium/internal/sources"
 )
 
 // Releaser keeps this cluster's claims true to the objects that use them:

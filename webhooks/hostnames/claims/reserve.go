@@ -17,8 +17,8 @@ import (
 
 // Labels on every HostnameClaim, so a cluster can watch only its own.
 const (
-	ClusterLabel   = "fleet.atrium.dev/cluster"
-	NamespaceLabel = "fleet.atrium.dev/namespace"
+	ClusterLabel   = fleetv1.ClusterLabel
+	NamespaceLabel = fleetv1.NamespaceLabel
 )
 
 // Holder is the (cluster, namespace) that holds or asks for a hostname.

@@ -16,7 +16,7 @@ import (
 	fleetv1 "github.com/atrium-dev/atrium/apis/fleet/v1alpha1"
 	"github.com/atrium-dev/atrium/internal/hostname"
 	"github.com/atrium-dev/atrium/internal/manager"
-	"github.com/atrium-dev/atrium/webhooks/hostnames/sources"
+	"github.com/atrium-dev/atrium/internal/sources"
 )
 
 func host(t *testing.T, s string) hostname.Hostname {

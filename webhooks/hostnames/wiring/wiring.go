@@ -8,11 +8,12 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
+	"github.com/atrium-dev/atrium/internal/hub"
+	"github.com/atrium-dev/atrium/internal/sources"
 	"github.com/atrium-dev/atrium/webhooks/hostnames/admission"
 	"github.com/atrium-dev/atrium/webhooks/hostnames/claims"
 	"github.com/atrium-dev/atrium/webhooks/hostnames/policy"
 	"github.com/atrium-dev/atrium/webhooks/hostnames/policysync"
-	"github.com/atrium-dev/atrium/webhooks/hostnames/sources"
 )
 
 // Options are the settings of one member's hostnames webhook.
@@ -34,11 +35,11 @@ type Options struct {
 // Setup adds the hostnames webhook to mgr, whose client must cache
 // unstructured objects (the source kinds are read as unstructured).
 func Setup(ctx context.Context, mgr ctrl.Manager, o Options) (*admission.Hostnames, error) {
-	hub, live, err := claims.ConnectHub(o.Hub, o.Cluster, o.HubTimeout)
+	hubCluster, live, err := hub.Connect(o.Hub, o.Cluster, o.HubTimeout)
 	if err != nil {
 		return nil, err
 	}
-	if err := mgr.Add(hub); err != nil {
+	if err := mgr.Add(hubCluster); err != nil {
 		return nil, err
 	}
 	engine, err := policy.New(ctx)
@@ -50,17 +51,17 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) (*admission.Hostnam
 	}
 	h := &admission.Hostnames{
 		Client:   mgr.GetClient(),
-		Reserver: &claims.Reserver{Hub: live, Index: hub.GetCache(), Cluster: o.Cluster},
+		Reserver: &claims.Reserver{Hub: live, Index: hubCluster.GetCache(), Cluster: o.Cluster},
 		Checks:   []admission.Check{admission.TierDomains{Client: mgr.GetClient()}, policysync.Check{Engine: engine}},
 		Metrics:  o.Metrics,
 	}
 	mgr.GetWebhookServer().Register(admission.Path, &webhook.Admission{Handler: h})
 	releaser := &claims.Releaser{
-		Hub: live, Claims: hub.GetCache(), Local: mgr.GetClient(),
+		Hub: live, Claims: hubCluster.GetCache(), Local: mgr.GetClient(),
 		Cluster: o.Cluster, Grace: o.Grace, Resync: o.Resync,
 		Kinds: sources.Served(mgr.GetRESTMapper()),
 	}
-	if err := releaser.SetupWithManager(mgr, hub); err != nil {
+	if err := releaser.SetupWithManager(mgr, hubCluster); err != nil {
 		return nil, err
 	}
 	return h, nil

@@ -1,4 +1,4 @@
-package claims
+package hub
 
 import (
 	"fmt"
@@ -14,13 +14,14 @@ import (
 	"github.com/atrium-dev/atrium/internal/manager"
 )
 
-// ConnectHub connects a member to the hub: a cluster whose cache holds this
-// member's claims only (the admission index and the releaser's view; add it
-// to the manager), and a direct client with a short timeout for the writes
-// that decide, so a slow hub fails an admission well within the API
-// server's webhook timeout.
-func ConnectHub(cfg *rest.Config, clusterName string, timeout time.Duration) (cluster.Cluster, client.Client, error) {
-	sel := labels.SelectorFromSet(labels.Set{ClusterLabel: clusterName})
+// Connect connects a member to the hub: a cluster whose cache holds this
+// member's claims only (add it to the manager), and a direct client with a
+// short timeout for writes, so a slow hub fails a request well within an
+// API server's webhook timeout. The hostnames webhook decides admissions
+// with both; the DNS operator reads claims from the cache and reports on
+// them through the client.
+func Connect(cfg *rest.Config, clusterName string, timeout time.Duration) (cluster.Cluster, client.Client, error) {
+	sel := labels.SelectorFromSet(labels.Set{fleetv1.ClusterLabel: clusterName})
 	hub, err := cluster.New(cfg, func(o *cluster.Options) {
 		o.Scheme = manager.Scheme()
 		o.Cache.ByObject = map[client.Object]cache.ByObject{&fleetv1.HostnameClaim{}: {Label: sel}}
