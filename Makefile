@@ -10,7 +10,7 @@ CONTROLLER_GEN := $(BIN)/controller-gen
 export KUBEBUILDER_ASSETS := $(BIN)
 
 # The components: one folder and one binary each.
-COMPONENTS := operators/projects webhooks/projects webhooks/hostnames
+COMPONENTS := operators/projects operators/dns webhooks/projects webhooks/hostnames
 
 ##@ General
 
@@ -32,6 +32,7 @@ generate: tools ## Generate deepcopy code for the API types.
 manifests: tools ## Generate CRDs, RBAC roles and webhook configurations from markers.
 	$(CONTROLLER_GEN) crd paths=./apis/... output:crd:artifacts:config=config/crd/bases
 	$(CONTROLLER_GEN) rbac:roleName=atrium-projects paths=./operators/projects/... output:rbac:artifacts:config=operators/projects/config/rbac
+	$(CONTROLLER_GEN) rbac:roleName=atrium-dns paths=./operators/dns/... output:rbac:artifacts:config=operators/dns/config/rbac
 	$(CONTROLLER_GEN) rbac:roleName=atrium-projects-webhook webhook paths=./webhooks/projects/... \
 		output:rbac:artifacts:config=webhooks/projects/config/rbac output:webhook:artifacts:config=webhooks/projects/config/webhook
 	$(CONTROLLER_GEN) rbac:roleName=atrium-hostnames webhook paths=./webhooks/hostnames/... \

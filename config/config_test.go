@@ -47,6 +47,8 @@ func TestDefaultBuildHoldsTogether(t *testing.T) {
 		"MutatingWebhookConfiguration//atrium-projects",
 		"ValidatingWebhookConfiguration//atrium-projects",
 		"Deployment/atrium-system/atrium-hostnames",
+		"Deployment/atrium-system/atrium-dns",
+		"ConfigMap/atrium-system/atrium-dns",
 		"ValidatingWebhookConfiguration//atrium-hostnames",
 		"ConfigMap/atrium-system/atrium-cluster",
 		"Issuer/atrium-system/atrium-selfsigned",

@@ -68,8 +68,11 @@ type HostnameClaimStatus struct {
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
-	// Conditions: Ready (the claim is held by live sources), and later
-	// DNSRegistered (the DNS operator published it).
+	// Conditions: Ready (the claim is held by live sources, kept by the
+	// hostnames webhook's releaser) and DNSRegistered (the holding
+	// cluster's DNS operator published the hostname in the fleet's zone, or
+	// why it did not: Conflict, NoTarget, OutsideZones, ProviderError,
+	// NoObject). Each component owns its condition (server-side apply).
 	// +listType=map
 	// +listMapKey=type
 	// +optional
@@ -88,6 +91,7 @@ type HostnameClaimStatus struct {
 // +kubebuilder:printcolumn:name="Cluster",type=string,JSONPath=`.spec.cluster`
 // +kubebuilder:printcolumn:name="Namespace",type=string,JSONPath=`.spec.namespace`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="DNS",type=string,JSONPath=`.status.conditions[?(@.type=="DNSRegistered")].reason`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type HostnameClaim struct {
 	metav1.TypeMeta   `json:",inline"`

@@ -170,7 +170,9 @@ func (r *Releaser) reportReady(ctx context.Context, claim *fleetv1.HostnameClaim
 	before := claim.DeepCopy()
 	meta.SetStatusCondition(&claim.Status.Conditions, want)
 	claim.Status.ObservedGeneration = claim.Generation
-	return r.Hub.Status().Patch(ctx, claim, client.MergeFrom(before))
+	// The DNS operator keeps its own condition in the same list; the lock
+	// makes a patch built from a stale copy fail rather than drop it.
+	return r.Hub.Status().Patch(ctx, claim, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{}))
 }
 
 // liveSources returns the sources to keep, how many of them have their

@@ -1,0 +1,326 @@
+package controllers
+
+import (
+	"cmp"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/external-dns/endpoint"
+
+	fleetv1 "github.com/atrium-dev/atrium/apis/fleet/v1alpha1"
+	"github.com/atrium-dev/atrium/internal/hostname"
+	"github.com/atrium-dev/atrium/internal/sources"
+)
+
+// Record types the operator manages. TXT is the registry's own; other types
+// in a DNSEndpoint are refused with an event.
+var managedTypes = []string{endpoint.RecordTypeA, endpoint.RecordTypeAAAA, endpoint.RecordTypeCNAME}
+
+// Ref names one source object.
+type Ref struct {
+	APIVersion, Kind, Namespace, Name, UID string
+}
+
+func refOf(u *unstructured.Unstructured) Ref {
+	return Ref{APIVersion: u.GetAPIVersion(), Kind: u.GetKind(), Namespace: u.GetNamespace(), Name: u.GetName(), UID: string(u.GetUID())}
+}
+
+// object is a stand-in for the source object that events can refer to.
+func (r Ref) object() *unstructured.Unstructured {
+	u := &unstructured.Unstructured{}
+	u.SetAPIVersion(r.APIVersion)
+	u.SetKind(r.Kind)
+	u.SetNamespace(r.Namespace)
+	u.SetName(r.Name)
+	u.SetUID(types.UID(r.UID))
+	return u
+}
+
+func (r Ref) String() string {
+	return fmt.Sprintf("%s %s/%s", r.Kind, r.Namespace, r.Name)
+}
+
+// resource is the value of external-dns's resource label, which the TXT
+// registry writes into the zone so that an admin reading it sees where a
+// record comes from.
+func (r Ref) resource() string {
+	return strings.ToLower(r.Kind) + "/" + r.Namespace + "/" + r.Name
+}
+
+// Want is what one source object asks to publish for one hostname.
+type Want struct {
+	Host   hostname.Hostname
+	Source Ref
+	// Type is the record type a DNSEndpoint gives; empty means it follows
+	// from the targets (A or AAAA for addresses, CNAME for names).
+	Type    string
+	Targets []string
+	// TTL a DNSEndpoint gives; zero means the operator's default.
+	TTL endpoint.TTL
+}
+
+// Problem is something wrong with one source that a user should be told.
+type Problem struct {
+	Source  Ref
+	Host    string
+	Reason  string
+	Message string
+}
+
+// wantsOf reads what an object asks to publish. Objects being deleted ask
+// nothing: their records go as soon as deletion starts. defaults are the
+// cluster's ingress addresses, used when the object's status names none.
+func wantsOf(kind sources.Source, u *unstructured.Unstructured, defaults []string) ([]Want, []Problem) {
+	if u.GetDeletionTimestamp() != nil {
+		return nil, nil
+	}
+	ref := refOf(u)
+	if kind.Kind().GroupKind() == dnsEndpointKind {
+		return dnsEndpointWants(u, ref)
+	}
+	raw, err := kind.Hostnames(u)
+	if err != nil {
+		return nil, []Problem{{Source: ref, Reason: "InvalidObject", Message: err.Error()}}
+	}
+	targets := statusTargets(kind.Kind().GroupKind(), u)
+	if len(targets) == 0 {
+		targets = defaults
+	}
+	var out []Want
+	var problems []Problem
+	seen := map[string]bool{}
+	for _, s := range raw {
+		h, err := hostname.Normalize(s, hostname.Options{AllowWildcard: kind.AllowsWildcards()})
+		if err != nil {
+			problems = append(problems, Problem{Source: ref, Host: s, Reason: "InvalidHostname", Message: err.Error()})
+			continue
+		}
+		if seen[h.Name] {
+			continue
+		}
+		seen[h.Name] = true
+		out = append(out, Want{Host: h, Source: ref, Targets: slices.Clone(targets)})
+	}
+	return out, problems
+}
+
+var (
+	ingressKind     = schema.GroupKind{Group: "networking.k8s.io", Kind: "Ingress"}
+	routeKind       = schema.GroupKind{Group: "route.openshift.io", Kind: "Route"}
+	dnsEndpointKind = schema.GroupKind{Group: "externaldns.k8s.io", Kind: "DNSEndpoint"}
+)
+
+// statusTargets reads the address of the ingress front from an object's
+// status: the load balancer of an Ingress, the router's canonical hostname
+// of an OpenShift Route. HTTPRoutes carry no address (their Gateway has
+// it), so they use the cluster's configured addresses.
+func statusTargets(gk schema.GroupKind, u *unstructured.Unstructured) []string {
+	var out []string
+	add := func(s string) {
+		if s != "" && !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	switch gk {
+	case ingressKind:
+		items, _, _ := unstructured.NestedSlice(u.Object, "status", "loadBalancer", "ingress")
+		for _, it := range items {
+			if m, ok := it.(map[string]any); ok {
+				ip, _ := m["ip"].(string)
+				host, _ := m["hostname"].(string)
+				add(ip)
+				add(host)
+			}
+		}
+	case routeKind:
+		items, _, _ := unstructured.NestedSlice(u.Object, "status", "ingress")
+		for _, it := range items {
+			if m, ok := it.(map[string]any); ok {
+				host, _ := m["routerCanonicalHostname"].(string)
+				add(host)
+			}
+		}
+	}
+	return out
+}
+
+// dnsEndpointWants reads spec.endpoints of an external-dns DNSEndpoint:
+// names, types, targets and TTLs as given.
+func dnsEndpointWants(u *unstructured.Unstructured, ref Ref) ([]Want, []Problem) {
+	items, _, err := unstructured.NestedSlice(u.Object, "spec", "endpoints")
+	if err != nil {
+		return nil, []Problem{{Source: ref, Reason: "InvalidObject", Message: err.Error()}}
+	}
+	var out []Want
+	var problems []Problem
+	for _, it := range items {
+		m, ok := it.(map[string]any)
+		if !ok {
+			continue
+		}
+		name, _ := m["dnsName"].(string)
+		typ, _ := m["recordType"].(string)
+		typ = strings.ToUpper(typ)
+		h, err := hostname.Normalize(name, hostname.Options{AllowWildcard: true})
+		if err != nil {
+			problems = append(problems, Problem{Source: ref, Host: name, Reason: "InvalidHostname", Message: err.Error()})
+			continue
+		}
+		if typ != "" && !slices.Contains(managedTypes, typ) {
+			problems = append(problems, Problem{Source: ref, Host: h.Name, Reason: "UnsupportedRecordType",
+				Message: fmt.Sprintf("record type %s of %s is not published; supported types are %s", typ, h.Name, strings.Join(managedTypes, ", "))})
+			continue
+		}
+		targets, _, _ := unstructured.NestedStringSlice(m, "targets")
+		ttl, _, _ := unstructured.NestedInt64(m, "recordTTL")
+		out = append(out, Want{Host: h, Source: ref, Type: typ, Targets: targets, TTL: endpoint.TTL(ttl)})
+	}
+	return out, problems
+}
+
+// typeOf is the record type a target calls for.
+func typeOf(target string) string {
+	a, err := netip.ParseAddr(target)
+	switch {
+	case err != nil:
+		return endpoint.RecordTypeCNAME
+	case a.Is4() || a.Is4In6():
+		return endpoint.RecordTypeA
+	default:
+		return endpoint.RecordTypeAAAA
+	}
+}
+
+// Published is what the operator decides to publish for one hostname.
+type Published struct {
+	Host string
+	// Sources are every object of the holding namespace that uses the
+	// hostname, in a stable order.
+	Sources []Ref
+	// Endpoints are the record sets, one per type.
+	Endpoints []*endpoint.Endpoint
+	// Claim is the hub's claim this cluster holds for the hostname.
+	Claim *fleetv1.HostnameClaim
+	// Reason and Message say why nothing is published, when nothing is.
+	Reason, Message string
+}
+
+// Options of the decision.
+type Options struct {
+	// Cluster is this cluster's name: the claim holder and the registry's owner id.
+	Cluster string
+	// TTL of records whose source gives none.
+	TTL endpoint.TTL
+	// InZones reports whether a name is inside the zones written to.
+	InZones func(name string) bool
+}
+
+// decide groups the wants by hostname and decides, for each, what to
+// publish: only a hostname whose claim at the hub is held by this cluster
+// and the wanting object's namespace is published, with the targets of all
+// of that namespace's objects that use it. Objects that use a hostname they
+// do not hold come back as problems. Addresses win over names: a name
+// cannot carry a CNAME beside other records.
+func decide(wants []Want, claims map[string]*fleetv1.HostnameClaim, o Options) ([]Published, []Problem) {
+	byHost := map[string][]Want{}
+	for _, w := range wants {
+		byHost[w.Host.Name] = append(byHost[w.Host.Name], w)
+	}
+	out := make([]Published, 0, len(byHost))
+	var problems []Problem
+	for host, ws := range byHost {
+		claim := claims[hostname.ClaimName(ws[0].Host)]
+		held := claim != nil && claim.Spec.Cluster == o.Cluster && claim.DeletionTimestamp.IsZero()
+		var mine []Want
+		for _, w := range ws {
+			if held && w.Source.Namespace == claim.Spec.Namespace {
+				mine = append(mine, w)
+				continue
+			}
+			msg := fmt.Sprintf("hostname %s is not held by namespace %s in the fleet's hostname registry, so no DNS record is published for it", host, w.Source.Namespace)
+			if held {
+				msg = fmt.Sprintf("hostname %s is held by namespace %s of this cluster, not by namespace %s; no DNS record is published for this object", host, claim.Spec.Namespace, w.Source.Namespace)
+			}
+			problems = append(problems, Problem{Source: w.Source, Host: host, Reason: "NotClaimed", Message: msg})
+		}
+		if len(mine) == 0 {
+			continue
+		}
+		p := Published{Host: host, Claim: claim, Sources: sortedRefs(mine)}
+		switch {
+		case o.InZones != nil && !o.InZones(host):
+			p.Reason, p.Message = "OutsideZones", fmt.Sprintf("hostname %s is in none of the DNS zones this cluster writes to", host)
+		default:
+			p.Endpoints = endpointsFor(host, mine, p.Sources[0], o.TTL)
+			if len(p.Endpoints) == 0 {
+				p.Reason, p.Message = "NoTarget", fmt.Sprintf("no address is known for hostname %s: the status of its object names no load balancer and the cluster has no default ingress address", host)
+			}
+		}
+		out = append(out, p)
+	}
+	slices.SortFunc(out, func(a, b Published) int { return cmp.Compare(a.Host, b.Host) })
+	return out, problems
+}
+
+// endpointsFor merges the targets of every want of one hostname into one
+// record set per type.
+func endpointsFor(host string, ws []Want, first Ref, defaultTTL endpoint.TTL) []*endpoint.Endpoint {
+	targets := map[string][]string{}
+	ttl := endpoint.TTL(0)
+	for _, w := range ws {
+		for _, t := range w.Targets {
+			typ := w.Type
+			if typ == "" {
+				typ = typeOf(t)
+			}
+			t = strings.TrimSuffix(t, ".")
+			if t != "" && !slices.Contains(targets[typ], t) {
+				targets[typ] = append(targets[typ], t)
+			}
+		}
+		if w.TTL > 0 && (ttl == 0 || w.TTL < ttl) {
+			ttl = w.TTL
+		}
+	}
+	if ttl == 0 {
+		ttl = defaultTTL
+	}
+	if len(targets[endpoint.RecordTypeA]) > 0 || len(targets[endpoint.RecordTypeAAAA]) > 0 {
+		delete(targets, endpoint.RecordTypeCNAME)
+	}
+	if c := targets[endpoint.RecordTypeCNAME]; len(c) > 1 {
+		// One name, one canonical name: the first in order, so every
+		// replica and every pass choose the same.
+		slices.Sort(c)
+		targets[endpoint.RecordTypeCNAME] = c[:1]
+	}
+	var out []*endpoint.Endpoint
+	for _, typ := range managedTypes {
+		if len(targets[typ]) == 0 {
+			continue
+		}
+		slices.Sort(targets[typ])
+		ep := endpoint.NewEndpointWithTTL(host, typ, ttl, targets[typ]...)
+		ep.Labels[endpoint.ResourceLabelKey] = first.resource()
+		out = append(out, ep)
+	}
+	return out
+}
+
+func sortedRefs(ws []Want) []Ref {
+	var out []Ref
+	for _, w := range ws {
+		if !slices.Contains(out, w.Source) {
+			out = append(out, w.Source)
+		}
+	}
+	slices.SortFunc(out, func(a, b Ref) int {
+		return cmp.Or(cmp.Compare(a.Kind, b.Kind), cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
+	})
+	return out
+}

@@ -1,0 +1,67 @@
+package controllers
+
+import (
+	"time"
+
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/events"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	edprovider "sigs.k8s.io/external-dns/provider"
+
+	"github.com/atrium-dev/atrium/internal/hub"
+	"github.com/atrium-dev/atrium/internal/sources"
+)
+
+// Config is the DNS operator of one member cluster.
+type Config struct {
+	// Cluster is this member's name in the fleet; it is also the owner id
+	// written into the zone's ownership (TXT) records.
+	Cluster string
+	// Hub reaches the hub's API server; HubTimeout bounds one request.
+	Hub        *rest.Config
+	HubTimeout time.Duration
+	// Provider writes the zones.
+	Provider edprovider.Provider
+	Zones    []string
+	// DefaultTargets are the cluster's ingress addresses.
+	DefaultTargets []string
+	TTL            time.Duration
+	Batch          time.Duration
+	Resync         time.Duration
+	ConflictRetry  time.Duration
+	// StatusConcurrency is how many claims are reported on at once.
+	StatusConcurrency int
+	// Recorder records events in the member cluster.
+	Recorder events.EventRecorder
+}
+
+// Setup adds the DNS operator's controllers to mgr, whose client must
+// cache unstructured objects (source kinds are read as unstructured).
+func Setup(mgr ctrl.Manager, c Config) error {
+	hubCluster, hubClient, err := hub.Connect(c.Hub, c.Cluster, c.HubTimeout)
+	if err != nil {
+		return err
+	}
+	if err := mgr.Add(hubCluster); err != nil {
+		return err
+	}
+	outcomes := &Outcomes{}
+	changed := make(chan event.TypedGenericEvent[string], 4096)
+	zone := &ZoneReconciler{
+		Local: mgr.GetClient(), Claims: hubCluster.GetCache(),
+		Kinds:    sources.Served(mgr.GetRESTMapper()),
+		Provider: c.Provider, Zones: c.Zones, Cluster: c.Cluster,
+		DefaultTargets: c.DefaultTargets, TTL: c.TTL, Batch: c.Batch,
+		Resync: c.Resync, ConflictRetry: c.ConflictRetry,
+		Outcomes: outcomes, Changed: changed, Recorder: c.Recorder,
+	}
+	if err := zone.SetupWithManager(mgr, hubCluster); err != nil {
+		return err
+	}
+	status := &ClaimStatusReconciler{
+		Hub: hubClient, Claims: hubCluster.GetCache(), Cluster: c.Cluster,
+		Outcomes: outcomes, Changed: changed, Recorder: c.Recorder, Concurrency: c.StatusConcurrency,
+	}
+	return status.SetupWithManager(mgr, hubCluster)
+}

@@ -1,0 +1,384 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/tools/events"
+	"k8s.io/client-go/util/workqueue"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/cluster"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
+	"sigs.k8s.io/external-dns/endpoint"
+	"sigs.k8s.io/external-dns/pkg/apis/externaldns"
+	"sigs.k8s.io/external-dns/plan"
+	edprovider "sigs.k8s.io/external-dns/provider"
+	"sigs.k8s.io/external-dns/registry"
+	"sigs.k8s.io/external-dns/registry/txt"
+
+	fleetv1 "github.com/atrium-dev/atrium/apis/fleet/v1alpha1"
+	"github.com/atrium-dev/atrium/internal/sources"
+)
+
+// zoneRequest is the one key of the zone controller: every change of a
+// source or a claim asks for the same whole-zone sync, so changes that
+// arrive together are written together.
+var zoneRequest = reconcile.Request{}
+
+// ZoneReconciler keeps the zone true to the hostnames this cluster holds:
+// it builds the desired endpoints from the source objects and the hub's
+// claims, reads the records through external-dns's TXT registry (owner id =
+// the cluster's name, so records of other owners are never changed), plans
+// with the sync policy and applies the changes through the provider.
+//
+// The zone is read once at start and then again every Resync (drift repair),
+// after a failed write, and sooner while a conflict waits; between reads the
+// registry's cache, kept up to date with the operator's own writes, stands
+// in for it, so an event costs no zone transfer.
+type ZoneReconciler struct {
+	// Local reads source objects from the member cluster's cache.
+	Local client.Reader
+	// Claims reads this cluster's claims from the hub cache.
+	Claims client.Reader
+	// Kinds are the source kinds this cluster serves.
+	Kinds []sources.Source
+	// Provider writes the zone.
+	Provider edprovider.Provider
+	// Zones are the zones written to; names outside are not published.
+	Zones []string
+	// Cluster is this cluster's name: claim holder and registry owner id.
+	Cluster string
+	// DefaultTargets are the cluster's ingress addresses, for sources whose
+	// status names none.
+	DefaultTargets []string
+	// TTL of records whose source gives none.
+	TTL time.Duration
+	// Batch is how long a change waits for others before a sync.
+	Batch time.Duration
+	// Resync is how often the zone is read to repair drift.
+	Resync time.Duration
+	// ConflictRetry is how soon the zone is read again while a hostname is
+	// blocked by another owner's records.
+	ConflictRetry time.Duration
+	// Outcomes receives the result of each sync for the status controller.
+	Outcomes *Outcomes
+	// Changed is told the claims whose outcome changed.
+	Changed chan<- event.TypedGenericEvent[string]
+	// Recorder records events on source objects.
+	Recorder events.EventRecorder
+
+	mu       sync.Mutex
+	registry registry.Registry
+	// readBy is when the zone is next read rather than taken from the
+	// registry's cache.
+	readBy   time.Time
+	reported map[problemKey]string
+}
+
+type problemKey struct {
+	uid, host, reason string
+}
+
+// +kubebuilder:rbac:groups=networking.k8s.io,resources=ingresses,verbs=get;list;watch
+// +kubebuilder:rbac:groups=gateway.networking.k8s.io,resources=httproutes,verbs=get;list;watch
+// +kubebuilder:rbac:groups=route.openshift.io,resources=routes,verbs=get;list;watch
+// +kubebuilder:rbac:groups=externaldns.k8s.io,resources=dnsendpoints,verbs=get;list;watch
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+// On the hub (the same role is bound there):
+// +kubebuilder:rbac:groups=fleet.atrium.dev,resources=hostnameclaims,verbs=get;list;watch
+
+// SetupWithManager watches the source kinds on the member and this
+// cluster's claims at the hub; every event asks for a sync after Batch.
+func (r *ZoneReconciler) SetupWithManager(mgr ctrl.Manager, hub cluster.Cluster) error {
+	r.reported = map[problemKey]string{}
+	b := ctrl.NewControllerManagedBy(mgr).
+		Named("dnszone").
+		WithOptions(controller.Options{
+			MaxConcurrentReconciles: 1,
+			// A failed sync is retried from a second up to a minute apart.
+			RateLimiter: workqueue.NewTypedItemExponentialFailureRateLimiter[reconcile.Request](time.Second, time.Minute),
+		}).
+		// Claim status is written by this operator and the releaser; only a
+		// claim's creation, deletion or spec matters here.
+		WatchesRawSource(source.Kind(hub.GetCache(), &fleetv1.HostnameClaim{}, batch[*fleetv1.HostnameClaim](r.Batch),
+			predicate.TypedGenerationChangedPredicate[*fleetv1.HostnameClaim]{}))
+	for _, k := range r.Kinds {
+		u := &unstructured.Unstructured{}
+		u.SetGroupVersionKind(k.Kind().GroupVersionKind)
+		b = b.WatchesRawSource(source.Kind[client.Object](mgr.GetCache(), u, batch[client.Object](r.Batch)))
+	}
+	return b.Complete(r)
+}
+
+// batch maps every event to the zone request, delayed so that changes
+// arriving together are synced together.
+func batch[T any](delay time.Duration) handler.TypedEventHandler[T, reconcile.Request] {
+	add := func(q workqueue.TypedRateLimitingInterface[reconcile.Request]) { q.AddAfter(zoneRequest, delay) }
+	return handler.TypedFuncs[T, reconcile.Request]{
+		CreateFunc: func(_ context.Context, _ event.TypedCreateEvent[T], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			add(q)
+		},
+		UpdateFunc: func(_ context.Context, _ event.TypedUpdateEvent[T], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			add(q)
+		},
+		DeleteFunc: func(_ context.Context, _ event.TypedDeleteEvent[T], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			add(q)
+		},
+		GenericFunc: func(_ context.Context, _ event.TypedGenericEvent[T], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			add(q)
+		},
+	}
+}
+
+// Reconcile syncs the whole zone: desired, current, plan, apply, report.
+func (r *ZoneReconciler) Reconcile(ctx context.Context, _ ctrl.Request) (ctrl.Result, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	log := ctrl.LoggerFrom(ctx)
+	start := time.Now()
+
+	published, problems, err := r.desired(ctx)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	r.reportProblems(problems)
+
+	fresh := r.registry == nil || !time.Now().Before(r.readBy)
+	if fresh {
+		if r.registry, err = r.newRegistry(); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
+	current, err := r.registry.Records(ctx)
+	if err != nil {
+		r.registry = nil
+		zoneFailures.WithLabelValues(r.Cluster, "read").Inc()
+		r.publish(outcomesAfterFailure(published, r.Outcomes, fmt.Sprintf("the DNS zone could not be read: %v", err)))
+		return ctrl.Result{}, fmt.Errorf("reading the zone: %w", err)
+	}
+	if fresh {
+		r.readBy = time.Now().Add(r.Resync)
+		zoneReads.WithLabelValues(r.Cluster).Inc()
+	}
+
+	var desired []*endpoint.Endpoint
+	for _, p := range published {
+		desired = append(desired, p.Endpoints...)
+	}
+	if desired, err = r.registry.AdjustEndpoints(desired); err != nil {
+		return ctrl.Result{}, err
+	}
+	changes := (&plan.Plan{
+		Current:        current,
+		Desired:        desired,
+		Policies:       []plan.Policy{&plan.SyncPolicy{}},
+		ManagedRecords: managedTypes,
+		OwnerID:        r.Cluster,
+		DomainFilter:   endpoint.MatchAllDomainFilters{endpoint.NewDomainFilter(r.Zones)},
+	}).Calculate().Changes
+
+	var applyErr error
+	if changes.HasChanges() {
+		applyErr = r.registry.ApplyChanges(ctx, changes)
+		zoneChanges.WithLabelValues(r.Cluster).Add(float64(len(changes.Create) + len(changes.UpdateNew) + len(changes.Delete)))
+		if applyErr != nil {
+			// What reached the zone is unknown: read it again next time.
+			r.registry = nil
+			zoneFailures.WithLabelValues(r.Cluster, "write").Inc()
+		}
+		log.V(1).Info("applied DNS changes", "create", len(changes.Create), "update", len(changes.UpdateNew), "delete", len(changes.Delete), "error", applyErr)
+	}
+
+	outcomes, conflicts := outcomesOf(published, current, changes, applyErr, r.Cluster)
+	r.publish(outcomes)
+	zoneSyncSeconds.WithLabelValues(r.Cluster).Observe(time.Since(start).Seconds())
+	zoneRecordSets.WithLabelValues(r.Cluster).Set(float64(len(desired)))
+	if applyErr != nil {
+		return ctrl.Result{}, fmt.Errorf("writing the zone: %w", applyErr)
+	}
+	if soon := time.Now().Add(r.ConflictRetry); conflicts > 0 && r.ConflictRetry > 0 && soon.Before(r.readBy) {
+		// Another owner's records may go away (a hostname that moved
+		// between clusters): read the zone again soon.
+		r.readBy = soon
+	}
+	return ctrl.Result{RequeueAfter: max(time.Until(r.readBy), time.Second)}, nil
+}
+
+// desired reads every source object and this cluster's claims from the
+// caches and decides what to publish.
+func (r *ZoneReconciler) desired(ctx context.Context) ([]Published, []Problem, error) {
+	var wants []Want
+	var problems []Problem
+	for _, k := range r.Kinds {
+		list := &unstructured.UnstructuredList{}
+		list.SetGroupVersionKind(k.Kind().GroupVersionKind.GroupVersion().WithKind(k.Kind().GroupVersionKind.Kind + "List"))
+		// Read only: the cache's objects are not copied.
+		if err := r.Local.List(ctx, list, client.UnsafeDisableDeepCopy); err != nil {
+			return nil, nil, fmt.Errorf("listing %s: %w", k.Kind().Resource, err)
+		}
+		for i := range list.Items {
+			w, p := wantsOf(k, &list.Items[i], r.DefaultTargets)
+			wants = append(wants, w...)
+			problems = append(problems, p...)
+		}
+	}
+	claimList := &fleetv1.HostnameClaimList{}
+	if err := r.Claims.List(ctx, claimList, client.UnsafeDisableDeepCopy); err != nil {
+		return nil, nil, fmt.Errorf("listing claims: %w", err)
+	}
+	claims := make(map[string]*fleetv1.HostnameClaim, len(claimList.Items))
+	for i := range claimList.Items {
+		claims[claimList.Items[i].Name] = &claimList.Items[i]
+	}
+	filter := endpoint.NewDomainFilter(r.Zones)
+	published, notHeld := decide(wants, claims, Options{
+		Cluster: r.Cluster, TTL: endpoint.TTL(r.TTL.Seconds()), InZones: filter.Match,
+	})
+	return published, append(problems, notHeld...), nil
+}
+
+// newRegistry makes a TXT registry with an empty cache, so that its next
+// Records reads the zone. Its cache then follows the operator's writes
+// until the next one is made.
+func (r *ZoneReconciler) newRegistry() (registry.Registry, error) {
+	cfg := externaldns.NewConfig()
+	cfg.TXTOwnerID = r.Cluster
+	cfg.TXTCacheInterval = 100 * 365 * 24 * time.Hour
+	cfg.TXTWildcardReplacement = "any"
+	cfg.ManagedDNSRecordTypes = managedTypes
+	return txt.New(cfg, r.Provider)
+}
+
+// publish hands outcomes to the status controller and wakes it for the
+// claims whose outcome changed.
+func (r *ZoneReconciler) publish(outcomes map[string]Outcome) {
+	first := !r.synced()
+	changed := r.Outcomes.Replace(outcomes)
+	if first {
+		// Claims no source uses get their status too, once.
+		list := &fleetv1.HostnameClaimList{}
+		if err := r.Claims.List(context.Background(), list); err == nil {
+			for _, c := range list.Items {
+				changed = append(changed, c.Name)
+			}
+		}
+	}
+	for _, name := range changed {
+		r.Changed <- event.TypedGenericEvent[string]{Object: name}
+	}
+}
+
+func (r *ZoneReconciler) synced() bool {
+	_, _, synced := r.Outcomes.Get("")
+	return synced
+}
+
+// reportProblems records an event on each object with a new problem; a
+// problem already reported is not repeated until it has gone away.
+func (r *ZoneReconciler) reportProblems(problems []Problem) {
+	seen := map[problemKey]bool{}
+	for _, p := range problems {
+		k := problemKey{uid: p.Source.UID, host: p.Host, reason: p.Reason}
+		seen[k] = true
+		if r.reported[k] == p.Message {
+			continue
+		}
+		r.reported[k] = p.Message
+		r.Recorder.Eventf(p.Source.object(), nil, corev1.EventTypeWarning, "DNS"+p.Reason, "PublishDNS", "%s", p.Message)
+	}
+	for k := range r.reported {
+		if !seen[k] {
+			delete(r.reported, k)
+		}
+	}
+}
+
+// outcomesOf says, per claimed hostname, what the sync achieved, and counts
+// the hostnames blocked by another owner's records.
+func outcomesOf(published []Published, current []*endpoint.Endpoint, changes *plan.Changes, applyErr error, owner string) (map[string]Outcome, int) {
+	foreign := map[string][]string{}
+	for _, ep := range current {
+		if !slices.Contains(managedTypes, ep.RecordType) {
+			continue
+		}
+		o := ep.Labels[endpoint.OwnerLabelKey]
+		if o == owner {
+			continue
+		}
+		name := strings.ToLower(strings.TrimSuffix(ep.DNSName, "."))
+		if o == "" {
+			o = "nobody (no ownership record: made by hand or by another tool)"
+		} else {
+			o = fmt.Sprintf("%q", o)
+		}
+		if !slices.Contains(foreign[name], o) {
+			foreign[name] = append(foreign[name], o)
+		}
+	}
+	pending := map[string]bool{}
+	for _, list := range [][]*endpoint.Endpoint{changes.Create, changes.UpdateNew, changes.Delete} {
+		for _, ep := range list {
+			pending[ep.DNSName] = true
+		}
+	}
+	out := make(map[string]Outcome, len(published))
+	conflicts := 0
+	for _, p := range published {
+		o := Outcome{Host: p.Host, Sources: p.Sources, Status: metav1.ConditionFalse}
+		switch {
+		case p.Reason != "":
+			o.Reason, o.Message = p.Reason, p.Message
+		case len(foreign[p.Host]) > 0:
+			conflicts++
+			o.Reason = "Conflict"
+			o.Message = fmt.Sprintf("the zone already has records for %s owned by %s; they are left alone and this hostname is not published until they are removed", p.Host, strings.Join(foreign[p.Host], ", "))
+		case applyErr != nil && pending[p.Host]:
+			o.Reason, o.Message = "ProviderError", fmt.Sprintf("writing records for %s failed (retried with backoff): %v", p.Host, applyErr)
+		default:
+			o.Status, o.Reason = metav1.ConditionTrue, "Registered"
+			o.Message = "published " + describe(p.Endpoints)
+		}
+		out[p.Claim.Name] = o
+	}
+	return out, conflicts
+}
+
+// outcomesAfterFailure keeps what was registered (its records are most
+// likely still served) and marks every other hostname as failed.
+func outcomesAfterFailure(published []Published, prev *Outcomes, msg string) map[string]Outcome {
+	out := make(map[string]Outcome, len(published))
+	for _, p := range published {
+		if o, ok, _ := prev.Get(p.Claim.Name); ok && o.Status == metav1.ConditionTrue && slices.Equal(o.Sources, p.Sources) {
+			out[p.Claim.Name] = o
+			continue
+		}
+		out[p.Claim.Name] = Outcome{Host: p.Host, Sources: p.Sources, Status: metav1.ConditionFalse, Reason: "ProviderError", Message: msg}
+	}
+	return out
+}
+
+// describe writes record sets the way a person reads them: "A 192.0.2.1, 192.0.2.2 (TTL 300s)".
+func describe(eps []*endpoint.Endpoint) string {
+	parts := make([]string, 0, len(eps))
+	for _, ep := range eps {
+		parts = append(parts, fmt.Sprintf("%s %s", ep.RecordType, strings.Join(ep.Targets, ", ")))
+	}
+	ttl := ""
+	if len(eps) > 0 && eps[0].RecordTTL.IsConfigured() {
+		ttl = fmt.Sprintf(" (TTL %ds)", eps[0].RecordTTL)
+	}
+	return strings.Join(parts, "; ") + ttl
+}

@@ -1,0 +1,105 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/sirupsen/logrus"
+	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/client-go/tools/clientcmd"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/atrium-dev/atrium/internal/manager"
+	"github.com/atrium-dev/atrium/operators/dns/controllers"
+	"github.com/atrium-dev/atrium/operators/dns/provider"
+)
+
+// +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;list;watch;create;update;patch;delete
+
+func main() {
+	opts := manager.Flags("atrium-dns", ":8086", ":8087", true)
+	clusterName := flag.String("cluster-name", "", "This member cluster's name in the fleet (required): only hostnames it holds are published, and it is the owner id of its records in the zone.")
+	hubKubeconfig := flag.String("hub-kubeconfig", "", "Kubeconfig of the hub cluster; empty means this cluster is also the hub.")
+	hubTimeout := flag.Duration("hub-timeout", 5*time.Second, "Timeout of one request to the hub.")
+	var p provider.Config
+	flag.StringVar(&p.Provider, "provider", provider.RFC2136, "DNS provider: rfc2136 (BIND, Knot, PowerDNS with TSIG), pdns (PowerDNS HTTP API) or inmemory (development only: records live in the process).")
+	zones := flag.String("zone", "", "Comma-separated DNS zones to publish in (required); hostnames outside them are not published.")
+	flag.StringVar(&p.Server, "server", "", "rfc2136: host:port of the primary name server; pdns: URL of the API.")
+	flag.StringVar(&p.TSIGKeyName, "tsig-key-name", "", "rfc2136: name of the TSIG key allowed to update and transfer the zones.")
+	flag.StringVar(&p.TSIGAlgorithm, "tsig-algorithm", "hmac-sha256", "rfc2136: TSIG algorithm (hmac-sha256, hmac-sha512, …).")
+	flag.StringVar(&p.TSIGSecretFile, "tsig-secret-file", "", "rfc2136: file holding the base64 TSIG secret (mount a Secret).")
+	flag.IntVar(&p.BatchSize, "batch-size", 200, "rfc2136: records per update message.")
+	flag.StringVar(&p.PDNSServerID, "pdns-server-id", "localhost", "pdns: the PowerDNS server id.")
+	flag.StringVar(&p.PDNSAPIKeyFile, "pdns-api-key-file", "", "pdns: file holding the API key (mount a Secret).")
+	targets := flag.String("default-targets", "", "Comma-separated addresses (IPs or a name) of the cluster's ingress front, for objects whose status names none (HTTPRoutes always use them).")
+	ttl := flag.Duration("ttl", 5*time.Minute, "TTL of records whose object sets none.")
+	batch := flag.Duration("batch", time.Second, "How long a change waits for others, so that changes made together are written together.")
+	resync := flag.Duration("resync", 10*time.Minute, "How often the zone is read again to repair drift (records changed or deleted by hand).")
+	conflictRetry := flag.Duration("conflict-retry", time.Minute, "How soon the zone is read again while a hostname is blocked by another owner's records.")
+	statusConcurrency := flag.Int("status-concurrency", 8, "Claims reported on at the hub at once.")
+	opts.Parse()
+	log := ctrl.Log.WithName("setup")
+	// external-dns logs through logrus: warnings and errors only, as JSON
+	// like the rest of the operator's output.
+	logrus.SetLevel(logrus.WarnLevel)
+	logrus.SetFormatter(&logrus.JSONFormatter{})
+
+	if errs := validation.IsValidLabelValue(*clusterName); *clusterName == "" || len(errs) > 0 {
+		log.Error(fmt.Errorf("%v", errs), "--cluster-name must be a non-empty label value")
+		os.Exit(2)
+	}
+	p.Zones = split(*zones)
+	if err := p.Validate(); err != nil {
+		log.Error(err, "invalid DNS provider configuration")
+		os.Exit(2)
+	}
+	ctx := ctrl.SetupSignalHandler()
+	dns, err := provider.New(ctx, p)
+	if err != nil {
+		log.Error(err, "DNS provider")
+		os.Exit(2)
+	}
+	mgr, err := opts.NewManager(ctrl.Options{
+		// Source objects are read as unstructured; serve them from the cache.
+		Client: client.Options{Cache: &client.CacheOptions{Unstructured: true}},
+	})
+	if err != nil {
+		log.Error(err, "creating manager")
+		os.Exit(1)
+	}
+	hubCfg := mgr.GetConfig()
+	if *hubKubeconfig != "" {
+		if hubCfg, err = clientcmd.BuildConfigFromFlags("", *hubKubeconfig); err != nil {
+			log.Error(err, "hub kubeconfig")
+			os.Exit(2)
+		}
+	}
+	if err := controllers.Setup(mgr, controllers.Config{
+		Cluster: *clusterName, Hub: hubCfg, HubTimeout: *hubTimeout,
+		Provider: dns, Zones: p.Zones, DefaultTargets: split(*targets),
+		TTL: *ttl, Batch: *batch, Resync: *resync, ConflictRetry: *conflictRetry,
+		StatusConcurrency: *statusConcurrency, Recorder: mgr.GetEventRecorder("atrium-dns"),
+	}); err != nil {
+		log.Error(err, "setting up the DNS controllers")
+		os.Exit(1)
+	}
+	log.Info("starting DNS operator", "cluster", *clusterName, "provider", p.Provider, "zones", p.Zones)
+	if err := mgr.Start(ctx); err != nil {
+		log.Error(err, "manager stopped")
+		os.Exit(1)
+	}
+}
+
+func split(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
