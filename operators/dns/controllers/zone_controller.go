@@ -156,22 +156,15 @@ func (r *ZoneReconciler) Reconcile(ctx context.Context, _ ctrl.Request) (ctrl.Re
 	}
 	r.reportProblems(problems)
 
+	var current []*endpoint.Endpoint
 	fresh := r.registry == nil || !time.Now().Before(r.readBy)
 	if fresh {
-		if r.registry, err = r.newRegistry(); err != nil {
-			return ctrl.Result{}, err
-		}
+		current, err = r.readZone(ctx, published)
+	} else {
+		current, err = r.registry.Records(ctx) // the cache
 	}
-	current, err := r.registry.Records(ctx)
 	if err != nil {
-		r.registry = nil
-		zoneFailures.WithLabelValues(r.Cluster, "read").Inc()
-		r.publish(outcomesAfterFailure(published, r.Outcomes, fmt.Sprintf("the DNS zone could not be read: %v", err)))
-		return ctrl.Result{}, fmt.Errorf("reading the zone: %w", err)
-	}
-	if fresh {
-		r.readBy = time.Now().Add(r.Resync)
-		zoneReads.WithLabelValues(r.Cluster).Inc()
+		return ctrl.Result{}, err
 	}
 
 	var desired []*endpoint.Endpoint
@@ -181,14 +174,16 @@ func (r *ZoneReconciler) Reconcile(ctx context.Context, _ ctrl.Request) (ctrl.Re
 	if desired, err = r.registry.AdjustEndpoints(desired); err != nil {
 		return ctrl.Result{}, err
 	}
-	changes := (&plan.Plan{
-		Current:        current,
-		Desired:        desired,
-		Policies:       []plan.Policy{&plan.SyncPolicy{}},
-		ManagedRecords: managedTypes,
-		OwnerID:        r.Cluster,
-		DomainFilter:   endpoint.MatchAllDomainFilters{endpoint.NewDomainFilter(r.Zones)},
-	}).Calculate().Changes
+	changes := r.plan(current, desired)
+	if len(changes.Create) > 0 && !fresh {
+		// A name is about to get records: the cache cannot know records
+		// that others put in the zone since the last read, and a record
+		// added beside them would mix two owners' answers. Look first.
+		if current, err = r.readZone(ctx, published); err != nil {
+			return ctrl.Result{}, err
+		}
+		changes = r.plan(current, desired)
+	}
 
 	var applyErr error
 	if changes.HasChanges() {
@@ -215,6 +210,19 @@ func (r *ZoneReconciler) Reconcile(ctx context.Context, _ ctrl.Request) (ctrl.Re
 		r.readBy = soon
 	}
 	return ctrl.Result{RequeueAfter: max(time.Until(r.readBy), time.Second)}, nil
+}
+
+// plan computes the changes from current to desired with the sync policy,
+// limited to the managed types, the zones and the records this cluster owns.
+func (r *ZoneReconciler) plan(current, desired []*endpoint.Endpoint) *plan.Changes {
+	return (&plan.Plan{
+		Current:        current,
+		Desired:        desired,
+		Policies:       []plan.Policy{&plan.SyncPolicy{}},
+		ManagedRecords: managedTypes,
+		OwnerID:        r.Cluster,
+		DomainFilter:   endpoint.MatchAllDomainFilters{endpoint.NewDomainFilter(r.Zones)},
+	}).Calculate().Changes
 }
 
 // desired reads every source object and this cluster's claims from the
@@ -248,6 +256,27 @@ func (r *ZoneReconciler) desired(ctx context.Context) ([]Published, []Problem, e
 		Cluster: r.Cluster, TTL: endpoint.TTL(r.TTL.Seconds()), InZones: filter.Match,
 	})
 	return published, append(problems, notHeld...), nil
+}
+
+// readZone reads the zone through a new registry, whose cache then follows
+// the operator's writes until the next read. A failed read is reported on
+// every hostname not yet registered.
+func (r *ZoneReconciler) readZone(ctx context.Context, published []Published) ([]*endpoint.Endpoint, error) {
+	reg, err := r.newRegistry()
+	if err != nil {
+		return nil, err
+	}
+	current, err := reg.Records(ctx)
+	if err != nil {
+		r.registry = nil
+		zoneFailures.WithLabelValues(r.Cluster, "read").Inc()
+		r.publish(outcomesAfterFailure(published, r.Outcomes, fmt.Sprintf("the DNS zone could not be read: %v", err)))
+		return nil, fmt.Errorf("reading the zone: %w", err)
+	}
+	r.registry = reg
+	r.readBy = time.Now().Add(r.Resync)
+	zoneReads.WithLabelValues(r.Cluster).Inc()
+	return current, nil
 }
 
 // newRegistry makes a TXT registry with an empty cache, so that its next

@@ -1,0 +1,147 @@
+package controllers_test
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/sirupsen/logrus"
+	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/config"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	"github.com/atrium-dev/atrium/internal/bind"
+	"github.com/atrium-dev/atrium/internal/testenv"
+	"github.com/atrium-dev/atrium/operators/dns/controllers"
+	"github.com/atrium-dev/atrium/operators/dns/provider"
+)
+
+// The test fleet: a hub, two members sharing one zone in a real BIND9, and
+// each member's DNS operator running in this process. Claims are created at
+// the hub the way the hostnames webhook creates them.
+var (
+	hub     *testenv.Env
+	dns     *bind.Server
+	members = map[string]*member{}
+	// secretFile holds the TSIG secret the operators read.
+	secretFile string
+)
+
+const (
+	zone = "apps.example.test"
+	// resync is short so that drift repair can be seen within a test.
+	resync = 3 * time.Second
+)
+
+type member struct {
+	name string
+	env  *testenv.Env
+	// stop stops the member's operator; it is nil while stopped.
+	stop func()
+}
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	if testing.Short() {
+		os.Exit(m.Run())
+	}
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	testenv.SetupLogging()
+	logrus.SetLevel(logrus.WarnLevel)
+	ctx := context.Background()
+	var err error
+	if dns, err = bind.Start(ctx, bind.Options{Zones: []string{zone}}); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer dns.Close()
+	dir, err := os.MkdirTemp("", "atrium-dns-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	secretFile = filepath.Join(dir, "tsig-secret")
+	if err := os.WriteFile(secretFile, []byte(dns.KeySecret+"\n"), 0o600); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	if hub, err = testenv.Start(testenv.Options{}); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	// Stop the operators before the API servers: an API server waits for
+	// its open watches when it stops.
+	defer func() {
+		for _, mb := range members {
+			if mb.stop != nil {
+				mb.stop()
+			}
+			_ = mb.env.Stop()
+		}
+		_ = hub.Stop()
+	}()
+	for _, name := range []string{"member-a", "member-b"} {
+		env, err := testenv.Start(testenv.Options{ExtraCRDs: []string{"webhooks/hostnames/testdata/crds"}})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		mb := &member{name: name, env: env}
+		members[name] = mb
+		if err := mb.startOperator(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+	}
+	return m.Run()
+}
+
+// startOperator runs the member's DNS operator until stop is called.
+func (mb *member) startOperator() error {
+	p, err := provider.New(context.Background(), provider.Config{
+		Provider: provider.RFC2136, Zones: []string{zone}, Server: dns.Addr,
+		TSIGKeyName: dns.KeyName, TSIGAlgorithm: bind.KeyAlgorithm, TSIGSecretFile: secretFile, BatchSize: 100,
+	})
+	if err != nil {
+		return err
+	}
+	mgr, err := ctrl.NewManager(mb.env.Config, ctrl.Options{
+		Scheme:                 mb.env.Scheme,
+		Metrics:                metricsserver.Options{BindAddress: "0"},
+		HealthProbeBindAddress: "0",
+		// Two members' controllers share this process.
+		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
+		Client:     client.Options{Cache: &client.CacheOptions{Unstructured: true}},
+	})
+	if err != nil {
+		return err
+	}
+	if err := controllers.Setup(mgr, controllers.Config{
+		Cluster: mb.name, Hub: hub.Config, HubTimeout: 5 * time.Second,
+		Provider: p, Zones: []string{zone}, DefaultTargets: []string{"192.0.2.100"},
+		TTL: time.Minute, Batch: 200 * time.Millisecond, Resync: resync, ConflictRetry: 2 * time.Second,
+		StatusConcurrency: 4, Recorder: mgr.GetEventRecorder("atrium-dns"),
+	}); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := mgr.Start(ctx); err != nil {
+			fmt.Fprintf(os.Stderr, "%s: DNS operator stopped: %v\n", mb.name, err)
+		}
+	}()
+	mb.stop = func() { cancel(); <-done; mb.stop = nil }
+	return nil
+}

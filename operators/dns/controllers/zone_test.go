@@ -1,0 +1,277 @@
+package controllers_test
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+
+	mdns "github.com/miekg/dns"
+)
+
+// An Ingress whose hostname the namespace holds is published: an A record
+// that resolves, an ownership record naming the cluster, the claim's
+// DNSRegistered condition and an event on the Ingress.
+func TestIngressIsPublished(t *testing.T) {
+	a := members["member-a"]
+	namespace(t, a, "shop")
+	host := "www.shop." + zone
+	c := claim(t, host, "member-a", "shop")
+	defer release(t, c)
+	ing := ingress(t, a, "shop", "web", "192.0.2.10", host)
+	defer del(t, a, ing)
+
+	waitRecords(t, host, mdns.TypeA, "192.0.2.10")
+	if got := owners(t, host); !slices.Equal(got, []string{"member-a"}) {
+		t.Errorf("owners = %v, want [member-a]", got)
+	}
+	cond := waitCondition(t, host, "Registered")
+	if cond.Status != "True" || !strings.Contains(cond.Message, "A 192.0.2.10") {
+		t.Errorf("condition = %+v", cond)
+	}
+	if note := waitEvent(t, a, "shop", "web", "DNSRegistered"); !strings.Contains(note, host) {
+		t.Errorf("event note = %q", note)
+	}
+
+	// The load balancer's address changes: the record follows.
+	ing.Status.LoadBalancer.Ingress[0].IP = "192.0.2.11"
+	if err := a.env.Client.Status().Update(context.Background(), ing); err != nil {
+		t.Fatal(err)
+	}
+	waitRecords(t, host, mdns.TypeA, "192.0.2.11")
+}
+
+// A hostname without a claim for the namespace is never published, and the
+// object is told why.
+func TestUnclaimedHostnameIsNotPublished(t *testing.T) {
+	a := members["member-a"]
+	namespace(t, a, "squatter")
+	host := "stolen." + zone
+	ing := ingress(t, a, "squatter", "web", "192.0.2.66", host)
+	defer del(t, a, ing)
+	waitEvent(t, a, "squatter", "web", "DNSNotClaimed")
+	if got := lookup(t, host, mdns.TypeA); len(got) != 0 {
+		t.Fatalf("an unclaimed hostname resolves: %v", got)
+	}
+}
+
+// Changing an Ingress's hostname moves the record; deleting the Ingress
+// removes it.
+func TestHostnameChangeMovesAndDeleteRemoves(t *testing.T) {
+	a := members["member-a"]
+	namespace(t, a, "blog")
+	old, renamed := "old.blog."+zone, "new.blog."+zone
+	c1 := claim(t, old, "member-a", "blog")
+	defer release(t, c1)
+	ing := ingress(t, a, "blog", "web", "192.0.2.20", old)
+	waitRecords(t, old, mdns.TypeA, "192.0.2.20")
+
+	c2 := claim(t, renamed, "member-a", "blog")
+	defer release(t, c2)
+	ing.Spec.Rules[0].Host = renamed
+	if err := a.env.Client.Update(context.Background(), ing); err != nil {
+		t.Fatal(err)
+	}
+	waitRecords(t, renamed, mdns.TypeA, "192.0.2.20")
+	waitRecords(t, old, mdns.TypeA)
+	waitRecords(t, "a-"+old, mdns.TypeTXT)
+	// The old name's claim (released later by the hostnames webhook) says
+	// that nothing is published for it any more.
+	waitCondition(t, old, "NoObject")
+
+	del(t, a, ing)
+	waitRecords(t, renamed, mdns.TypeA)
+	waitRecords(t, "a-"+renamed, mdns.TypeTXT)
+}
+
+// Every kind of source: a Route's router name becomes a CNAME, a
+// DNSEndpoint's records are published as given, an HTTPRoute uses the
+// cluster's ingress address.
+func TestEveryKind(t *testing.T) {
+	a := members["member-a"]
+	namespace(t, a, "kinds")
+	route, ep, http := "route.kinds."+zone, "ep.kinds."+zone, "http.kinds."+zone
+	for _, h := range []string{route, ep, http} {
+		defer release(t, claim(t, h, "member-a", "kinds"))
+	}
+	r := create(t, a, "route.openshift.io/v1", "Route", "kinds", "r", map[string]any{
+		"spec":   map[string]any{"host": route},
+		"status": map[string]any{"ingress": []any{map[string]any{"routerCanonicalHostname": "router.apps.example.net"}}},
+	})
+	defer del(t, a, r)
+	d := create(t, a, "externaldns.k8s.io/v1alpha1", "DNSEndpoint", "kinds", "d", map[string]any{
+		"spec": map[string]any{"endpoints": []any{map[string]any{"dnsName": ep, "recordType": "AAAA", "targets": []any{"2001:db8::7"}, "recordTTL": int64(120)}}},
+	})
+	defer del(t, a, d)
+	h := create(t, a, "gateway.networking.k8s.io/v1", "HTTPRoute", "kinds", "h", map[string]any{
+		"spec": map[string]any{"hostnames": []any{http}},
+	})
+	defer del(t, a, h)
+
+	waitRecords(t, route, mdns.TypeCNAME, "router.apps.example.net")
+	waitRecords(t, ep, mdns.TypeAAAA, "2001:db8::7")
+	waitRecords(t, http, mdns.TypeA, "192.0.2.100")
+}
+
+// Two clusters write one zone: each publishes its own hostnames and never
+// changes or deletes the other's, through resyncs and deletions.
+func TestTwoOwnersShareTheZone(t *testing.T) {
+	a, b := members["member-a"], members["member-b"]
+	namespace(t, a, "team")
+	namespace(t, b, "team")
+	ha, hb := "a.team."+zone, "b.team."+zone
+	defer release(t, claim(t, ha, "member-a", "team"))
+	defer release(t, claim(t, hb, "member-b", "team"))
+	ia := ingress(t, a, "team", "web", "192.0.2.31", ha)
+	ib := ingress(t, b, "team", "web", "192.0.2.32", hb)
+	defer del(t, b, ib)
+	waitRecords(t, ha, mdns.TypeA, "192.0.2.31")
+	waitRecords(t, hb, mdns.TypeA, "192.0.2.32")
+	if got := owners(t, hb); !slices.Equal(got, []string{"member-b"}) {
+		t.Fatalf("owners of %s = %v", hb, got)
+	}
+
+	// member-a's hostname goes; member-b's stays, across member-a's resyncs.
+	del(t, a, ia)
+	waitRecords(t, ha, mdns.TypeA)
+	waitRecords(t, hb, mdns.TypeA, "192.0.2.32")
+	waitZoneReads(t, "member-a", 2)
+	waitRecords(t, hb, mdns.TypeA, "192.0.2.32")
+}
+
+// A record another owner (or a person) put in the zone is reported as a
+// conflict and left alone; once it goes, the hostname is published.
+func TestForeignRecordIsAConflict(t *testing.T) {
+	a := members["member-a"]
+	namespace(t, a, "clash")
+	host := "clash." + zone
+	if err := dns.Update(zone, []string{
+		host + ". 60 IN A 198.51.100.9",
+		"a-" + host + `. 60 IN TXT "heritage=external-dns,external-dns/owner=member-z,external-dns/resource=ingress/x/y"`,
+	}, nil); err != nil {
+		t.Fatal(err)
+	}
+	defer release(t, claim(t, host, "member-a", "clash"))
+	ing := ingress(t, a, "clash", "web", "192.0.2.40", host)
+	defer del(t, a, ing)
+
+	cond := waitCondition(t, host, "Conflict")
+	if !strings.Contains(cond.Message, `"member-z"`) {
+		t.Errorf("conflict message does not name the owner: %q", cond.Message)
+	}
+	waitEvent(t, a, "clash", "web", "DNSConflict")
+	if got := lookup(t, host, mdns.TypeA); !slices.Equal(got, []string{"198.51.100.9"}) {
+		t.Fatalf("the foreign record was changed: %v", got)
+	}
+
+	// The other owner removes its records: the hostname is published.
+	if err := dns.Update(zone, nil, []string{host + ". 0 IN A 0.0.0.0", "a-" + host + `. 0 IN TXT ""`}); err != nil {
+		t.Fatal(err)
+	}
+	waitRecords(t, host, mdns.TypeA, "192.0.2.40")
+	waitCondition(t, host, "Registered")
+}
+
+// The DNS server goes away: the failure is reported, nothing is lost, and
+// everything converges once it is back.
+func TestServerDownThenBack(t *testing.T) {
+	a := members["member-a"]
+	namespace(t, a, "outage")
+	kept, added := "kept.outage."+zone, "added.outage."+zone
+	defer release(t, claim(t, kept, "member-a", "outage"))
+	defer release(t, claim(t, added, "member-a", "outage"))
+	ik := ingress(t, a, "outage", "kept", "192.0.2.50", kept)
+	defer del(t, a, ik)
+	waitRecords(t, kept, mdns.TypeA, "192.0.2.50")
+
+	if err := dns.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	restarted := false
+	defer func() {
+		if !restarted {
+			_ = dns.Restart(context.Background())
+		}
+	}()
+	ia := ingress(t, a, "outage", "added", "192.0.2.51", added)
+	defer del(t, a, ia)
+	cond := waitCondition(t, added, "ProviderError")
+	if !strings.Contains(cond.Message, "could not be read") && !strings.Contains(cond.Message, "failed") {
+		t.Errorf("message = %q", cond.Message)
+	}
+	waitEvent(t, a, "outage", "added", "DNSProviderError")
+
+	if err := dns.Restart(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	restarted = true
+	waitRecords(t, added, mdns.TypeA, "192.0.2.51")
+	waitRecords(t, kept, mdns.TypeA, "192.0.2.50")
+	waitCondition(t, added, "Registered")
+}
+
+// A record deleted or changed by hand is put back by the periodic resync.
+func TestDriftIsRepaired(t *testing.T) {
+	a := members["member-a"]
+	namespace(t, a, "drift")
+	host := "drift." + zone
+	defer release(t, claim(t, host, "member-a", "drift"))
+	ing := ingress(t, a, "drift", "web", "192.0.2.60", host)
+	defer del(t, a, ing)
+	waitRecords(t, host, mdns.TypeA, "192.0.2.60")
+
+	if err := dns.Update(zone, nil, []string{host + ". 0 IN A 0.0.0.0"}); err != nil {
+		t.Fatal(err)
+	}
+	waitRecords(t, host, mdns.TypeA, "192.0.2.60")
+
+	if err := dns.Update(zone, []string{host + ". 60 IN A 203.0.113.1"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	waitRecords(t, host, mdns.TypeA, "192.0.2.60")
+}
+
+// A restarted operator finds its records again: nothing is duplicated, and
+// what changed while it was down is applied.
+func TestRestartLosesAndDuplicatesNothing(t *testing.T) {
+	a := members["member-a"]
+	namespace(t, a, "restart")
+	stay, gone, born := "stay.restart."+zone, "gone.restart."+zone, "born.restart."+zone
+	for _, h := range []string{stay, gone, born} {
+		defer release(t, claim(t, h, "member-a", "restart"))
+	}
+	is := ingress(t, a, "restart", "stay", "192.0.2.70", stay)
+	defer del(t, a, is)
+	ig := ingress(t, a, "restart", "gone", "192.0.2.71", gone)
+	waitRecords(t, stay, mdns.TypeA, "192.0.2.70")
+	waitRecords(t, gone, mdns.TypeA, "192.0.2.71")
+
+	a.stop()
+	defer func() {
+		if a.stop == nil {
+			if err := a.startOperator(); err != nil {
+				t.Error(err)
+			}
+		}
+	}()
+	del(t, a, ig)
+	ib := ingress(t, a, "restart", "born", "192.0.2.72", born)
+	defer del(t, a, ib)
+	if err := a.startOperator(); err != nil {
+		t.Fatal(err)
+	}
+	waitRecords(t, born, mdns.TypeA, "192.0.2.72")
+	waitRecords(t, gone, mdns.TypeA)
+	waitRecords(t, stay, mdns.TypeA, "192.0.2.70")
+	if got := lookup(t, "a-"+stay, mdns.TypeTXT); len(got) != 1 {
+		t.Fatalf("ownership records of %s: %v, want exactly one", stay, got)
+	}
+}
+
+// waitZoneReads waits until the cluster's operator has read the zone n more
+// times, which proves that resyncs ran.
+func waitZoneReads(t *testing.T, cluster string, n int) {
+	t.Helper()
+	start := zoneReads(t, cluster)
+	waitFor(t, func() bool { return zoneReads(t, cluster) >= start+float64(n) })
+}
