@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/atrium-dev/atrium/internal/bind"
 	"github.com/atrium-dev/atrium/internal/procs"
 	"github.com/atrium-dev/atrium/internal/testenv"
 )
@@ -25,8 +26,14 @@ type fleet struct {
 	kubecfgs  map[string]string
 	webhook   *procs.Process
 	hostnames *procs.Process
+	dnsOp     *procs.Process
 	hub       *testenv.Env
+	// dns is the fleet's name server, primary for dnsZone.
+	dns *bind.Server
 }
+
+// dnsZone is the zone the member's DNS operator publishes in.
+const dnsZone = "sites.e2e.example.org"
 
 var f *fleet
 
@@ -65,7 +72,7 @@ func run(m *testing.M) int {
 // stop stops whatever of the fleet runs: clients first, since an API server
 // waits for open watches when it stops.
 func (fl *fleet) stop() {
-	for _, p := range []*procs.Process{fl.hostnames, fl.webhook} {
+	for _, p := range []*procs.Process{fl.dnsOp, fl.hostnames, fl.webhook} {
 		if p != nil {
 			p.Stop(30 * time.Second)
 		}
@@ -74,6 +81,9 @@ func (fl *fleet) stop() {
 		if e != nil {
 			_ = e.Stop()
 		}
+	}
+	if fl.dns != nil {
+		_ = fl.dns.Close()
 	}
 }
 
@@ -93,7 +103,7 @@ func startFleet(tmp string) (_ *fleet, err error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, c := range []string{"operators/projects", "webhooks/projects", "webhooks/hostnames"} {
+	for _, c := range []string{"operators/projects", "operators/dns", "webhooks/projects", "webhooks/hostnames"} {
 		cmd := exec.Command("go", "build", "-o", filepath.Join(fl.binDir, filepath.Base(filepath.Dir(c))+"-"+filepath.Base(c)), "./"+c)
 		cmd.Dir = root
 		if out, err := cmd.CombinedOutput(); err != nil {
@@ -117,6 +127,22 @@ func startFleet(tmp string) (_ *fleet, err error) {
 	if err := os.WriteFile(hubKubeconfig, hubCfg, 0o600); err != nil {
 		return nil, err
 	}
+	// The DNS operator reaches the hub as its own ServiceAccount there.
+	dnsHubCfg, err := fl.hub.ServiceAccountKubeConfig("atrium-system", "atrium-dns")
+	if err != nil {
+		return nil, err
+	}
+	dnsHubKubeconfig := filepath.Join(tmp, "dns-hub.kubeconfig")
+	if err := os.WriteFile(dnsHubKubeconfig, dnsHubCfg, 0o600); err != nil {
+		return nil, err
+	}
+	if fl.dns, err = bind.Start(ctx, bind.Options{Zones: []string{dnsZone}, Dir: filepath.Join(tmp, "bind")}); err != nil {
+		return nil, err
+	}
+	tsig := filepath.Join(tmp, "tsig-secret")
+	if err := os.WriteFile(tsig, []byte(fl.dns.KeySecret), 0o600); err != nil {
+		return nil, err
+	}
 	fl.env, err = testenv.Start(testenv.Options{
 		Webhooks:  []string{"webhooks/projects", "webhooks/hostnames"},
 		ExtraCRDs: []string{"webhooks/hostnames/testdata/crds", "config/crd/policy"},
@@ -134,7 +160,7 @@ func startFleet(tmp string) (_ *fleet, err error) {
 		return nil, err
 	}
 	fl.kubecfgs = map[string]string{}
-	for _, sa := range []string{"atrium-projects", "atrium-projects-webhook", "atrium-hostnames"} {
+	for _, sa := range []string{"atrium-projects", "atrium-projects-webhook", "atrium-hostnames", "atrium-dns"} {
 		b, err := fl.env.ServiceAccountKubeConfig("atrium-system", sa)
 		if err != nil {
 			return nil, err
@@ -153,6 +179,13 @@ func startFleet(tmp string) (_ *fleet, err error) {
 	if fl.hostnames, err = fl.start("hostnames-webhook", "webhooks-hostnames", "atrium-hostnames",
 		"--cluster-name=member-e2e", "--hub-kubeconfig="+hubKubeconfig, "--grace-period=2s", "--leader-elect=false",
 		"--cert-dir="+certDir, "--webhook-port="+strconv.Itoa(hostnamesPort), "--health-probe-bind-address=0", "--metrics-bind-address=0"); err != nil {
+		return nil, err
+	}
+	if fl.dnsOp, err = fl.start("dns-operator", "operators-dns", "atrium-dns",
+		"--cluster-name=member-e2e", "--hub-kubeconfig="+dnsHubKubeconfig, "--leader-elect=false",
+		"--provider=rfc2136", "--zone="+dnsZone, "--server="+fl.dns.Addr, "--tsig-key-name="+fl.dns.KeyName,
+		"--tsig-secret-file="+tsig, "--default-targets=192.0.2.80", "--batch=200ms",
+		"--health-probe-bind-address=0", "--metrics-bind-address=0"); err != nil {
 		return nil, err
 	}
 	for _, p := range []int{port, hostnamesPort} {

@@ -78,6 +78,8 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 			return nil, err
 		}
 		s.tempDir = true
+	} else if err := os.MkdirAll(s.dir, 0o755); err != nil {
+		return nil, err
 	}
 	if s.Port = o.Port; s.Port == 0 {
 		if s.Port, err = freePort(); err != nil {

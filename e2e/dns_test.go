@@ -1,0 +1,93 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	mdns "github.com/miekg/dns"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	fleetv1 "github.com/atrium-dev/atrium/apis/fleet/v1alpha1"
+	"github.com/atrium-dev/atrium/internal/testenv"
+)
+
+// DNSInput describes a tenant publishing a site.
+type DNSInput struct {
+	Namespace, Hostname string
+	// LoadBalancerIP is what the ingress controller writes into the
+	// Ingress's status.
+	LoadBalancerIP string
+	Timeout        time.Duration
+}
+
+// SitePublishedInDNS: an Ingress admitted by the hostnames webhook (which
+// claims its hostname at the hub) is published by the DNS operator binary
+// in BIND9 with the load balancer's address, the claim says so, and the
+// record goes when the Ingress does.
+func SitePublishedInDNS(ctx context.Context, t *testing.T, in DNSInput) {
+	t.Helper()
+	c := f.env.Client
+	if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: in.Namespace}}); err != nil && !apierrors.IsAlreadyExists(err) {
+		t.Fatal(err)
+	}
+	ing := &networkingv1.Ingress{
+		ObjectMeta: metav1.ObjectMeta{Namespace: in.Namespace, Name: "site"},
+		Spec:       networkingv1.IngressSpec{Rules: []networkingv1.IngressRule{{Host: in.Hostname}}},
+	}
+	if err := c.Create(ctx, ing); err != nil {
+		t.Fatalf("Ingress refused: %v", err)
+	}
+	ing.Status.LoadBalancer.Ingress = []networkingv1.IngressLoadBalancerIngress{{IP: in.LoadBalancerIP}}
+	if err := c.Status().Update(ctx, ing); err != nil {
+		t.Fatal(err)
+	}
+	resolves := func(want ...string) error {
+		got, err := f.dns.Lookup(in.Hostname, mdns.TypeA)
+		if err != nil {
+			return err
+		}
+		if !slices.Equal(got, want) {
+			return fmt.Errorf("%s A = %v, want %v", in.Hostname, got, want)
+		}
+		return nil
+	}
+	if err := testenv.Eventually(ctx, in.Timeout, func() error { return resolves(in.LoadBalancerIP) }); err != nil {
+		t.Fatal(err)
+	}
+	err := testenv.Eventually(ctx, in.Timeout, func() error {
+		claim := &fleetv1.HostnameClaim{}
+		if err := f.hub.Client.Get(ctx, client.ObjectKey{Name: in.Hostname}, claim); err != nil {
+			return err
+		}
+		if cond := meta.FindStatusCondition(claim.Status.Conditions, "DNSRegistered"); cond == nil || cond.Status != metav1.ConditionTrue {
+			return fmt.Errorf("claim DNSRegistered = %+v", cond)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Delete(ctx, ing); err != nil {
+		t.Fatal(err)
+	}
+	if err := testenv.Eventually(ctx, in.Timeout, func() error { return resolves() }); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestSitePublishedInDNS(t *testing.T) {
+	if testing.Short() {
+		t.Skip("e2e")
+	}
+	SitePublishedInDNS(context.Background(), t, DNSInput{
+		Namespace: "dns-tenant", Hostname: "www." + dnsZone, LoadBalancerIP: "192.0.2.81", Timeout: 30 * time.Second,
+	})
+}
