@@ -24,11 +24,13 @@ type config struct {
 	projects    int
 	clients     int
 	concurrency int
+	hostnames   int
 }
 
 var benchmarks = []benchmark{
 	{"projects", benchProjects},
 	{"hostnames", benchHostnames},
+	{"dns", benchDNS},
 }
 
 func main() {
@@ -37,9 +39,10 @@ func main() {
 	projects := flag.Int("projects", 1000, "Projects to provision.")
 	clients := flag.Int("clients", 10, "Concurrent API clients.")
 	concurrency := flag.Int("concurrency", 32, "The operator's --concurrency.")
+	hostnames := flag.Int("hostnames", 10000, "Hostnames the DNS operator publishes.")
 	flag.Parse()
 	ctrl.SetLogger(logr.Discard())
-	cfg := config{projects: *projects, clients: *clients, concurrency: *concurrency}
+	cfg := config{projects: *projects, clients: *clients, concurrency: *concurrency, hostnames: *hostnames}
 	for _, b := range benchmarks {
 		if *only != "" && *only != b.name {
 			continue

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -19,6 +20,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/atrium-dev/atrium/internal/bind"
 	"github.com/atrium-dev/atrium/internal/procs"
 	"github.com/atrium-dev/atrium/internal/testenv"
 )
@@ -74,11 +76,30 @@ func run(stateDir string) error {
 		return err
 	}
 
+	// The DNS operators reach the hub as their own ServiceAccount there.
+	b, err = hub.ServiceAccountKubeConfig("atrium-system", "atrium-dns")
+	if err != nil {
+		return err
+	}
+	dnsHub, err := writeFile(state, "hub-for-dns.kubeconfig", b)
+	if err != nil {
+		return err
+	}
+	dnsArgs, dnsHint, stopDNS, err := startDNS(ctx, state)
+	if err != nil {
+		return err
+	}
+	defer stopDNS()
+
 	var firstMember *testenv.Env
 	var kubeconfigs []string
 	for i, name := range []string{"member-1", "member-2"} {
 		step("starting " + name)
-		env, procsOf, err := startMember(ctx, cancel, root, state, name, hubForMembers, 8080+10*i)
+		// No ingress controller runs here: each member's ingress front is a
+		// documentation address, published for hostnames whose objects'
+		// status names none.
+		memberDNS := append(slices.Clone(dnsArgs), "--hub-kubeconfig="+dnsHub, fmt.Sprintf("--default-targets=192.0.2.%d", i+1))
+		env, procsOf, err := startMember(ctx, cancel, root, state, name, hubForMembers, memberDNS, 8080+10*i)
 		// Whatever started is stopped, also when the rest failed.
 		if env != nil {
 			defer stopEnv(name, env)
@@ -126,19 +147,23 @@ Atrium is running: a hub and two members. Ctrl-C stops it.
     kubectl --as=carol --as-group=system:authenticated -n carols-lab create configmap hello
     kubectl --as=dave --as-group=system:authenticated -n carols-lab get configmaps   # refused
 
+  DNS: every admitted hostname is published in the fleet's zone by its cluster:
+%[6]s
+    kubectl --kubeconfig %[1]s get hostnameclaims      # the DNS column
+
   Hostnames belong to one tenant across the fleet:
     kubectl --kubeconfig %[1]s get hostnameclaims
     kubectl --kubeconfig %[3]s create namespace copycat
     kubectl --kubeconfig %[3]s -n copycat create ingress copy --rule="www.my-website.web.atrium.test/=svc:80"   # refused: member-1 holds it
 
-`, hubKubeconfig, kubeconfigs[0], kubeconfigs[1], root, state)
+`, hubKubeconfig, kubeconfigs[0], kubeconfigs[1], root, state, dnsHint)
 	<-ctx.Done()
 	return nil
 }
 
 // startMember starts one member cluster with its components running as
 // their ServiceAccounts. Ports for metrics and probes start at basePort.
-func startMember(ctx context.Context, fail func(), root, state, name, hubKubeconfig string, basePort int) (*testenv.Env, []*procs.Process, error) {
+func startMember(ctx context.Context, fail func(), root, state, name, hubKubeconfig string, dnsArgs []string, basePort int) (*testenv.Env, []*procs.Process, error) {
 	env, err := testenv.Start(testenv.Options{
 		Webhooks: []string{"webhooks/projects", "webhooks/hostnames"},
 		// Stand-ins for the Route, HTTPRoute and DNSEndpoint APIs, so they
@@ -173,6 +198,10 @@ func startMember(ctx context.Context, fail func(), root, state, name, hubKubecon
 	if err != nil {
 		return env, nil, err
 	}
+	dnsCfg, err := sa("atrium-dns")
+	if err != nil {
+		return env, nil, err
+	}
 	host, projectsPort, certDir := env.WebhookServing()
 	hostnamesPort := env.WebhookPort("webhooks/hostnames")
 	addr := func(off int) string { return "127.0.0.1:" + strconv.Itoa(basePort+off) }
@@ -190,6 +219,9 @@ func startMember(ctx context.Context, fail func(), root, state, name, hubKubecon
 			"--kubeconfig=" + hostnamesCfg, "--hub-kubeconfig=" + hubKubeconfig, "--cluster-name=" + name,
 			"--leader-elect=false", "--cert-dir=" + certDir, "--webhook-port=" + strconv.Itoa(hostnamesPort),
 			"--metrics-bind-address=" + addr(4), "--health-probe-bind-address=" + addr(5)}},
+		{name: name + "-dns-operator", bin: "atrium-operators-dns", args: append([]string{
+			"--kubeconfig=" + dnsCfg, "--cluster-name=" + name, "--leader-elect=false",
+			"--metrics-bind-address=" + addr(6), "--health-probe-bind-address=" + addr(7)}, dnsArgs...)},
 	}
 	var running []*procs.Process
 	for _, c := range comps {
@@ -212,6 +244,33 @@ func startMember(ctx context.Context, fail func(), root, state, name, hubKubecon
 		}
 	}
 	return env, running, nil
+}
+
+// dnsZones are the zones the example tiers allow hostnames in.
+var dnsZones = []string{"web.atrium.test", "apps.atrium.test"}
+
+// startDNS starts BIND9 for the fleet's zones when it is installed and
+// returns the DNS operators' provider flags, what to print about it, and
+// how to stop it. Without BIND the operators keep records in memory.
+func startDNS(ctx context.Context, state string) ([]string, string, func(), error) {
+	zones := "--zone=" + strings.Join(dnsZones, ",")
+	if !bind.Installed() {
+		return []string{"--provider=inmemory", zones},
+			"    (named is not installed, so records live in the DNS operators' memory; `make tools` installs BIND9)", func() {}, nil
+	}
+	step("starting BIND9 for " + strings.Join(dnsZones, ", "))
+	srv, err := bind.Start(ctx, bind.Options{Zones: dnsZones, Dir: filepath.Join(state, "bind")})
+	if err != nil {
+		return nil, "", nil, err
+	}
+	secret, err := writeFile(state, "dns-tsig-secret", []byte(srv.KeySecret))
+	if err != nil {
+		_ = srv.Close()
+		return nil, "", nil, err
+	}
+	args := []string{"--provider=rfc2136", zones, "--server=" + srv.Addr, "--tsig-key-name=" + srv.KeyName, "--tsig-secret-file=" + secret}
+	hint := fmt.Sprintf("    dig @127.0.0.1 -p %d www.my-website.web.atrium.test", srv.Port)
+	return args, hint, func() { step("stopping BIND9"); _ = srv.Close() }, nil
 }
 
 func writeFile(dir, name string, b []byte) (string, error) {

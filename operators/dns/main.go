@@ -37,7 +37,7 @@ func main() {
 	flag.StringVar(&p.PDNSAPIKeyFile, "pdns-api-key-file", "", "pdns: file holding the API key (mount a Secret).")
 	targets := flag.String("default-targets", "", "Comma-separated addresses (IPs or a name) of the cluster's ingress front, for objects whose status names none (HTTPRoutes always use them).")
 	ttl := flag.Duration("ttl", 5*time.Minute, "TTL of records whose object sets none.")
-	batch := flag.Duration("batch", time.Second, "How long a change waits for others, so that changes made together are written together.")
+	batch := flag.Duration("batch", time.Second, "Shortest time between two syncs driven by changes: the first change after a quiet spell is written at once, the changes that follow are written together.")
 	resync := flag.Duration("resync", 10*time.Minute, "How often the zone is read again to repair drift (records changed or deleted by hand).")
 	conflictRetry := flag.Duration("conflict-retry", time.Minute, "How soon the zone is read again while a hostname is blocked by another owner's records.")
 	statusConcurrency := flag.Int("status-concurrency", 8, "Claims reported on at the hub at once.")

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -66,7 +67,7 @@ type ZoneReconciler struct {
 	DefaultTargets []string
 	// TTL of records whose source gives none.
 	TTL time.Duration
-	// Batch is how long a change waits for others before a sync.
+	// Batch is the shortest time between two syncs driven by events.
 	Batch time.Duration
 	// Resync is how often the zone is read to repair drift.
 	Resync time.Duration
@@ -86,6 +87,8 @@ type ZoneReconciler struct {
 	// registry's cache.
 	readBy   time.Time
 	reported map[problemKey]string
+	// lastSync is when the last sync ended (Unix nanoseconds).
+	lastSync atomic.Int64
 }
 
 type problemKey struct {
@@ -113,20 +116,28 @@ func (r *ZoneReconciler) SetupWithManager(mgr ctrl.Manager, hub cluster.Cluster)
 		}).
 		// Claim status is written by this operator and the releaser; only a
 		// claim's creation, deletion or spec matters here.
-		WatchesRawSource(source.Kind(hub.GetCache(), &fleetv1.HostnameClaim{}, batch[*fleetv1.HostnameClaim](r.Batch),
+		WatchesRawSource(source.Kind(hub.GetCache(), &fleetv1.HostnameClaim{}, batch[*fleetv1.HostnameClaim](r),
 			predicate.TypedGenerationChangedPredicate[*fleetv1.HostnameClaim]{}))
 	for _, k := range r.Kinds {
 		u := &unstructured.Unstructured{}
 		u.SetGroupVersionKind(k.Kind().GroupVersionKind)
-		b = b.WatchesRawSource(source.Kind[client.Object](mgr.GetCache(), u, batch[client.Object](r.Batch)))
+		b = b.WatchesRawSource(source.Kind[client.Object](mgr.GetCache(), u, batch[client.Object](r)))
 	}
 	return b.Complete(r)
 }
 
-// batch maps every event to the zone request, delayed so that changes
-// arriving together are synced together.
-func batch[T any](delay time.Duration) handler.TypedEventHandler[T, reconcile.Request] {
-	add := func(q workqueue.TypedRateLimitingInterface[reconcile.Request]) { q.AddAfter(zoneRequest, delay) }
+// batch maps every event to the zone request. The first change after a
+// quiet spell is synced at once; changes that follow within Batch of the
+// last sync wait for the rest of it, so a burst is written together. While
+// a sync runs, the queue folds every new event into one more sync.
+func batch[T any](r *ZoneReconciler) handler.TypedEventHandler[T, reconcile.Request] {
+	add := func(q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+		if wait := r.Batch - time.Since(time.Unix(0, r.lastSync.Load())); wait > 0 {
+			q.AddAfter(zoneRequest, wait)
+			return
+		}
+		q.Add(zoneRequest)
+	}
 	return handler.TypedFuncs[T, reconcile.Request]{
 		CreateFunc: func(_ context.Context, _ event.TypedCreateEvent[T], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
 			add(q)
@@ -147,6 +158,7 @@ func batch[T any](delay time.Duration) handler.TypedEventHandler[T, reconcile.Re
 func (r *ZoneReconciler) Reconcile(ctx context.Context, _ ctrl.Request) (ctrl.Result, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	defer func() { r.lastSync.Store(time.Now().UnixNano()) }()
 	log := ctrl.LoggerFrom(ctx)
 	start := time.Now()
 

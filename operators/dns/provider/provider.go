@@ -112,7 +112,14 @@ func New(ctx context.Context, c Config) (edprovider.Provider, error) {
 		if c.BatchSize > 0 {
 			cfg.RFC2136BatchChangeSize = c.BatchSize
 		}
-		return rfc2136.New(ctx, cfg, filter)
+		p, err := rfc2136.New(ctx, cfg, filter)
+		if err != nil {
+			return nil, err
+		}
+		if l, ok := p.(lister); ok {
+			return groupedRecords{Provider: p, list: l}, nil
+		}
+		return p, nil
 	case PDNS:
 		key, err := readSecret(c.PDNSAPIKeyFile)
 		if err != nil {

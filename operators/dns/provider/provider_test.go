@@ -2,10 +2,16 @@ package provider
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"sigs.k8s.io/external-dns/endpoint"
+
+	"github.com/atrium-dev/atrium/internal/bind"
 )
 
 func TestValidate(t *testing.T) {
@@ -54,5 +60,65 @@ func TestSecretFile(t *testing.T) {
 		if _, err := New(context.Background(), cfg); err == nil {
 			t.Errorf("%s: no error", path)
 		}
+	}
+}
+
+// The grouped Records reads a real zone exactly as the library's rfc2136
+// provider does.
+func TestGroupedRecordsMatchTheLibrary(t *testing.T) {
+	if !bind.Installed() {
+		t.Fatal("named is not installed: run `make tools`")
+	}
+	ctx := context.Background()
+	srv, err := bind.Start(ctx, bind.Options{Zones: []string{"example.test"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	if err := srv.Update("example.test", []string{
+		"www.example.test. 60 IN A 192.0.2.1",
+		"www.example.test. 60 IN A 192.0.2.2",
+		"www.example.test. 60 IN AAAA 2001:db8::1",
+		"alias.example.test. 120 IN CNAME www.example.test.",
+		`a-www.example.test. 60 IN TXT "heritage=external-dns,external-dns/owner=c1"`,
+		`long.example.test. 60 IN TXT "part one" "part two"`,
+		"sub.example.test. 60 IN NS ns.elsewhere.test.",
+	}, nil); err != nil {
+		t.Fatal(err)
+	}
+	secret := filepath.Join(t.TempDir(), "tsig")
+	if err := os.WriteFile(secret, []byte(srv.KeySecret), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p, err := New(ctx, Config{Provider: RFC2136, Zones: []string{"example.test"}, Server: srv.Addr,
+		TSIGKeyName: srv.KeyName, TSIGAlgorithm: bind.KeyAlgorithm, TSIGSecretFile: secret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, ok := p.(groupedRecords)
+	if !ok {
+		t.Fatalf("the rfc2136 provider is not wrapped: %T", p)
+	}
+	ours, err := g.Records(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	theirs, err := g.Provider.Records(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	render := func(eps []*endpoint.Endpoint) []string {
+		var out []string
+		for _, ep := range eps {
+			out = append(out, fmt.Sprintf("%s %s %d %v", ep.DNSName, ep.RecordType, ep.RecordTTL, ep.Targets))
+		}
+		slices.Sort(out)
+		return out
+	}
+	if a, b := render(ours), render(theirs); !slices.Equal(a, b) {
+		t.Fatalf("grouped:\n%s\nlibrary:\n%s", strings.Join(a, "\n"), strings.Join(b, "\n"))
+	}
+	if len(ours) < 7 {
+		t.Fatalf("only %d record sets read: %v", len(ours), render(ours))
 	}
 }
