@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"runtime/pprof"
 	"strings"
 
 	"github.com/go-logr/logr"
@@ -40,8 +41,21 @@ func main() {
 	clients := flag.Int("clients", 10, "Concurrent API clients.")
 	concurrency := flag.Int("concurrency", 32, "The operator's --concurrency.")
 	hostnames := flag.Int("hostnames", 10000, "Hostnames the DNS operator publishes.")
+	cpuProfile := flag.String("cpuprofile", "", "Write a CPU profile of the whole run here (go tool pprof).")
 	flag.Parse()
 	ctrl.SetLogger(logr.Discard())
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	cfg := config{projects: *projects, clients: *clients, concurrency: *concurrency, hostnames: *hostnames}
 	for _, b := range benchmarks {
 		if *only != "" && *only != b.name {
@@ -51,6 +65,7 @@ func main() {
 		section, err := b.run(cfg)
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "benchmark %s: %v\n", b.name, err)
+			pprof.StopCPUProfile()
 			os.Exit(1)
 		}
 		fmt.Println(section)

@@ -82,9 +82,15 @@ func stringsAt(obj map[string]any, path ...string) ([]string, error) {
 
 // eachItem calls f for every map in the list at path.
 func eachItem(obj map[string]any, f func(map[string]any) error, path ...string) error {
-	items, found, err := unstructured.NestedSlice(obj, path...)
-	if err != nil || !found {
+	// Read in place: the items are only read, and objects come from a
+	// cache whose copies would cost more than the reading.
+	v, found, err := unstructured.NestedFieldNoCopy(obj, path...)
+	if err != nil || !found || v == nil {
 		return err
+	}
+	items, ok := v.([]any)
+	if !ok {
+		return fmt.Errorf("%v is not a list", path)
 	}
 	for i, it := range items {
 		m, ok := it.(map[string]any)

@@ -128,7 +128,7 @@ func statusTargets(gk schema.GroupKind, u *unstructured.Unstructured) []string {
 	}
 	switch gk {
 	case ingressKind:
-		items, _, _ := unstructured.NestedSlice(u.Object, "status", "loadBalancer", "ingress")
+		items := listAt(u.Object, "status", "loadBalancer", "ingress")
 		for _, it := range items {
 			if m, ok := it.(map[string]any); ok {
 				ip, _ := m["ip"].(string)
@@ -138,7 +138,7 @@ func statusTargets(gk schema.GroupKind, u *unstructured.Unstructured) []string {
 			}
 		}
 	case routeKind:
-		items, _, _ := unstructured.NestedSlice(u.Object, "status", "ingress")
+		items := listAt(u.Object, "status", "ingress")
 		for _, it := range items {
 			if m, ok := it.(map[string]any); ok {
 				host, _ := m["routerCanonicalHostname"].(string)
@@ -149,13 +149,18 @@ func statusTargets(gk schema.GroupKind, u *unstructured.Unstructured) []string {
 	return out
 }
 
+// listAt reads a list in place (objects come from the cache and are only
+// read); anything else than a list reads as none.
+func listAt(obj map[string]any, path ...string) []any {
+	v, _, _ := unstructured.NestedFieldNoCopy(obj, path...)
+	items, _ := v.([]any)
+	return items
+}
+
 // dnsEndpointWants reads spec.endpoints of an external-dns DNSEndpoint:
 // names, types, targets and TTLs as given.
 func dnsEndpointWants(u *unstructured.Unstructured, ref Ref) ([]Want, []Problem) {
-	items, _, err := unstructured.NestedSlice(u.Object, "spec", "endpoints")
-	if err != nil {
-		return nil, []Problem{{Source: ref, Reason: "InvalidObject", Message: err.Error()}}
-	}
+	items := listAt(u.Object, "spec", "endpoints")
 	var out []Want
 	var problems []Problem
 	for _, it := range items {

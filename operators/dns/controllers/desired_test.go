@@ -166,7 +166,7 @@ func records(eps []*endpoint.Endpoint) []string {
 }
 
 func TestDecide(t *testing.T) {
-	opts := Options{Cluster: "c1", TTL: 300, InZones: endpoint.NewDomainFilter([]string{"example.test"}).Match}
+	opts := Options{Cluster: "c1", TTL: 300, InZones: inZones([]string{"example.test."})}
 	tests := []struct {
 		name      string
 		wants     []Want
@@ -321,5 +321,17 @@ func TestOutcomesReplaceReportsChanges(t *testing.T) {
 	}
 	if got := s.Replace(map[string]Outcome{}); !slices.Equal(got, []string{"a"}) {
 		t.Fatalf("gone = %v", got)
+	}
+}
+
+func TestInZones(t *testing.T) {
+	in := inZones([]string{"Apps.Example.test.", "other.test"})
+	for host, want := range map[string]bool{
+		"apps.example.test": true, "www.apps.example.test": true, "*.apps.example.test": true, "other.test": true,
+		"xapps.example.test": false, "example.test": false, "www.example.org": false,
+	} {
+		if got := in(host); got != want {
+			t.Errorf("inZones(%q) = %v, want %v", host, got, want)
+		}
 	}
 }

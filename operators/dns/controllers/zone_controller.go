@@ -12,6 +12,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -87,8 +88,17 @@ type ZoneReconciler struct {
 	// registry's cache.
 	readBy   time.Time
 	reported map[problemKey]string
+	// read holds what each source object asked at its last resourceVersion.
+	read map[types.UID]reading
 	// lastSync is when the last sync ended (Unix nanoseconds).
 	lastSync atomic.Int64
+}
+
+// reading is what one source object asked, at one resourceVersion.
+type reading struct {
+	resourceVersion string
+	wants           []Want
+	problems        []Problem
 }
 
 type problemKey struct {
@@ -242,6 +252,7 @@ func (r *ZoneReconciler) plan(current, desired []*endpoint.Endpoint) *plan.Chang
 func (r *ZoneReconciler) desired(ctx context.Context) ([]Published, []Problem, error) {
 	var wants []Want
 	var problems []Problem
+	seen := make(map[types.UID]reading, len(r.read))
 	for _, k := range r.Kinds {
 		list := &unstructured.UnstructuredList{}
 		list.SetGroupVersionKind(k.Kind().GroupVersionKind.GroupVersion().WithKind(k.Kind().GroupVersionKind.Kind + "List"))
@@ -250,11 +261,20 @@ func (r *ZoneReconciler) desired(ctx context.Context) ([]Published, []Problem, e
 			return nil, nil, fmt.Errorf("listing %s: %w", k.Kind().Resource, err)
 		}
 		for i := range list.Items {
-			w, p := wantsOf(k, &list.Items[i], r.DefaultTargets)
-			wants = append(wants, w...)
-			problems = append(problems, p...)
+			u := &list.Items[i]
+			// An object read before at the same resourceVersion asks the
+			// same: reuse its reading.
+			m, ok := r.read[u.GetUID()]
+			if !ok || m.resourceVersion != u.GetResourceVersion() {
+				m.resourceVersion = u.GetResourceVersion()
+				m.wants, m.problems = wantsOf(k, u, r.DefaultTargets)
+			}
+			seen[u.GetUID()] = m
+			wants = append(wants, m.wants...)
+			problems = append(problems, m.problems...)
 		}
 	}
+	r.read = seen
 	claimList := &fleetv1.HostnameClaimList{}
 	if err := r.Claims.List(ctx, claimList, client.UnsafeDisableDeepCopy); err != nil {
 		return nil, nil, fmt.Errorf("listing claims: %w", err)
@@ -263,9 +283,8 @@ func (r *ZoneReconciler) desired(ctx context.Context) ([]Published, []Problem, e
 	for i := range claimList.Items {
 		claims[claimList.Items[i].Name] = &claimList.Items[i]
 	}
-	filter := endpoint.NewDomainFilter(r.Zones)
 	published, notHeld := decide(wants, claims, Options{
-		Cluster: r.Cluster, TTL: endpoint.TTL(r.TTL.Seconds()), InZones: filter.Match,
+		Cluster: r.Cluster, TTL: endpoint.TTL(r.TTL.Seconds()), InZones: inZones(r.Zones),
 	})
 	return published, append(problems, notHeld...), nil
 }
@@ -289,6 +308,24 @@ func (r *ZoneReconciler) readZone(ctx context.Context, published []Published) ([
 	r.readBy = time.Now().Add(r.Resync)
 	zoneReads.WithLabelValues(r.Cluster).Inc()
 	return current, nil
+}
+
+// inZones reports whether a normalized hostname is inside one of the zones.
+// Hostnames are normalized already, so a suffix test does what the
+// library's domain filter does, without normalizing each name again.
+func inZones(zones []string) func(string) bool {
+	suffixes := make([]string, 0, len(zones))
+	for _, z := range zones {
+		suffixes = append(suffixes, strings.ToLower(strings.TrimSuffix(z, ".")))
+	}
+	return func(host string) bool {
+		for _, z := range suffixes {
+			if host == z || strings.HasSuffix(host, "."+z) {
+				return true
+			}
+		}
+		return false
+	}
 }
 
 // newRegistry makes a TXT registry with an empty cache, so that its next
