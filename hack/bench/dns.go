@@ -226,7 +226,8 @@ func dnsAtrium(ctx context.Context, n int, r *dnsResult) error {
 		Cluster: dnsCluster, Hub: hub.Config, HubTimeout: 5 * time.Second,
 		Provider: p, Zones: []string{dnsZone}, DefaultTargets: []string{dnsTarget},
 		TTL: 5 * time.Minute, Batch: time.Second, Resync: resync, ConflictRetry: time.Minute,
-		StatusConcurrency: 8, Recorder: mgr.GetEventRecorder("atrium-dns"),
+		// The binary's defaults.
+		StatusConcurrency: 8, StatusQPS: 50, StatusBurst: 100, Recorder: mgr.GetEventRecorder("atrium-dns"),
 	}); err != nil {
 		return err
 	}

@@ -41,6 +41,8 @@ func main() {
 	resync := flag.Duration("resync", 10*time.Minute, "How often the zone is read again to repair drift (records changed or deleted by hand).")
 	conflictRetry := flag.Duration("conflict-retry", time.Minute, "How soon the zone is read again while a hostname is blocked by another owner's records.")
 	statusConcurrency := flag.Int("status-concurrency", 8, "Claims reported on at the hub at once.")
+	statusQPS := flag.Float64("hub-qps", 50, "Requests per second to the hub (claim status writes); the hub serves the whole fleet, so a cold start with thousands of hostnames reports at this pace. 0 means no limit.")
+	statusBurst := flag.Int("hub-burst", 100, "Requests to the hub allowed in a burst.")
 	opts.Parse()
 	log := ctrl.Log.WithName("setup")
 	// external-dns logs through logrus: warnings and errors only, as JSON
@@ -82,7 +84,8 @@ func main() {
 		Cluster: *clusterName, Hub: hubCfg, HubTimeout: *hubTimeout,
 		Provider: dns, Zones: p.Zones, DefaultTargets: split(*targets),
 		TTL: *ttl, Batch: *batch, Resync: *resync, ConflictRetry: *conflictRetry,
-		StatusConcurrency: *statusConcurrency, Recorder: mgr.GetEventRecorder("atrium-dns"),
+		StatusConcurrency: *statusConcurrency, StatusQPS: float32(*statusQPS), StatusBurst: *statusBurst,
+		Recorder: mgr.GetEventRecorder("atrium-dns"),
 	}); err != nil {
 		log.Error(err, "setting up the DNS controllers")
 		os.Exit(1)

@@ -32,6 +32,11 @@ type Config struct {
 	ConflictRetry  time.Duration
 	// StatusConcurrency is how many claims are reported on at once.
 	StatusConcurrency int
+	// StatusQPS and StatusBurst limit the claim status writes to the hub,
+	// which serves the whole fleet: publishing 10,000 hostnames at once
+	// must not flood it. Zero means no limit.
+	StatusQPS   float32
+	StatusBurst int
 	// Recorder records events in the member cluster.
 	Recorder events.EventRecorder
 }
@@ -39,7 +44,13 @@ type Config struct {
 // Setup adds the DNS operator's controllers to mgr, whose client must
 // cache unstructured objects (source kinds are read as unstructured).
 func Setup(mgr ctrl.Manager, c Config) error {
-	hubCluster, hubClient, err := hub.Connect(c.Hub, c.Cluster, c.HubTimeout)
+	hubCfg := rest.CopyConfig(c.Hub)
+	if c.StatusQPS > 0 {
+		// The limit applies to this operator's requests to the hub: the
+		// status writes, and the cache's rare lists.
+		hubCfg.QPS, hubCfg.Burst = c.StatusQPS, max(c.StatusBurst, 1)
+	}
+	hubCluster, hubClient, err := hub.Connect(hubCfg, c.Cluster, c.HubTimeout)
 	if err != nil {
 		return err
 	}

@@ -64,7 +64,11 @@ func (r *ClaimStatusReconciler) SetupWithManager(mgr ctrl.Manager, hub cluster.C
 	}
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("dnsclaimstatus").
-		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.Concurrency, 1)}).
+		WithOptions(controller.Options{
+			MaxConcurrentReconciles: max(r.Concurrency, 1),
+			// A hub that was away gets the reports within a minute of its return.
+			RateLimiter: workqueue.NewTypedItemExponentialFailureRateLimiter[reconcile.Request](time.Second, time.Minute),
+		}).
 		WatchesRawSource(source.Kind(hub.GetCache(), &fleetv1.HostnameClaim{},
 			&handler.TypedEnqueueRequestForObject[*fleetv1.HostnameClaim]{})).
 		WatchesRawSource(source.Channel(r.Changed, byName, source.WithBufferSize[string, reconcile.Request](4096))).

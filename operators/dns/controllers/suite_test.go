@@ -4,12 +4,14 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/sirupsen/logrus"
+	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -42,6 +44,9 @@ const (
 type member struct {
 	name string
 	env  *testenv.Env
+	// proxy stands between the operator and the hub; a test cuts it to
+	// play "hub down".
+	proxy *testenv.FaultProxy
 	// stop stops the member's operator; it is nil while stopped.
 	stop func()
 }
@@ -86,6 +91,7 @@ func run(m *testing.M) int {
 			if mb.stop != nil {
 				mb.stop()
 			}
+			mb.proxy.Close()
 			_ = mb.env.Stop()
 		}
 		_ = hub.Stop()
@@ -96,7 +102,17 @@ func run(m *testing.M) int {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
-		mb := &member{name: name, env: env}
+		u, err := url.Parse(hub.Config.Host)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		proxy, err := testenv.NewFaultProxy(u.Host)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		mb := &member{name: name, env: env, proxy: proxy}
 		members[name] = mb
 		if err := mb.startOperator(); err != nil {
 			fmt.Fprintln(os.Stderr, err)
@@ -126,8 +142,10 @@ func (mb *member) startOperator() error {
 	if err != nil {
 		return err
 	}
+	hubCfg := rest.CopyConfig(hub.Config)
+	hubCfg.Host = "https://" + mb.proxy.Addr()
 	if err := controllers.Setup(mgr, controllers.Config{
-		Cluster: mb.name, Hub: hub.Config, HubTimeout: 5 * time.Second,
+		Cluster: mb.name, Hub: hubCfg, HubTimeout: 2 * time.Second,
 		Provider: p, Zones: []string{zone}, DefaultTargets: []string{"192.0.2.100"},
 		TTL: time.Minute, Batch: 200 * time.Millisecond, Resync: resync, ConflictRetry: 2 * time.Second,
 		StatusConcurrency: 4, Recorder: mgr.GetEventRecorder("atrium-dns"),

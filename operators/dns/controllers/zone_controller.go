@@ -220,7 +220,7 @@ func (r *ZoneReconciler) Reconcile(ctx context.Context, _ ctrl.Request) (ctrl.Re
 	}
 
 	outcomes, conflicts := outcomesOf(published, current, changes, applyErr, r.Cluster)
-	r.publish(outcomes)
+	r.publish(ctx, outcomes)
 	zoneSyncSeconds.WithLabelValues(r.Cluster).Observe(time.Since(start).Seconds())
 	zoneRecordSets.WithLabelValues(r.Cluster).Set(float64(len(desired)))
 	if applyErr != nil {
@@ -301,7 +301,7 @@ func (r *ZoneReconciler) readZone(ctx context.Context, published []Published) ([
 	if err != nil {
 		r.registry = nil
 		zoneFailures.WithLabelValues(r.Cluster, "read").Inc()
-		r.publish(outcomesAfterFailure(published, r.Outcomes, fmt.Sprintf("the DNS zone could not be read: %v", err)))
+		r.publish(ctx, outcomesAfterFailure(published, r.Outcomes, fmt.Sprintf("the DNS zone could not be read: %v", err)))
 		return nil, fmt.Errorf("reading the zone: %w", err)
 	}
 	r.registry = reg
@@ -342,20 +342,26 @@ func (r *ZoneReconciler) newRegistry() (registry.Registry, error) {
 
 // publish hands outcomes to the status controller and wakes it for the
 // claims whose outcome changed.
-func (r *ZoneReconciler) publish(outcomes map[string]Outcome) {
+func (r *ZoneReconciler) publish(ctx context.Context, outcomes map[string]Outcome) {
 	first := !r.synced()
 	changed := r.Outcomes.Replace(outcomes)
 	if first {
 		// Claims no source uses get their status too, once.
 		list := &fleetv1.HostnameClaimList{}
-		if err := r.Claims.List(context.Background(), list); err == nil {
+		if err := r.Claims.List(ctx, list); err == nil {
 			for _, c := range list.Items {
 				changed = append(changed, c.Name)
 			}
 		}
 	}
 	for _, name := range changed {
-		r.Changed <- event.TypedGenericEvent[string]{Object: name}
+		select {
+		case r.Changed <- event.TypedGenericEvent[string]{Object: name}:
+		case <-ctx.Done():
+			// Shutting down: the status controller reports on every claim
+			// after the next start's first sync.
+			return
+		}
 	}
 }
 

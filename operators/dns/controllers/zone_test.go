@@ -268,6 +268,54 @@ func TestRestartLosesAndDuplicatesNothing(t *testing.T) {
 	}
 }
 
+// The hub goes away: the operator keeps publishing from its cache of the
+// claims (records of held hostnames stay and follow their objects), and the
+// claims' status catches up once the hub is back.
+func TestHubDownKeepsPublishing(t *testing.T) {
+	b := members["member-b"]
+	namespace(t, b, "island")
+	host := "island." + zone
+	defer release(t, claim(t, host, "member-b", "island"))
+	ing := ingress(t, b, "island", "web", "192.0.2.90", host)
+	defer del(t, b, ing)
+	waitRecords(t, host, mdns.TypeA, "192.0.2.90")
+	waitCondition(t, host, "Registered")
+
+	b.proxy.SetDown(true)
+	defer b.proxy.SetDown(false)
+	ing.Status.LoadBalancer.Ingress[0].IP = "192.0.2.91"
+	if err := b.env.Client.Status().Update(context.Background(), ing); err != nil {
+		t.Fatal(err)
+	}
+	waitRecords(t, host, mdns.TypeA, "192.0.2.91")
+	// Resyncs run while the hub is away and delete nothing.
+	waitZoneReads(t, "member-b", 2)
+	waitRecords(t, host, mdns.TypeA, "192.0.2.91")
+
+	b.proxy.SetDown(false)
+	waitFor(t, func() bool {
+		return strings.Contains(waitCondition(t, host, "Registered").Message, "192.0.2.91")
+	})
+}
+
+// A Route with a subdomain wildcard policy publishes a wildcard record,
+// with its ownership record under the registry's wildcard replacement.
+func TestWildcard(t *testing.T) {
+	a := members["member-a"]
+	namespace(t, a, "wild")
+	defer release(t, claim(t, "*.wild."+zone, "member-a", "wild"))
+	r := create(t, a, "route.openshift.io/v1", "Route", "wild", "r", map[string]any{
+		"spec": map[string]any{"host": "www.wild." + zone, "wildcardPolicy": "Subdomain"},
+	})
+	defer del(t, a, r)
+	waitRecords(t, "anything.wild."+zone, mdns.TypeA, "192.0.2.100")
+	if got := owners(t, "any.wild."+zone); !slices.Equal(got, []string{"member-a"}) {
+		t.Fatalf("owners of the wildcard = %v", got)
+	}
+	del(t, a, r)
+	waitRecords(t, "anything.wild."+zone, mdns.TypeA)
+}
+
 // waitZoneReads waits until the cluster's operator has read the zone n more
 // times, which proves that resyncs ran.
 func waitZoneReads(t *testing.T, cluster string, n int) {
