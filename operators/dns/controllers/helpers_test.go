@@ -169,22 +169,36 @@ func waitEvent(t *testing.T, mb *member, ns, name, reason string) string {
 	t.Helper()
 	var note string
 	err := testenv.Eventually(context.Background(), timeout, func() error {
-		list := &eventsv1.EventList{}
-		if err := mb.env.Client.List(context.Background(), list, client.InNamespace(ns)); err != nil {
-			return err
+		var ok bool
+		if note, ok = findEvent(t, mb, ns, name, reason); !ok {
+			return fmt.Errorf("no %s event on %s/%s", reason, ns, name)
 		}
-		for _, e := range list.Items {
-			if e.Regarding.Name == name && e.Reason == reason {
-				note = e.Note
-				return nil
-			}
-		}
-		return fmt.Errorf("no %s event on %s/%s", reason, ns, name)
+		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return note
+}
+
+func hasEvent(t *testing.T, mb *member, ns, name, reason string) bool {
+	t.Helper()
+	_, ok := findEvent(t, mb, ns, name, reason)
+	return ok
+}
+
+func findEvent(t *testing.T, mb *member, ns, name, reason string) (string, bool) {
+	t.Helper()
+	list := &eventsv1.EventList{}
+	if err := mb.env.Client.List(context.Background(), list, client.InNamespace(ns)); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range list.Items {
+		if e.Regarding.Name == name && e.Reason == reason {
+			return e.Note, true
+		}
+	}
+	return "", false
 }
 
 func del(t *testing.T, mb *member, obj client.Object) {

@@ -30,6 +30,8 @@ type Config struct {
 	Batch          time.Duration
 	Resync         time.Duration
 	ConflictRetry  time.Duration
+	// NotClaimedGrace: zero means DefaultNotClaimedGrace.
+	NotClaimedGrace time.Duration
 	// StatusConcurrency is how many claims are reported on at once.
 	StatusConcurrency int
 	// StatusQPS and StatusBurst limit the claim status writes to the hub,
@@ -57,6 +59,9 @@ func Setup(mgr ctrl.Manager, c Config) error {
 	if err := mgr.Add(hubCluster); err != nil {
 		return err
 	}
+	if c.NotClaimedGrace == 0 {
+		c.NotClaimedGrace = DefaultNotClaimedGrace
+	}
 	outcomes := &Outcomes{}
 	changed := make(chan event.TypedGenericEvent[string], 4096)
 	zone := &ZoneReconciler{
@@ -64,7 +69,7 @@ func Setup(mgr ctrl.Manager, c Config) error {
 		Kinds:    sources.Served(mgr.GetRESTMapper()),
 		Provider: c.Provider, Zones: c.Zones, Cluster: c.Cluster,
 		DefaultTargets: c.DefaultTargets, TTL: c.TTL, Batch: c.Batch,
-		Resync: c.Resync, ConflictRetry: c.ConflictRetry,
+		Resync: c.Resync, ConflictRetry: c.ConflictRetry, NotClaimedGrace: c.NotClaimedGrace,
 		Outcomes: outcomes, Changed: changed, Recorder: c.Recorder,
 	}
 	if err := zone.SetupWithManager(mgr, hubCluster); err != nil {

@@ -75,6 +75,9 @@ type ZoneReconciler struct {
 	// ConflictRetry is how soon the zone is read again while a hostname is
 	// blocked by another owner's records.
 	ConflictRetry time.Duration
+	// NotClaimedGrace delays telling an object that its hostname is not
+	// claimed (DefaultNotClaimedGrace).
+	NotClaimedGrace time.Duration
 	// Outcomes receives the result of each sync for the status controller.
 	Outcomes *Outcomes
 	// Changed is told the claims whose outcome changed.
@@ -97,8 +100,10 @@ type ZoneReconciler struct {
 // reading is what one source object asked, at one resourceVersion.
 type reading struct {
 	resourceVersion string
-	wants           []Want
-	problems        []Problem
+	// seenAt is when this resourceVersion was first read.
+	seenAt   time.Time
+	wants    []Want
+	problems []Problem
 }
 
 type problemKey struct {
@@ -176,7 +181,7 @@ func (r *ZoneReconciler) Reconcile(ctx context.Context, _ ctrl.Request) (ctrl.Re
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	r.reportProblems(problems)
+	problemsDue := r.reportProblems(problems)
 
 	var current []*endpoint.Endpoint
 	fresh := r.registry == nil || !time.Now().Before(r.readBy)
@@ -231,7 +236,11 @@ func (r *ZoneReconciler) Reconcile(ctx context.Context, _ ctrl.Request) (ctrl.Re
 		// between clusters): read the zone again soon.
 		r.readBy = soon
 	}
-	return ctrl.Result{RequeueAfter: max(time.Until(r.readBy), time.Second)}, nil
+	next := time.Until(r.readBy)
+	if problemsDue > 0 && problemsDue < next {
+		next = problemsDue
+	}
+	return ctrl.Result{RequeueAfter: max(next, time.Second)}, nil
 }
 
 // plan computes the changes from current to desired with the sync policy,
@@ -266,7 +275,7 @@ func (r *ZoneReconciler) desired(ctx context.Context) ([]Published, []Problem, e
 			// same: reuse its reading.
 			m, ok := r.read[u.GetUID()]
 			if !ok || m.resourceVersion != u.GetResourceVersion() {
-				m.resourceVersion = u.GetResourceVersion()
+				m.resourceVersion, m.seenAt = u.GetResourceVersion(), time.Now()
 				m.wants, m.problems = wantsOf(k, u, r.DefaultTargets)
 			}
 			seen[u.GetUID()] = m
@@ -370,12 +379,28 @@ func (r *ZoneReconciler) synced() bool {
 	return synced
 }
 
+// DefaultNotClaimedGrace is how long an object's new hostname may go
+// without a claim in the hub cache before the object is told: admission
+// reserves the claim before the object is stored, but the claim's watch
+// event may reach this operator after the object's.
+const DefaultNotClaimedGrace = 15 * time.Second
+
 // reportProblems records an event on each object with a new problem; a
-// problem already reported is not repeated until it has gone away.
-func (r *ZoneReconciler) reportProblems(problems []Problem) {
+// problem already reported is not repeated until it has gone away. It
+// returns how soon a problem still in its grace period is due.
+func (r *ZoneReconciler) reportProblems(problems []Problem) time.Duration {
 	seen := map[problemKey]bool{}
+	var due time.Duration
 	for _, p := range problems {
 		k := problemKey{uid: p.Source.UID, host: p.Host, reason: p.Reason}
+		if p.Reason == "NotClaimed" {
+			if left := r.NotClaimedGrace - time.Since(r.read[types.UID(p.Source.UID)].seenAt); left > 0 {
+				if due == 0 || left < due {
+					due = left
+				}
+				continue
+			}
+		}
 		seen[k] = true
 		if r.reported[k] == p.Message {
 			continue
@@ -388,6 +413,7 @@ func (r *ZoneReconciler) reportProblems(problems []Problem) {
 			delete(r.reported, k)
 		}
 	}
+	return due
 }
 
 // outcomesOf says, per claimed hostname, what the sync achieved, and counts

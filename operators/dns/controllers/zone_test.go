@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	mdns "github.com/miekg/dns"
 )
@@ -322,4 +323,21 @@ func waitZoneReads(t *testing.T, cluster string, n int) {
 	t.Helper()
 	start := zoneReads(t, cluster)
 	waitFor(t, func() bool { return zoneReads(t, cluster) >= start+float64(n) })
+}
+
+// A claim that reaches the operator shortly after its object (the hub's
+// watch being slower than the member's) draws no false warning.
+func TestLateClaimIsNoWarning(t *testing.T) {
+	a := members["member-a"]
+	namespace(t, a, "late")
+	host := "late." + zone
+	ing := ingress(t, a, "late", "web", "192.0.2.110", host)
+	defer del(t, a, ing)
+	time.Sleep(500 * time.Millisecond)
+	defer release(t, claim(t, host, "member-a", "late"))
+	waitRecords(t, host, mdns.TypeA, "192.0.2.110")
+	waitEvent(t, a, "late", "web", "DNSRegistered")
+	if hasEvent(t, a, "late", "web", "DNSNotClaimed") {
+		t.Fatal("a DNSNotClaimed warning was recorded for a hostname whose claim was on its way")
+	}
 }
