@@ -72,10 +72,19 @@ type Problem struct {
 	Message string
 }
 
+// Fronts are where the cluster's traffic comes in: the addresses that
+// hostnames point at when their object's status names none.
+type Fronts struct {
+	// Defaults are the cluster's ingress addresses from configuration.
+	Defaults []string
+	// Gateways are the addresses of each Gateway API Gateway, by
+	// "namespace/name", from its status.
+	Gateways map[string][]string
+}
+
 // wantsOf reads what an object asks to publish. Objects being deleted ask
-// nothing: their records go as soon as deletion starts. defaults are the
-// cluster's ingress addresses, used when the object's status names none.
-func wantsOf(kind sources.Source, u *unstructured.Unstructured, defaults []string) ([]Want, []Problem) {
+// nothing: their records go as soon as deletion starts.
+func wantsOf(kind sources.Source, u *unstructured.Unstructured, fronts Fronts) ([]Want, []Problem) {
 	if u.GetDeletionTimestamp() != nil {
 		return nil, nil
 	}
@@ -87,9 +96,9 @@ func wantsOf(kind sources.Source, u *unstructured.Unstructured, defaults []strin
 	if err != nil {
 		return nil, []Problem{{Source: ref, Reason: "InvalidObject", Message: err.Error()}}
 	}
-	targets := statusTargets(kind.Kind().GroupKind(), u)
+	targets := statusTargets(kind.Kind().GroupKind(), u, fronts.Gateways)
 	if len(targets) == 0 {
-		targets = defaults
+		targets = fronts.Defaults
 	}
 	var out []Want
 	var problems []Problem
@@ -110,16 +119,20 @@ func wantsOf(kind sources.Source, u *unstructured.Unstructured, defaults []strin
 }
 
 var (
-	ingressKind     = schema.GroupKind{Group: "networking.k8s.io", Kind: "Ingress"}
+	ingressKind   = schema.GroupKind{Group: "networking.k8s.io", Kind: "Ingress"}
+	httpRouteKind = schema.GroupKind{Group: "gateway.networking.k8s.io", Kind: "HTTPRoute"}
+	// GatewayKind is the Gateway API's Gateway, whose status holds the
+	// addresses of its HTTPRoutes.
+	GatewayKind     = schema.GroupVersionKind{Group: "gateway.networking.k8s.io", Version: "v1", Kind: "Gateway"}
 	routeKind       = schema.GroupKind{Group: "route.openshift.io", Kind: "Route"}
 	dnsEndpointKind = schema.GroupKind{Group: "externaldns.k8s.io", Kind: "DNSEndpoint"}
 )
 
 // statusTargets reads the address of the ingress front from an object's
 // status: the load balancer of an Ingress, the router's canonical hostname
-// of an OpenShift Route. HTTPRoutes carry no address (their Gateway has
-// it), so they use the cluster's configured addresses.
-func statusTargets(gk schema.GroupKind, u *unstructured.Unstructured) []string {
+// of an OpenShift Route. An HTTPRoute's status names no address: its parent
+// Gateways' statuses do.
+func statusTargets(gk schema.GroupKind, u *unstructured.Unstructured, gateways map[string][]string) []string {
 	var out []string
 	add := func(s string) {
 		if s != "" && !slices.Contains(out, s) {
@@ -137,12 +150,53 @@ func statusTargets(gk schema.GroupKind, u *unstructured.Unstructured) []string {
 				add(host)
 			}
 		}
+	case httpRouteKind:
+		for _, it := range listAt(u.Object, "spec", "parentRefs") {
+			if m, ok := it.(map[string]any); ok {
+				if key, ok := gatewayKey(m, u.GetNamespace()); ok {
+					for _, a := range gateways[key] {
+						add(a)
+					}
+				}
+			}
+		}
 	case routeKind:
 		items := listAt(u.Object, "status", "ingress")
 		for _, it := range items {
 			if m, ok := it.(map[string]any); ok {
 				host, _ := m["routerCanonicalHostname"].(string)
 				add(host)
+			}
+		}
+	}
+	return out
+}
+
+// gatewayKey returns "namespace/name" of the Gateway a parentRef names; the
+// group and kind default to the Gateway API's Gateway, the namespace to the
+// route's.
+func gatewayKey(ref map[string]any, routeNamespace string) (string, bool) {
+	group, hasGroup := ref["group"].(string)
+	kind, hasKind := ref["kind"].(string)
+	if (hasGroup && group != GatewayKind.Group) || (hasKind && kind != GatewayKind.Kind) {
+		return "", false
+	}
+	name, _ := ref["name"].(string)
+	ns, _ := ref["namespace"].(string)
+	if ns == "" {
+		ns = routeNamespace
+	}
+	return ns + "/" + name, name != ""
+}
+
+// gatewayAddresses reads status.addresses of a Gateway: IP addresses and
+// hostnames alike.
+func gatewayAddresses(u *unstructured.Unstructured) []string {
+	var out []string
+	for _, it := range listAt(u.Object, "status", "addresses") {
+		if m, ok := it.(map[string]any); ok {
+			if v, _ := m["value"].(string); v != "" && !slices.Contains(out, v) {
+				out = append(out, v)
 			}
 		}
 	}

@@ -57,6 +57,7 @@ func ttlString(t endpoint.TTL) string {
 
 func TestWantsPerKind(t *testing.T) {
 	defaults := []string{"192.0.2.100"}
+	gateways := map[string][]string{"a/public": {"192.0.2.120", "gw.example.net"}, "infra/shared": {"2001:db8::80"}}
 	rules := []any{map[string]any{"host": "WWW.Example.test"}, map[string]any{"host": "api.example.test"}}
 	tests := []struct {
 		name     string
@@ -82,9 +83,15 @@ func TestWantsPerKind(t *testing.T) {
 		obj:  obj("route.openshift.io/v1", "Route", "a", "r", map[string]any{"host": "x.shop.example.test", "wildcardPolicy": "Subdomain"}, nil),
 		want: []string{"*.shop.example.test  192.0.2.100"},
 	}, {
-		name: "httproute always uses the default",
-		obj:  obj("gateway.networking.k8s.io/v1", "HTTPRoute", "a", "h", map[string]any{"hostnames": []any{"gw.example.test"}}, nil),
+		name: "httproute without a known gateway uses the default",
+		obj: obj("gateway.networking.k8s.io/v1", "HTTPRoute", "a", "h", map[string]any{"hostnames": []any{"gw.example.test"},
+			"parentRefs": []any{map[string]any{"name": "missing"}, map[string]any{"name": "public", "kind": "Service"}}}, nil),
 		want: []string{"gw.example.test  192.0.2.100"},
+	}, {
+		name: "httproute takes its parent gateways' addresses",
+		obj: obj("gateway.networking.k8s.io/v1", "HTTPRoute", "a", "h", map[string]any{"hostnames": []any{"gw.example.test"},
+			"parentRefs": []any{map[string]any{"name": "public"}, map[string]any{"name": "shared", "namespace": "infra", "group": "gateway.networking.k8s.io", "kind": "Gateway"}}}, nil),
+		want: []string{"gw.example.test  192.0.2.120,gw.example.net,2001:db8::80"},
 	}, {
 		name: "dnsendpoint as given; unsupported types and bad names refused",
 		obj: obj("externaldns.k8s.io/v1alpha1", "DNSEndpoint", "a", "d", map[string]any{"endpoints": []any{
@@ -98,7 +105,7 @@ func TestWantsPerKind(t *testing.T) {
 	}}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			ws, ps := wantsOf(kindOf(t, tc.obj), tc.obj, defaults)
+			ws, ps := wantsOf(kindOf(t, tc.obj), tc.obj, Fronts{Defaults: defaults, Gateways: gateways})
 			if got := wantsSummary(ws); !slices.Equal(got, tc.want) {
 				t.Errorf("wants = %q, want %q", got, tc.want)
 			}
@@ -117,7 +124,7 @@ func TestObjectBeingDeletedWantsNothing(t *testing.T) {
 	u := obj("networking.k8s.io/v1", "Ingress", "a", "web", map[string]any{"rules": []any{map[string]any{"host": "www.example.test"}}}, nil)
 	now := metav1.Now()
 	u.SetDeletionTimestamp(&now)
-	if ws, _ := wantsOf(kindOf(t, u), u, []string{"192.0.2.1"}); len(ws) != 0 {
+	if ws, _ := wantsOf(kindOf(t, u), u, Fronts{Defaults: []string{"192.0.2.1"}}); len(ws) != 0 {
 		t.Fatalf("wants = %v", ws)
 	}
 }

@@ -3,6 +3,8 @@ package controllers
 import (
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -67,6 +69,7 @@ func Setup(mgr ctrl.Manager, c Config) error {
 	zone := &ZoneReconciler{
 		Local: mgr.GetClient(), Claims: hubCluster.GetCache(),
 		Kinds:    sources.Served(mgr.GetRESTMapper()),
+		Gateways: served(mgr.GetRESTMapper(), GatewayKind),
 		Provider: c.Provider, Zones: c.Zones, Cluster: c.Cluster,
 		DefaultTargets: c.DefaultTargets, TTL: c.TTL, Batch: c.Batch,
 		Resync: c.Resync, ConflictRetry: c.ConflictRetry, NotClaimedGrace: c.NotClaimedGrace,
@@ -80,4 +83,10 @@ func Setup(mgr ctrl.Manager, c Config) error {
 		Outcomes: outcomes, Changed: changed, Recorder: c.Recorder, Concurrency: c.StatusConcurrency,
 	}
 	return status.SetupWithManager(mgr, hubCluster)
+}
+
+// served reports whether the cluster serves a kind.
+func served(mapper meta.RESTMapper, gvk schema.GroupVersionKind) bool {
+	_, err := mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+	return err == nil
 }

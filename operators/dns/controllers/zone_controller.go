@@ -3,7 +3,9 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"hash/fnv"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -12,6 +14,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/client-go/util/workqueue"
@@ -66,6 +69,9 @@ type ZoneReconciler struct {
 	// DefaultTargets are the cluster's ingress addresses, for sources whose
 	// status names none.
 	DefaultTargets []string
+	// Gateways says whether the cluster serves the Gateway API's Gateway,
+	// whose addresses HTTPRoutes point at.
+	Gateways bool
 	// TTL of records whose source gives none.
 	TTL time.Duration
 	// Batch is the shortest time between two syncs driven by events.
@@ -111,7 +117,7 @@ type problemKey struct {
 }
 
 // +kubebuilder:rbac:groups=networking.k8s.io,resources=ingresses,verbs=get;list;watch
-// +kubebuilder:rbac:groups=gateway.networking.k8s.io,resources=httproutes,verbs=get;list;watch
+// +kubebuilder:rbac:groups=gateway.networking.k8s.io,resources=httproutes;gateways,verbs=get;list;watch
 // +kubebuilder:rbac:groups=route.openshift.io,resources=routes,verbs=get;list;watch
 // +kubebuilder:rbac:groups=externaldns.k8s.io,resources=dnsendpoints,verbs=get;list;watch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
@@ -133,9 +139,16 @@ func (r *ZoneReconciler) SetupWithManager(mgr ctrl.Manager, hub cluster.Cluster)
 		// claim's creation, deletion or spec matters here.
 		WatchesRawSource(source.Kind(hub.GetCache(), &fleetv1.HostnameClaim{}, batch[*fleetv1.HostnameClaim](r),
 			predicate.TypedGenerationChangedPredicate[*fleetv1.HostnameClaim]{}))
+	watch := []schema.GroupVersionKind{}
 	for _, k := range r.Kinds {
+		watch = append(watch, k.Kind().GroupVersionKind)
+	}
+	if r.Gateways {
+		watch = append(watch, GatewayKind)
+	}
+	for _, gvk := range watch {
 		u := &unstructured.Unstructured{}
-		u.SetGroupVersionKind(k.Kind().GroupVersionKind)
+		u.SetGroupVersionKind(gvk)
 		b = b.WatchesRawSource(source.Kind[client.Object](mgr.GetCache(), u, batch[client.Object](r)))
 	}
 	return b.Complete(r)
@@ -243,6 +256,28 @@ func (r *ZoneReconciler) Reconcile(ctx context.Context, _ ctrl.Request) (ctrl.Re
 	return ctrl.Result{RequeueAfter: max(next, time.Second)}, nil
 }
 
+// fronts returns the cluster's ingress fronts, and a fingerprint of the
+// Gateways that changes whenever one of them does.
+func (r *ZoneReconciler) fronts(ctx context.Context) (Fronts, string, error) {
+	f := Fronts{Defaults: r.DefaultTargets}
+	if !r.Gateways {
+		return f, "", nil
+	}
+	list := &unstructured.UnstructuredList{}
+	list.SetGroupVersionKind(GatewayKind.GroupVersion().WithKind(GatewayKind.Kind + "List"))
+	if err := r.Local.List(ctx, list, client.UnsafeDisableDeepCopy); err != nil {
+		return f, "", fmt.Errorf("listing gateways: %w", err)
+	}
+	f.Gateways = make(map[string][]string, len(list.Items))
+	h := fnv.New64a()
+	for i := range list.Items {
+		g := &list.Items[i]
+		f.Gateways[g.GetNamespace()+"/"+g.GetName()] = gatewayAddresses(g)
+		fmt.Fprintf(h, "%s/%s@%s;", g.GetNamespace(), g.GetName(), g.GetResourceVersion())
+	}
+	return f, strconv.FormatUint(h.Sum64(), 36), nil
+}
+
 // plan computes the changes from current to desired with the sync policy,
 // limited to the managed types, the zones and the records this cluster owns.
 func (r *ZoneReconciler) plan(current, desired []*endpoint.Endpoint) *plan.Changes {
@@ -259,6 +294,10 @@ func (r *ZoneReconciler) plan(current, desired []*endpoint.Endpoint) *plan.Chang
 // desired reads every source object and this cluster's claims from the
 // caches and decides what to publish.
 func (r *ZoneReconciler) desired(ctx context.Context) ([]Published, []Problem, error) {
+	fronts, fingerprint, err := r.fronts(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
 	var wants []Want
 	var problems []Problem
 	seen := make(map[types.UID]reading, len(r.read))
@@ -271,12 +310,13 @@ func (r *ZoneReconciler) desired(ctx context.Context) ([]Published, []Problem, e
 		}
 		for i := range list.Items {
 			u := &list.Items[i]
-			// An object read before at the same resourceVersion asks the
-			// same: reuse its reading.
+			// An object read before at the same resourceVersion (and with
+			// the same Gateways) asks the same: reuse its reading.
+			version := u.GetResourceVersion() + "/" + fingerprint
 			m, ok := r.read[u.GetUID()]
-			if !ok || m.resourceVersion != u.GetResourceVersion() {
-				m.resourceVersion, m.seenAt = u.GetResourceVersion(), time.Now()
-				m.wants, m.problems = wantsOf(k, u, r.DefaultTargets)
+			if !ok || m.resourceVersion != version {
+				m.resourceVersion, m.seenAt = version, time.Now()
+				m.wants, m.problems = wantsOf(k, u, fronts)
 			}
 			seen[u.GetUID()] = m
 			wants = append(wants, m.wants...)

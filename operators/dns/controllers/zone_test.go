@@ -8,6 +8,7 @@ import (
 	"time"
 
 	mdns "github.com/miekg/dns"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
 
 // An Ingress whose hostname the namespace holds is published: an A record
@@ -112,6 +113,32 @@ func TestEveryKind(t *testing.T) {
 	waitRecords(t, route, mdns.TypeCNAME, "router.apps.example.net")
 	waitRecords(t, ep, mdns.TypeAAAA, "2001:db8::7")
 	waitRecords(t, http, mdns.TypeA, "192.0.2.100")
+}
+
+// An HTTPRoute points at its parent Gateway's addresses, and follows them.
+func TestHTTPRouteFollowsItsGateway(t *testing.T) {
+	a := members["member-a"]
+	namespace(t, a, "gw")
+	host := "www.gw." + zone
+	defer release(t, claim(t, host, "member-a", "gw"))
+	g := create(t, a, "gateway.networking.k8s.io/v1", "Gateway", "gw", "public", map[string]any{
+		"spec":   map[string]any{"gatewayClassName": "example"},
+		"status": map[string]any{"addresses": []any{map[string]any{"type": "IPAddress", "value": "192.0.2.130"}}},
+	})
+	defer del(t, a, g)
+	h := create(t, a, "gateway.networking.k8s.io/v1", "HTTPRoute", "gw", "site", map[string]any{
+		"spec": map[string]any{"hostnames": []any{host}, "parentRefs": []any{map[string]any{"name": "public"}}},
+	})
+	defer del(t, a, h)
+	waitRecords(t, host, mdns.TypeA, "192.0.2.130")
+
+	if err := unstructured.SetNestedSlice(g.Object, []any{map[string]any{"type": "IPAddress", "value": "192.0.2.131"}}, "status", "addresses"); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.env.Client.Update(context.Background(), g); err != nil {
+		t.Fatal(err)
+	}
+	waitRecords(t, host, mdns.TypeA, "192.0.2.131")
 }
 
 // Two clusters write one zone: each publishes its own hostnames and never
