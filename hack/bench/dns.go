@@ -22,7 +22,6 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	ctrlconfig "sigs.k8s.io/controller-runtime/pkg/config"
-	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	fleetv1 "github.com/atrium-dev/atrium/apis/fleet/v1alpha1"
@@ -379,47 +378,21 @@ func dnsInventory(ctx context.Context, hub, member *testenv.Env, n int) error {
 
 // metricValue reads a counter or gauge of the operator for a cluster.
 func metricValue(name, cluster string) float64 {
-	families, err := crmetrics.Registry.Gather()
-	if err != nil {
+	m := testenv.Metric(name, "cluster", cluster)
+	switch {
+	case m == nil:
 		return 0
+	case m.GetCounter() != nil:
+		return m.GetCounter().GetValue()
+	default:
+		return m.GetGauge().GetValue()
 	}
-	for _, f := range families {
-		if f.GetName() != name {
-			continue
-		}
-		for _, m := range f.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if l.GetName() == "cluster" && l.GetValue() == cluster {
-					if m.GetCounter() != nil {
-						return m.GetCounter().GetValue()
-					}
-					return m.GetGauge().GetValue()
-				}
-			}
-		}
-	}
-	return 0
 }
 
 // histogram reads a histogram's sample count and sum for a cluster.
 func histogram(name, cluster string) (uint64, float64) {
-	families, err := crmetrics.Registry.Gather()
-	if err != nil {
-		return 0, 0
-	}
-	for _, f := range families {
-		if f.GetName() != name {
-			continue
-		}
-		for _, m := range f.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if l.GetName() == "cluster" && l.GetValue() == cluster {
-					return m.GetHistogram().GetSampleCount(), m.GetHistogram().GetSampleSum()
-				}
-			}
-		}
-	}
-	return 0, 0
+	h := testenv.Metric(name, "cluster", cluster).GetHistogram()
+	return h.GetSampleCount(), h.GetSampleSum()
 }
 
 func renderDNS(r dnsResult) string {
