@@ -182,12 +182,12 @@ func batch[T any](r *ZoneReconciler) handler.TypedEventHandler[T, reconcile.Requ
 	}
 }
 
-// Reconcile syncs the whole zone: desired, current, plan, apply, report.
+// Reconcile syncs the whole zone: desired state, current records, plan,
+// writes, report; then schedules the next zone read.
 func (r *ZoneReconciler) Reconcile(ctx context.Context, _ ctrl.Request) (ctrl.Result, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	defer func() { r.lastSync.Store(time.Now().UnixNano()) }()
-	log := ctrl.LoggerFrom(ctx)
 	start := time.Now()
 
 	published, problems, err := r.desired(ctx)
@@ -195,8 +195,25 @@ func (r *ZoneReconciler) Reconcile(ctx context.Context, _ ctrl.Request) (ctrl.Re
 		return ctrl.Result{}, err
 	}
 	problemsDue := r.reportProblems(problems)
+	current, changes, err := r.planChanges(ctx, published)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	applyErr := r.apply(ctx, changes)
+	outcomes, conflicts := outcomesOf(published, current, changes, applyErr, r.Cluster)
+	r.publish(ctx, outcomes)
+	zoneSyncSeconds.WithLabelValues(r.Cluster).Observe(time.Since(start).Seconds())
+	if applyErr != nil {
+		return ctrl.Result{}, fmt.Errorf("writing the zone: %w", applyErr)
+	}
+	return ctrl.Result{RequeueAfter: r.next(conflicts, problemsDue)}, nil
+}
 
+// planChanges takes the current records, from the registry's cache or a
+// zone read, and plans the changes towards what is published.
+func (r *ZoneReconciler) planChanges(ctx context.Context, published []Published) ([]*endpoint.Endpoint, *plan.Changes, error) {
 	var current []*endpoint.Endpoint
+	var err error
 	fresh := r.registry == nil || !time.Now().Before(r.readBy)
 	if fresh {
 		current, err = r.readZone(ctx, published)
@@ -204,56 +221,59 @@ func (r *ZoneReconciler) Reconcile(ctx context.Context, _ ctrl.Request) (ctrl.Re
 		current, err = r.registry.Records(ctx) // the cache
 	}
 	if err != nil {
-		return ctrl.Result{}, err
+		return nil, nil, err
 	}
-
 	var desired []*endpoint.Endpoint
 	for _, p := range published {
 		desired = append(desired, p.Endpoints...)
 	}
 	if desired, err = r.registry.AdjustEndpoints(desired); err != nil {
-		return ctrl.Result{}, err
+		return nil, nil, err
 	}
+	zoneRecordSets.WithLabelValues(r.Cluster).Set(float64(len(desired)))
 	changes := r.plan(current, desired)
 	if len(changes.Create) > 0 && !fresh {
 		// A name is about to get records: the cache cannot know records
 		// that others put in the zone since the last read, and a record
 		// added beside them would mix two owners' answers. Look first.
 		if current, err = r.readZone(ctx, published); err != nil {
-			return ctrl.Result{}, err
+			return nil, nil, err
 		}
 		changes = r.plan(current, desired)
 	}
+	return current, changes, nil
+}
 
-	var applyErr error
-	if changes.HasChanges() {
-		applyErr = r.registry.ApplyChanges(ctx, changes)
-		zoneChanges.WithLabelValues(r.Cluster).Add(float64(len(changes.Create) + len(changes.UpdateNew) + len(changes.Delete)))
-		if applyErr != nil {
-			// What reached the zone is unknown: read it again next time.
-			r.registry = nil
-			zoneFailures.WithLabelValues(r.Cluster, "write").Inc()
-		}
-		log.V(1).Info("applied DNS changes", "create", len(changes.Create), "update", len(changes.UpdateNew), "delete", len(changes.Delete), "error", applyErr)
+// apply writes the changes through the registry, which adds and removes
+// the ownership records with them.
+func (r *ZoneReconciler) apply(ctx context.Context, changes *plan.Changes) error {
+	if !changes.HasChanges() {
+		return nil
 	}
+	err := r.registry.ApplyChanges(ctx, changes)
+	zoneChanges.WithLabelValues(r.Cluster).Add(float64(len(changes.Create) + len(changes.UpdateNew) + len(changes.Delete)))
+	if err != nil {
+		// What reached the zone is unknown: read it again next time.
+		r.registry = nil
+		zoneFailures.WithLabelValues(r.Cluster, "write").Inc()
+	}
+	ctrl.LoggerFrom(ctx).V(1).Info("applied DNS changes", "create", len(changes.Create), "update", len(changes.UpdateNew), "delete", len(changes.Delete), "error", err)
+	return err
+}
 
-	outcomes, conflicts := outcomesOf(published, current, changes, applyErr, r.Cluster)
-	r.publish(ctx, outcomes)
-	zoneSyncSeconds.WithLabelValues(r.Cluster).Observe(time.Since(start).Seconds())
-	zoneRecordSets.WithLabelValues(r.Cluster).Set(float64(len(desired)))
-	if applyErr != nil {
-		return ctrl.Result{}, fmt.Errorf("writing the zone: %w", applyErr)
-	}
+// next is when the zone controller runs again without an event: at the
+// next zone read, sooner while a conflict waits (another owner's records
+// may go away when a hostname moves between clusters), or when a problem
+// leaves its grace period.
+func (r *ZoneReconciler) next(conflicts int, problemsDue time.Duration) time.Duration {
 	if soon := time.Now().Add(r.ConflictRetry); conflicts > 0 && r.ConflictRetry > 0 && soon.Before(r.readBy) {
-		// Another owner's records may go away (a hostname that moved
-		// between clusters): read the zone again soon.
 		r.readBy = soon
 	}
 	next := time.Until(r.readBy)
 	if problemsDue > 0 && problemsDue < next {
 		next = problemsDue
 	}
-	return ctrl.Result{RequeueAfter: max(next, time.Second)}, nil
+	return max(next, time.Second)
 }
 
 // fronts returns the cluster's ingress fronts, and a fingerprint of the
