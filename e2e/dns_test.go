@@ -13,9 +13,11 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	fleetv1 "github.com/atrium-dev/atrium/apis/fleet/v1alpha1"
+	tenancyv1 "github.com/atrium-dev/atrium/apis/tenancy/v1alpha1"
 	"github.com/atrium-dev/atrium/internal/testenv"
 )
 
@@ -89,5 +91,63 @@ func TestSitePublishedInDNS(t *testing.T) {
 	}
 	SitePublishedInDNS(context.Background(), t, DNSInput{
 		Namespace: "dns-tenant", Hostname: "www." + dnsZone, LoadBalancerIP: "192.0.2.81", Timeout: 30 * time.Second,
+	})
+}
+
+// DNSEndpointInput describes a tenant publishing a record of their own.
+type DNSEndpointInput struct {
+	User, Project string
+	// Hostname is published as a CNAME to Target.
+	Hostname, Target string
+	Timeout          time.Duration
+}
+
+// TenantPublishesDNSEndpoint: a casual user's Project lets them create a
+// DNSEndpoint (the shipped roles aggregate into the namespace's admin
+// role); the hostnames webhook claims its name and the DNS operator
+// publishes the record as given.
+func TenantPublishesDNSEndpoint(ctx context.Context, t *testing.T, in DNSEndpointInput) {
+	t.Helper()
+	user, err := f.env.ClientAs(in.User)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := user.Create(ctx, &tenancyv1.Project{ObjectMeta: metav1.ObjectMeta{Name: in.Project}}); err != nil {
+		t.Fatal(err)
+	}
+	waitReady(ctx, t, in.Project, in.Timeout)
+	ep := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "externaldns.k8s.io/v1alpha1", "kind": "DNSEndpoint",
+		"metadata": map[string]any{"name": "alias", "namespace": in.Project},
+		"spec": map[string]any{"endpoints": []any{map[string]any{
+			"dnsName": in.Hostname, "recordType": "CNAME", "targets": []any{in.Target},
+		}}},
+	}}
+	// The namespace's RoleBindings come with the Project; retry until then.
+	if err := testenv.Eventually(ctx, in.Timeout, func() error { return user.Create(ctx, ep.DeepCopy()) }); err != nil {
+		t.Fatalf("%s creating a DNSEndpoint: %v", in.User, err)
+	}
+	err = testenv.Eventually(ctx, in.Timeout, func() error {
+		got, err := f.dns.Lookup(in.Hostname, mdns.TypeCNAME)
+		if err != nil {
+			return err
+		}
+		if !slices.Equal(got, []string{in.Target}) {
+			return fmt.Errorf("%s CNAME = %v", in.Hostname, got)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestTenantPublishesDNSEndpoint(t *testing.T) {
+	if testing.Short() {
+		t.Skip("e2e")
+	}
+	f.startOperator(t, "dns")
+	TenantPublishesDNSEndpoint(context.Background(), t, DNSEndpointInput{
+		User: "dora", Project: "dora-lab", Hostname: "api.dora-lab." + dnsZone, Target: "api.example.net", Timeout: time.Minute,
 	})
 }

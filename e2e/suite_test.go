@@ -32,8 +32,9 @@ type fleet struct {
 	dns *bind.Server
 }
 
-// dnsZone is the zone the member's DNS operator publishes in.
-const dnsZone = "sites.e2e.example.org"
+// dnsZone is the zone the member's DNS operator publishes in: the domain
+// the example tiers allow.
+const dnsZone = "web.atrium.test"
 
 var f *fleet
 

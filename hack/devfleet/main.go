@@ -269,7 +269,9 @@ func startDNS(ctx context.Context, state string) ([]string, string, func(), erro
 		return nil, "", nil, err
 	}
 	args := []string{"--provider=rfc2136", zones, "--server=" + srv.Addr, "--tsig-key-name=" + srv.KeyName, "--tsig-secret-file=" + secret}
-	hint := fmt.Sprintf("    dig @127.0.0.1 -p %d www.my-website.web.atrium.test", srv.Port)
+	hint := fmt.Sprintf("    dig @127.0.0.1 -p %[1]d www.my-website.web.atrium.test          # the example Ingress\n"+
+		"    dig @127.0.0.1 -p %[1]d blog.my-website.web.atrium.test CNAME   # the example DNSEndpoint\n"+
+		"    dig @127.0.0.1 -p %[1]d a-www.my-website.web.atrium.test TXT    # who owns the record", srv.Port)
 	return args, hint, func() { step("stopping BIND9"); _ = srv.Close() }, nil
 }
 

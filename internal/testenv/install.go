@@ -21,7 +21,8 @@ var rbacKinds = map[string]bool{
 // InstallRBAC builds a kustomization (relative to the repo root, normally
 // config/default) as `kubectl apply -k` would and creates its namespaces,
 // ServiceAccounts and RBAC, so components can run as their ServiceAccounts
-// with exactly the permissions they ship with.
+// with exactly the permissions they ship with, and users get what the
+// shipped roles aggregate into admin, edit and view.
 func (e *Env) InstallRBAC(ctx context.Context, kustomization string) error {
 	m, err := krusty.MakeKustomizer(krusty.MakeDefaultOptions()).Run(filesys.MakeFsOnDisk(), filepath.Join(e.Root, kustomization))
 	if err != nil {
@@ -40,5 +41,6 @@ func (e *Env) InstallRBAC(ctx context.Context, kustomization string) error {
 			return fmt.Errorf("creating %s %s: %w", u.GetKind(), u.GetName(), err)
 		}
 	}
-	return nil
+	// Roles the kustomization aggregates into admin, edit and view.
+	return AggregateClusterRoles(ctx, e.Client)
 }
