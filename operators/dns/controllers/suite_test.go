@@ -147,7 +147,7 @@ func (mb *member) startOperator() error {
 	if err := controllers.Setup(mgr, controllers.Config{
 		Cluster: mb.name, Hub: hubCfg, HubTimeout: 2 * time.Second,
 		Provider: p, Zones: []string{zone}, DefaultTargets: []string{"192.0.2.100"},
-		TTL: time.Minute, Batch: 200 * time.Millisecond, Resync: resync, ConflictRetry: 2 * time.Second, NotClaimedGrace: 2 * time.Second,
+		TTL: time.Minute, Batch: 200 * time.Millisecond, Resync: resync, ConflictRetry: 2 * time.Second, NotClaimedGrace: 3 * time.Second,
 		StatusConcurrency: 4, Recorder: mgr.GetEventRecorder("atrium-dns"),
 	}); err != nil {
 		return err
