@@ -92,7 +92,10 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 		return nil, err
 	}
 	s.KeySecret = base64.StdEncoding.EncodeToString(secret)
-	if err := s.writeConfig(); err != nil {
+	if err := s.writeZones(); err != nil {
+		return nil, err
+	}
+	if err := s.writeConfig(false); err != nil {
 		return nil, err
 	}
 	if err := s.Restart(ctx); err != nil {
@@ -101,9 +104,23 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 	return s, nil
 }
 
-// writeConfig writes named.conf and an initial zone file per zone (SOA, NS
-// and the name server's address).
-func (s *Server) writeConfig() error {
+// writeZones writes the initial zone file of each zone: SOA, NS and the
+// name server's address. Updates go to each zone's journal beside it.
+func (s *Server) writeZones() error {
+	for _, z := range s.Zones {
+		z = strings.TrimSuffix(z, ".")
+		zone := fmt.Sprintf("$TTL 60\n@ IN SOA ns.%[1]s. hostmaster.%[1]s. 1 3600 600 86400 60\n@ IN NS ns.%[1]s.\nns IN A 127.0.0.1\n", z)
+		if err := os.WriteFile(filepath.Join(s.dir, z+".zone"), []byte(zone), 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeConfig writes named.conf. With refuseUpdates the zones still answer
+// and transfer but refuse every update, as a server under maintenance or
+// with a revoked key would.
+func (s *Server) writeConfig(refuseUpdates bool) error {
 	var conf strings.Builder
 	fmt.Fprintf(&conf, `options {
 	directory %q;
@@ -120,16 +137,27 @@ func (s *Server) writeConfig() error {
 key %q { algorithm %s; secret %q; };
 controls { };
 `, s.dir, s.Port, s.KeyName, KeyAlgorithm, s.KeySecret)
+	update := fmt.Sprintf("key %q;", s.KeyName)
+	if refuseUpdates {
+		update = "none;"
+	}
 	for _, z := range s.Zones {
 		z = strings.TrimSuffix(z, ".")
-		file := z + ".zone"
-		fmt.Fprintf(&conf, "zone %q { type primary; file %q; allow-update { key %q; }; allow-transfer { key %q; }; };\n", z, file, s.KeyName, s.KeyName)
-		zone := fmt.Sprintf("$TTL 60\n@ IN SOA ns.%[1]s. hostmaster.%[1]s. 1 3600 600 86400 60\n@ IN NS ns.%[1]s.\nns IN A 127.0.0.1\n", z)
-		if err := os.WriteFile(filepath.Join(s.dir, file), []byte(zone), 0o644); err != nil {
-			return err
-		}
+		fmt.Fprintf(&conf, "zone %q { type primary; file %q; allow-update { %s }; allow-transfer { key %q; }; };\n", z, z+".zone", update, s.KeyName)
 	}
 	return os.WriteFile(filepath.Join(s.dir, "named.conf"), []byte(conf.String()), 0o644)
+}
+
+// RefuseUpdates restarts named with updates refused (or allowed again);
+// the zones keep their records and keep answering.
+func (s *Server) RefuseUpdates(ctx context.Context, refuse bool) error {
+	if err := s.Stop(); err != nil {
+		return err
+	}
+	if err := s.writeConfig(refuse); err != nil {
+		return err
+	}
+	return s.Restart(ctx)
 }
 
 // Restart starts named again after Stop (or the first time), on the same

@@ -45,3 +45,32 @@ func TestUpdateSurvivesRestart(t *testing.T) {
 		t.Fatal("an update with a wrong key was accepted")
 	}
 }
+
+// With updates refused the zone still answers, keeps its records and
+// refuses a signed update; allowed again, it takes updates.
+func TestRefuseUpdates(t *testing.T) {
+	ctx := context.Background()
+	s, err := Start(ctx, Options{Zones: []string{"example.test"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Update("example.test", []string{"kept.example.test. 60 IN A 192.0.2.1"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RefuseUpdates(ctx, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Update("example.test", []string{"new.example.test. 60 IN A 192.0.2.2"}, nil); err == nil {
+		t.Fatal("an update was accepted while updates are refused")
+	}
+	if got, err := s.Lookup("kept.example.test", dns.TypeA); err != nil || !slices.Equal(got, []string{"192.0.2.1"}) {
+		t.Fatalf("kept record = %v, %v", got, err)
+	}
+	if err := s.RefuseUpdates(ctx, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Update("example.test", []string{"new.example.test. 60 IN A 192.0.2.2"}, nil); err != nil {
+		t.Fatal(err)
+	}
+}

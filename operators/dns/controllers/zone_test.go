@@ -238,6 +238,46 @@ func TestServerDownThenBack(t *testing.T) {
 	waitCondition(t, added, "Registered")
 }
 
+// The DNS server refuses updates (maintenance, a revoked key): the refusal
+// is reported with the server's answer, what was published stays, and the
+// new hostname is published once updates are accepted again.
+func TestServerRefusesUpdates(t *testing.T) {
+	a := members["member-a"]
+	namespace(t, a, "refused")
+	kept, added := "kept.refused."+zone, "added.refused."+zone
+	defer release(t, claim(t, kept, "member-a", "refused"))
+	defer release(t, claim(t, added, "member-a", "refused"))
+	ik := ingress(t, a, "refused", "kept", "192.0.2.140", kept)
+	defer del(t, a, ik)
+	waitRecords(t, kept, mdns.TypeA, "192.0.2.140")
+
+	ctx := context.Background()
+	if err := dns.RefuseUpdates(ctx, true); err != nil {
+		t.Fatal(err)
+	}
+	refusing := true
+	defer func() {
+		if refusing {
+			_ = dns.RefuseUpdates(ctx, false)
+		}
+	}()
+	ia := ingress(t, a, "refused", "added", "192.0.2.141", added)
+	defer del(t, a, ia)
+	cond := waitCondition(t, added, "ProviderError")
+	if !strings.Contains(cond.Message, "REFUSED") {
+		t.Errorf("the message does not give the server's answer: %q", cond.Message)
+	}
+	waitCondition(t, kept, "Registered")
+	waitRecords(t, kept, mdns.TypeA, "192.0.2.140")
+
+	if err := dns.RefuseUpdates(ctx, false); err != nil {
+		t.Fatal(err)
+	}
+	refusing = false
+	waitRecords(t, added, mdns.TypeA, "192.0.2.141")
+	waitCondition(t, added, "Registered")
+}
+
 // A record deleted or changed by hand is put back by the periodic resync.
 func TestDriftIsRepaired(t *testing.T) {
 	a := members["member-a"]
