@@ -44,6 +44,13 @@ func (s *Outcomes) Get(claim string) (o Outcome, found, synced bool) {
 	return o, found, s.synced
 }
 
+// Synced reports whether a sync has completed yet.
+func (s *Outcomes) Synced() bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.synced
+}
+
 // Replace installs the outcomes of a sync and returns the claims whose
 // outcome changed, appeared or went away (all of them after the first sync).
 func (s *Outcomes) Replace(next map[string]Outcome) []string {

@@ -412,7 +412,7 @@ func (r *ZoneReconciler) newRegistry() (registry.Registry, error) {
 // publish hands outcomes to the status controller and wakes it for the
 // claims whose outcome changed.
 func (r *ZoneReconciler) publish(ctx context.Context, outcomes map[string]Outcome) {
-	first := !r.synced()
+	first := !r.Outcomes.Synced()
 	changed := r.Outcomes.Replace(outcomes)
 	if first {
 		// Claims no source uses get their status too, once.
@@ -432,11 +432,6 @@ func (r *ZoneReconciler) publish(ctx context.Context, outcomes map[string]Outcom
 			return
 		}
 	}
-}
-
-func (r *ZoneReconciler) synced() bool {
-	_, _, synced := r.Outcomes.Get("")
-	return synced
 }
 
 // DefaultNotClaimedGrace is how long an object's new hostname may go
