@@ -14,6 +14,8 @@ import (
 
 	"github.com/go-logr/logr"
 	ctrl "sigs.k8s.io/controller-runtime"
+
+	"github.com/atrium-dev/atrium/internal/manager"
 )
 
 type benchmark struct {
@@ -44,6 +46,8 @@ func main() {
 	cpuProfile := flag.String("cpuprofile", "", "Write a CPU profile of the whole run here (go tool pprof).")
 	flag.Parse()
 	ctrl.SetLogger(logr.Discard())
+	// The components' default (internal/manager), for what runs in process.
+	manager.SetWatchListClient(false)
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
 		if err != nil {

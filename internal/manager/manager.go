@@ -40,6 +40,7 @@ type Options struct {
 	RetryPeriod             time.Duration
 	QPS                     float64
 	Burst                   int
+	WatchListClient         bool
 	Zap                     zap.Options
 }
 
@@ -57,6 +58,7 @@ func Flags(name, metricsAddr, probeAddr string, leaderElect bool) *Options {
 	flag.DurationVar(&o.RetryPeriod, "leader-elect-retry-period", 2*time.Second, "How often replicas try to acquire or renew the lease.")
 	flag.Float64Var(&o.QPS, "kube-api-qps", -1, "Client-side limit of requests per second to the API server; negative turns it off and leaves protection to the server's priority and fairness.")
 	flag.IntVar(&o.Burst, "kube-api-burst", 0, "Requests allowed in a burst when --kube-api-qps is positive.")
+	flag.BoolVar(&o.WatchListClient, "watch-list-client", false, "Fill caches from a stream of watch events instead of one list (client-go's WatchListClient); a list starts the component faster, the stream spares the API server's memory on very large lists.")
 	o.Zap.BindFlags(flag.CommandLine)
 	return o
 }
@@ -65,6 +67,7 @@ func Flags(name, metricsAddr, probeAddr string, leaderElect bool) *Options {
 func (o *Options) Parse() {
 	flag.Parse()
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&o.Zap)))
+	SetWatchListClient(o.WatchListClient)
 }
 
 // NewManager builds a manager from the shared flags; base carries what the
