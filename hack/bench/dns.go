@@ -369,7 +369,6 @@ func dnsColdStart(ctx context.Context, hub, member *testenv.Env, n int, noop boo
 	return c, nil
 }
 
-
 func dnsNamespace(i int) string { return fmt.Sprintf("site-%03d", i%dnsNamespaces) }
 
 // dnsInventory creates n Ingresses on the member (without status: the
