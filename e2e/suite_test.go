@@ -146,7 +146,7 @@ func startFleet(tmp string) (_ *fleet, err error) {
 	}
 	fl.env, err = testenv.Start(testenv.Options{
 		Webhooks:  []string{"webhooks/projects", "webhooks/hostnames"},
-		ExtraCRDs: []string{"webhooks/hostnames/testdata/crds", "config/crd/policy"},
+		ExtraCRDs: []string{testenv.StandInCRDs, "config/crd/policy"},
 	})
 	if err != nil {
 		return nil, err

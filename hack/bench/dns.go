@@ -184,7 +184,7 @@ func dnsAtrium(ctx context.Context, n int, r *dnsResult) error {
 		return err
 	}
 	defer hub.Stop()
-	member, err := testenv.Start(testenv.Options{ExtraCRDs: []string{"webhooks/hostnames/testdata/crds"}})
+	member, err := testenv.Start(testenv.Options{ExtraCRDs: []string{testenv.StandInCRDs}})
 	if err != nil {
 		return err
 	}

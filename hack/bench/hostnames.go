@@ -499,7 +499,7 @@ func measureEndToEnd(ctx context.Context, tier *tenancyv1.ProjectTier) (r e2eRes
 	defer func() { _ = hub.Stop() }()
 	member, err := testenv.Start(testenv.Options{
 		Webhooks:  []string{"webhooks/hostnames"},
-		ExtraCRDs: []string{"webhooks/hostnames/testdata/crds", "config/crd/policy"},
+		ExtraCRDs: []string{testenv.StandInCRDs, "config/crd/policy"},
 	})
 	if err != nil {
 		return r, err

@@ -168,7 +168,7 @@ func startMember(ctx context.Context, fail func(), root, state, name, hubKubecon
 		Webhooks: []string{"webhooks/projects", "webhooks/hostnames"},
 		// Stand-ins for the Route, HTTPRoute and DNSEndpoint APIs, so they
 		// can be tried locally.
-		ExtraCRDs: []string{"webhooks/hostnames/testdata/crds", "config/crd/policy"},
+		ExtraCRDs: []string{testenv.StandInCRDs, "config/crd/policy"},
 	})
 	if err != nil {
 		return nil, nil, err

@@ -28,6 +28,12 @@ import (
 	"github.com/atrium-dev/atrium/internal/manager"
 )
 
+// StandInCRDs are minimal stand-ins for the APIs Atrium reads but does not
+// own (OpenShift Route, Gateway API HTTPRoute and Gateway, external-dns
+// DNSEndpoint), for tests and `make run`: components read these objects as
+// unstructured, so only names and kinds matter. Pass it in ExtraCRDs.
+const StandInCRDs = "internal/testenv/testdata/crds"
+
 // Options says what to install besides the CRDs of config/crd/bases.
 type Options struct {
 	// Webhooks are component folders (such as "webhooks/projects") whose

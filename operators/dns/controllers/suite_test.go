@@ -97,7 +97,7 @@ func run(m *testing.M) int {
 		_ = hub.Stop()
 	}()
 	for _, name := range []string{"member-a", "member-b"} {
-		env, err := testenv.Start(testenv.Options{ExtraCRDs: []string{"webhooks/hostnames/testdata/crds"}})
+		env, err := testenv.Start(testenv.Options{ExtraCRDs: []string{testenv.StandInCRDs}})
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1

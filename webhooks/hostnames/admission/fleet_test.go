@@ -81,7 +81,7 @@ func run(m *testing.M) int {
 func startMember(ctx context.Context, name string) (*member, error) {
 	env, err := testenv.Start(testenv.Options{
 		Webhooks:  []string{"webhooks/hostnames"},
-		ExtraCRDs: []string{"webhooks/hostnames/testdata/crds", "config/crd/policy"},
+		ExtraCRDs: []string{testenv.StandInCRDs, "config/crd/policy"},
 	})
 	if err != nil {
 		return nil, err
