@@ -37,6 +37,8 @@ var (
 
 const (
 	zone = "apps.example.test"
+	// zone2 is a second zone the operators write, on the same server.
+	zone2 = "sites.example.org"
 	// resync is short so that drift repair can be seen within a test.
 	resync = 3 * time.Second
 )
@@ -64,7 +66,7 @@ func run(m *testing.M) int {
 	logrus.SetLevel(logrus.WarnLevel)
 	ctx := context.Background()
 	var err error
-	if dns, err = bind.Start(ctx, bind.Options{Zones: []string{zone}}); err != nil {
+	if dns, err = bind.Start(ctx, bind.Options{Zones: []string{zone, zone2}}); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
@@ -125,7 +127,7 @@ func run(m *testing.M) int {
 // startOperator runs the member's DNS operator until stop is called.
 func (mb *member) startOperator() error {
 	p, err := provider.New(context.Background(), provider.Config{
-		Provider: provider.RFC2136, Zones: []string{zone}, Server: dns.Addr,
+		Provider: provider.RFC2136, Zones: []string{zone, zone2}, Server: dns.Addr,
 		TSIGKeyName: dns.KeyName, TSIGAlgorithm: bind.KeyAlgorithm, TSIGSecretFile: secretFile, BatchSize: 100,
 	})
 	if err != nil {
@@ -146,7 +148,7 @@ func (mb *member) startOperator() error {
 	hubCfg.Host = "https://" + mb.proxy.Addr()
 	if err := controllers.Setup(mgr, controllers.Config{
 		Cluster: mb.name, Hub: hubCfg, HubTimeout: 2 * time.Second,
-		Provider: p, Zones: []string{zone}, DefaultTargets: []string{"192.0.2.100"},
+		Provider: p, Zones: []string{zone, zone2}, DefaultTargets: []string{"192.0.2.100"},
 		TTL: time.Minute, Batch: 200 * time.Millisecond, Resync: resync, ConflictRetry: 2 * time.Second, NotClaimedGrace: 3 * time.Second,
 		StatusConcurrency: 4, Recorder: mgr.GetEventRecorder("atrium-dns"),
 	}); err != nil {

@@ -43,6 +43,24 @@ func TestIngressIsPublished(t *testing.T) {
 	waitRecords(t, host, mdns.TypeA, "192.0.2.11")
 }
 
+// One operator writes several zones; a hostname in none of them is not
+// published and says so.
+func TestZones(t *testing.T) {
+	a := members["member-a"]
+	namespace(t, a, "zones")
+	second, outside := "www."+zone2, "www.elsewhere.test"
+	defer release(t, claim(t, second, "member-a", "zones"))
+	defer release(t, claim(t, outside, "member-a", "zones"))
+	ing := ingress(t, a, "zones", "web", "192.0.2.150", second, outside)
+	defer del(t, a, ing)
+	waitRecords(t, second, mdns.TypeA, "192.0.2.150")
+	if got := owners(t, second); !slices.Equal(got, []string{"member-a"}) {
+		t.Errorf("owners in the second zone = %v", got)
+	}
+	waitCondition(t, outside, "OutsideZones")
+	waitEvent(t, a, "zones", "web", "DNSOutsideZones")
+}
+
 // A hostname without a claim for the namespace is never published, and the
 // object is told why.
 func TestUnclaimedHostnameIsNotPublished(t *testing.T) {
