@@ -342,3 +342,28 @@ func TestInZones(t *testing.T) {
 		}
 	}
 }
+
+// A failed zone read keeps what was registered, from the last sync or,
+// after a restart, from the claim; everything else is a provider error.
+func TestOutcomesAfterFailure(t *testing.T) {
+	registered := claim("old.example.test", "c1", "a")
+	registered.Generation = 2
+	registered.Status.Conditions = []metav1.Condition{{Type: ConditionDNSRegistered, Status: metav1.ConditionTrue, Reason: "Registered", Message: "published A 192.0.2.1", ObservedGeneration: 2}}
+	stale := claim("stale.example.test", "c1", "a")
+	stale.Generation = 3
+	stale.Status.Conditions = []metav1.Condition{{Type: ConditionDNSRegistered, Status: metav1.ConditionTrue, Reason: "Registered", ObservedGeneration: 2}}
+	published := []Published{
+		{Host: "old.example.test", Claim: registered},
+		{Host: "stale.example.test", Claim: stale},
+		{Host: "new.example.test", Claim: claim("new.example.test", "c1", "a")},
+	}
+	got := outcomesAfterFailure(published, &Outcomes{}, "down")
+	for name, want := range map[string]string{registered.Name: "Registered", stale.Name: "ProviderError", published[2].Claim.Name: "ProviderError"} {
+		if got[name].Reason != want {
+			t.Errorf("%s: %s, want %s", name, got[name].Reason, want)
+		}
+	}
+	if got[registered.Name].Message != "published A 192.0.2.1" {
+		t.Errorf("kept message = %q", got[registered.Name].Message)
+	}
+}

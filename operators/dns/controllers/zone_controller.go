@@ -12,6 +12,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -522,17 +523,30 @@ func outcomesOf(published []Published, current []*endpoint.Endpoint, changes *pl
 }
 
 // outcomesAfterFailure keeps what was registered (its records are most
-// likely still served) and marks every other hostname as failed.
+// likely still served) and marks every other hostname as failed. What was
+// registered is known from the last sync or, after a restart, from the
+// claim's condition, so a DNS outage at start does not flip every claim.
 func outcomesAfterFailure(published []Published, prev *Outcomes, msg string) map[string]Outcome {
 	out := make(map[string]Outcome, len(published))
 	for _, p := range published {
-		if o, ok, _ := prev.Get(p.Claim.Name); ok && o.Status == metav1.ConditionTrue && slices.Equal(o.Sources, p.Sources) {
+		o, ok, _ := prev.Get(p.Claim.Name)
+		switch {
+		case ok && o.Status == metav1.ConditionTrue && slices.Equal(o.Sources, p.Sources):
 			out[p.Claim.Name] = o
-			continue
+		case !ok && p.Reason == "" && isRegistered(p.Claim):
+			c := meta.FindStatusCondition(p.Claim.Status.Conditions, ConditionDNSRegistered)
+			out[p.Claim.Name] = Outcome{Host: p.Host, Sources: p.Sources, Status: c.Status, Reason: c.Reason, Message: c.Message}
+		default:
+			out[p.Claim.Name] = Outcome{Host: p.Host, Sources: p.Sources, Status: metav1.ConditionFalse, Reason: "ProviderError", Message: msg}
 		}
-		out[p.Claim.Name] = Outcome{Host: p.Host, Sources: p.Sources, Status: metav1.ConditionFalse, Reason: "ProviderError", Message: msg}
 	}
 	return out
+}
+
+// isRegistered reports whether a claim says its hostname is published.
+func isRegistered(c *fleetv1.HostnameClaim) bool {
+	cond := meta.FindStatusCondition(c.Status.Conditions, ConditionDNSRegistered)
+	return cond != nil && cond.Status == metav1.ConditionTrue && cond.ObservedGeneration == c.Generation
 }
 
 // describe writes record sets the way a person reads them: "A 192.0.2.1, 192.0.2.2 (TTL 300s)".
