@@ -3,7 +3,9 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"os"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -150,4 +152,26 @@ func TestTenantPublishesDNSEndpoint(t *testing.T) {
 	TenantPublishesDNSEndpoint(context.Background(), t, DNSEndpointInput{
 		User: "dora", Project: "dora-lab", Hostname: "api.dora-lab." + dnsZone, Target: "api.example.net", Timeout: time.Minute,
 	})
+}
+
+// TestDNSOperatorNeverLogsItsSecret: after the DNS stories, at the most
+// verbose level the operator runs at here, its log holds no trace of the
+// TSIG secret it signs every update with.
+func TestDNSOperatorNeverLogsItsSecret(t *testing.T) {
+	if testing.Short() {
+		t.Skip("e2e")
+	}
+	SitePublishedInDNS(context.Background(), t, DNSInput{
+		Namespace: "dns-secret", Hostname: "secret-check." + dnsZone, LoadBalancerIP: "192.0.2.82", Timeout: 30 * time.Second,
+	})
+	log, err := os.ReadFile(f.dnsOp.LogPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(log) == 0 {
+		t.Fatal("the operator logged nothing: the check would prove nothing")
+	}
+	if strings.Contains(string(log), f.dns.KeySecret) {
+		t.Fatal("the TSIG secret appears in the DNS operator's log")
+	}
 }

@@ -185,7 +185,7 @@ func startFleet(tmp string) (_ *fleet, err error) {
 	if fl.dnsOp, err = fl.start("dns-operator", "operators-dns", "atrium-dns",
 		"--cluster-name=member-e2e", "--hub-kubeconfig="+dnsHubKubeconfig, "--leader-elect=false",
 		"--provider=rfc2136", "--zone="+dnsZone, "--server="+fl.dns.Addr, "--tsig-key-name="+fl.dns.KeyName,
-		"--tsig-secret-file="+tsig, "--default-targets=192.0.2.80", "--batch=200ms",
+		"--tsig-secret-file="+tsig, "--default-targets=192.0.2.80", "--batch=200ms", "--zap-log-level=debug",
 		"--health-probe-bind-address=0", "--metrics-bind-address=0"); err != nil {
 		return nil, err
 	}
