@@ -139,7 +139,14 @@ func (r *ZoneReconciler) SetupWithManager(mgr ctrl.Manager, hub cluster.Cluster)
 		// Claim status is written by this operator and the releaser; only a
 		// claim's creation, deletion or spec matters here.
 		WatchesRawSource(source.Kind(hub.GetCache(), &fleetv1.HostnameClaim{}, batch[*fleetv1.HostnameClaim](r),
-			predicate.TypedGenerationChangedPredicate[*fleetv1.HostnameClaim]{}))
+			predicate.TypedGenerationChangedPredicate[*fleetv1.HostnameClaim]{})).
+		// One sync at start even when nothing is there to watch: records
+		// this cluster owns whose objects went while it was down are
+		// removed, and the resync clock starts.
+		WatchesRawSource(source.Func(func(_ context.Context, q workqueue.TypedRateLimitingInterface[reconcile.Request]) error {
+			q.Add(zoneRequest)
+			return nil
+		}))
 	watch := []schema.GroupVersionKind{}
 	for _, k := range r.Kinds {
 		watch = append(watch, k.Kind().GroupVersionKind)

@@ -185,6 +185,50 @@ func TestTwoOwnersShareTheZone(t *testing.T) {
 	waitRecords(t, hb, mdns.TypeA, "192.0.2.32")
 }
 
+// A hostname moves from one cluster to another while the first cluster's
+// operator is down: the second reports a conflict and leaves the first's
+// records alone; once the first operator is back it removes them, and the
+// second publishes.
+func TestHostnameMovesBetweenClusters(t *testing.T) {
+	a, b := members["member-a"], members["member-b"]
+	namespace(t, a, "mover")
+	namespace(t, b, "mover")
+	host := "moving." + zone
+	ca := claim(t, host, "member-a", "mover")
+	ia := ingress(t, a, "mover", "web", "192.0.2.160", host)
+	waitRecords(t, host, mdns.TypeA, "192.0.2.160")
+
+	a.stop()
+	defer func() {
+		if a.stop == nil {
+			if err := a.startOperator(); err != nil {
+				t.Error(err)
+			}
+		}
+	}()
+	del(t, a, ia)
+	release(t, ca)
+	defer release(t, claim(t, host, "member-b", "mover"))
+	ib := ingress(t, b, "mover", "web", "192.0.2.161", host)
+	defer del(t, b, ib)
+	cond := waitCondition(t, host, "Conflict")
+	if !strings.Contains(cond.Message, `"member-a"`) {
+		t.Errorf("conflict message = %q", cond.Message)
+	}
+	if got := lookup(t, host, mdns.TypeA); !slices.Equal(got, []string{"192.0.2.160"}) {
+		t.Fatalf("member-b touched member-a's records: %v", got)
+	}
+
+	if err := a.startOperator(); err != nil {
+		t.Fatal(err)
+	}
+	waitRecords(t, host, mdns.TypeA, "192.0.2.161")
+	if got := owners(t, host); !slices.Equal(got, []string{"member-b"}) {
+		t.Fatalf("owners = %v, want [member-b]", got)
+	}
+	waitCondition(t, host, "Registered")
+}
+
 // A record another owner (or a person) put in the zone is reported as a
 // conflict and left alone; once it goes, the hostname is published.
 func TestForeignRecordIsAConflict(t *testing.T) {
