@@ -259,7 +259,7 @@ func dnsColdStart(ctx context.Context, hub, member *testenv.Env, n int, noop boo
 	}
 	if err := controllers.Setup(mgr, controllers.Config{
 		Cluster: dnsCluster, Hub: hub.Config, HubTimeout: 5 * time.Second,
-		Provider: p, Zones: []string{dnsZone}, DefaultTargets: []string{dnsTarget},
+		Provider: p, OwnershipFirst: true, Zones: []string{dnsZone}, DefaultTargets: []string{dnsTarget},
 		TTL: 5 * time.Minute, Batch: time.Second, Resync: resync, ConflictRetry: time.Minute,
 		// The binary's defaults.
 		StatusConcurrency: 8, StatusQPS: 50, StatusBurst: 100, Recorder: mgr.GetEventRecorder("atrium-dns"),

@@ -82,7 +82,7 @@ func main() {
 	}
 	if err := controllers.Setup(mgr, controllers.Config{
 		Cluster: *clusterName, Hub: hubCfg, HubTimeout: *hubTimeout,
-		Provider: dns, Zones: p.Zones, DefaultTargets: split(*targets),
+		Provider: dns, OwnershipFirst: p.OwnershipFirst(), Zones: p.Zones, DefaultTargets: split(*targets),
 		TTL: *ttl, Batch: *batch, Resync: *resync, ConflictRetry: *conflictRetry,
 		StatusConcurrency: *statusConcurrency, StatusQPS: float32(*statusQPS), StatusBurst: *statusBurst,
 		Recorder: mgr.GetEventRecorder("atrium-dns"),

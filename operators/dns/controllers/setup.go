@@ -25,7 +25,9 @@ type Config struct {
 	HubTimeout time.Duration
 	// Provider writes the zones.
 	Provider edprovider.Provider
-	Zones    []string
+	// OwnershipFirst: see ZoneReconciler.
+	OwnershipFirst bool
+	Zones          []string
 	// DefaultTargets are the cluster's ingress addresses.
 	DefaultTargets []string
 	TTL            time.Duration
@@ -70,7 +72,7 @@ func Setup(mgr ctrl.Manager, c Config) error {
 		Local: mgr.GetClient(), Claims: hubCluster.GetCache(),
 		Kinds:    sources.Served(mgr.GetRESTMapper()),
 		Gateways: served(mgr.GetRESTMapper(), GatewayKind),
-		Provider: c.Provider, Zones: c.Zones, Cluster: c.Cluster,
+		Provider: c.Provider, OwnershipFirst: c.OwnershipFirst, Zones: c.Zones, Cluster: c.Cluster,
 		DefaultTargets: c.DefaultTargets, TTL: c.TTL, Batch: c.Batch,
 		Resync: c.Resync, ConflictRetry: c.ConflictRetry, NotClaimedGrace: c.NotClaimedGrace,
 		Outcomes: outcomes, Changed: changed, Recorder: c.Recorder,

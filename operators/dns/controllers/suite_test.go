@@ -148,7 +148,7 @@ func (mb *member) startOperator() error {
 	hubCfg.Host = "https://" + mb.proxy.Addr()
 	if err := controllers.Setup(mgr, controllers.Config{
 		Cluster: mb.name, Hub: hubCfg, HubTimeout: 2 * time.Second,
-		Provider: p, Zones: []string{zone, zone2}, DefaultTargets: []string{"192.0.2.100"},
+		Provider: p, OwnershipFirst: true, Zones: []string{zone, zone2}, DefaultTargets: []string{"192.0.2.100"},
 		TTL: time.Minute, Batch: 200 * time.Millisecond, Resync: resync, ConflictRetry: 2 * time.Second, NotClaimedGrace: 3 * time.Second,
 		StatusConcurrency: 4, Recorder: mgr.GetEventRecorder("atrium-dns"),
 	}); err != nil {

@@ -63,6 +63,10 @@ type ZoneReconciler struct {
 	Kinds []sources.Source
 	// Provider writes the zone.
 	Provider edprovider.Provider
+	// OwnershipFirst writes the ownership records of new record sets
+	// before the record sets; it needs a provider for which creating a
+	// record that exists is harmless (rfc2136, pdns; not inmemory).
+	OwnershipFirst bool
 	// Zones are the zones written to; names outside are not published.
 	Zones []string
 	// Cluster is this cluster's name: claim holder and registry owner id.
@@ -258,6 +262,19 @@ func (r *ZoneReconciler) apply(ctx context.Context, changes *plan.Changes) error
 	if !changes.HasChanges() {
 		return nil
 	}
+	if r.OwnershipFirst && len(changes.Create) > 0 {
+		// Ownership before data. The registry writes new record sets
+		// first and their ownership records after; a crash in between
+		// would leave record sets without an owner, which this cluster
+		// would then take for someone else's and never touch again. The
+		// other way round, a crash leaves ownership records alone, which
+		// are harmless and used when the record sets follow.
+		if err := r.Provider.ApplyChanges(ctx, &plan.Changes{Create: ownershipRecords(changes.Create, r.Cluster)}); err != nil {
+			r.registry = nil
+			zoneFailures.WithLabelValues(r.Cluster, "write").Inc()
+			return err
+		}
+	}
 	err := r.registry.ApplyChanges(ctx, changes)
 	zoneChanges.WithLabelValues(r.Cluster).Add(float64(len(changes.Create) + len(changes.UpdateNew) + len(changes.Delete)))
 	if err != nil {
@@ -412,7 +429,7 @@ func (r *ZoneReconciler) newRegistry() (registry.Registry, error) {
 	cfg := externaldns.NewConfig()
 	cfg.TXTOwnerID = r.Cluster
 	cfg.TXTCacheInterval = 100 * 365 * 24 * time.Hour
-	cfg.TXTWildcardReplacement = "any"
+	cfg.TXTWildcardReplacement = txtWildcardReplacement
 	cfg.ManagedDNSRecordTypes = managedTypes
 	return txt.New(cfg, r.Provider)
 }

@@ -80,6 +80,14 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
+// OwnershipFirst says whether ownership records can be written ahead of
+// their record sets: with rfc2136 and pdns a create of a record that exists
+// changes nothing; the inmemory provider refuses it (and loses everything
+// in a crash anyway).
+func (c Config) OwnershipFirst() bool {
+	return c.Provider != InMemory
+}
+
 // DomainFilter matches the names inside the configured zones.
 func (c Config) DomainFilter() *endpoint.DomainFilter {
 	return endpoint.NewDomainFilter(c.Zones)
