@@ -1,9 +1,13 @@
 package controllers
 
 import (
+	"context"
 	"maps"
+	"slices"
 
 	"sigs.k8s.io/external-dns/endpoint"
+	"sigs.k8s.io/external-dns/plan"
+	edprovider "sigs.k8s.io/external-dns/provider"
 	"sigs.k8s.io/external-dns/registry/mapper"
 )
 
@@ -28,4 +32,26 @@ func ownershipRecords(creates []*endpoint.Endpoint, owner string) []*endpoint.En
 		out = append(out, txt)
 	}
 	return out
+}
+
+// skipWritten stands between the TXT registry and the provider. While
+// written holds records the operator has just written itself (the
+// ownership records it writes first), creates of those are left out of
+// what the registry sends, so nothing is written twice.
+type skipWritten struct {
+	edprovider.Provider
+	written map[string]bool
+}
+
+func recordKey(ep *endpoint.Endpoint) string {
+	return ep.DNSName + "\x00" + ep.RecordType + "\x00" + ep.SetIdentifier + "\x00" + ep.Targets.String()
+}
+
+func (p *skipWritten) ApplyChanges(ctx context.Context, c *plan.Changes) error {
+	if len(p.written) == 0 {
+		return p.Provider.ApplyChanges(ctx, c)
+	}
+	rest := *c
+	rest.Create = slices.DeleteFunc(slices.Clone(c.Create), func(ep *endpoint.Endpoint) bool { return p.written[recordKey(ep)] })
+	return p.Provider.ApplyChanges(ctx, &rest)
 }

@@ -34,11 +34,12 @@ func texts(eps []*endpoint.Endpoint, typ string) []string {
 	return out
 }
 
-// New record sets: their ownership records go first, exactly as the
-// registry writes them after.
-func TestOwnershipIsWrittenFirst(t *testing.T) {
+// applyNew applies the creation of eps through a fresh reconciler over a
+// recording provider and returns the provider's calls.
+func applyNew(t *testing.T, ownershipFirst bool, eps ...*endpoint.Endpoint) []*plan.Changes {
+	t.Helper()
 	p := &recordingProvider{}
-	r := &ZoneReconciler{Provider: p, OwnershipFirst: true, Cluster: "c1", Zones: []string{"example.test"}}
+	r := &ZoneReconciler{Provider: p, OwnershipFirst: ownershipFirst, Cluster: "c1", Zones: []string{"example.test"}}
 	reg, err := r.newRegistry()
 	if err != nil {
 		t.Fatal(err)
@@ -49,35 +50,48 @@ func TestOwnershipIsWrittenFirst(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var fresh []*endpoint.Endpoint
+	for _, ep := range eps {
+		fresh = append(fresh, ep.DeepCopy())
+	}
+	if err := r.apply(ctx, r.plan(current, fresh)); err != nil {
+		t.Fatal(err)
+	}
+	return p.calls
+}
+
+// New record sets: their ownership records go first, exactly as the
+// registry would write them, and are not written again.
+func TestOwnershipIsWrittenFirst(t *testing.T) {
 	www := endpoint.NewEndpointWithTTL("www.example.test", "A", 300, "192.0.2.1")
 	www.Labels[endpoint.ResourceLabelKey] = "ingress/a/web"
 	wild := endpoint.NewEndpointWithTTL("*.apps.example.test", "CNAME", 300, "lb.example.net")
 	wild.Labels[endpoint.ResourceLabelKey] = "route/a/r"
-	if err := r.apply(ctx, r.plan(current, []*endpoint.Endpoint{www, wild})); err != nil {
-		t.Fatal(err)
+
+	plain := applyNew(t, false, www, wild)
+	if len(plain) != 1 {
+		t.Fatalf("registry alone: %d writes, want 1", len(plain))
 	}
-	if len(p.calls) != 2 {
-		t.Fatalf("%d writes, want 2", len(p.calls))
+	registryOwners := texts(plain[0].Create, "TXT")
+
+	calls := applyNew(t, true, www, wild)
+	if len(calls) != 2 {
+		t.Fatalf("%d writes, want 2", len(calls))
 	}
-	first, second := p.calls[0].Create, p.calls[1].Create
-	if got := texts(first, "A"); len(got) != 0 || len(texts(first, "CNAME")) != 0 {
+	first, second := calls[0].Create, calls[1].Create
+	if len(texts(first, "A"))+len(texts(first, "CNAME")) != 0 {
 		t.Fatalf("the first write holds record sets: %v", first)
 	}
-	owners := texts(first, "TXT")
-	if want := texts(second, "TXT"); len(owners) != 2 || !slices.Equal(owners, want) {
-		t.Fatalf("ownership written first:\n%v\nthe registry's:\n%v", owners, want)
+	if got := texts(first, "TXT"); len(got) != 2 || !slices.Equal(got, registryOwners) {
+		t.Fatalf("ownership written first:\n%v\nthe registry's:\n%v", got, registryOwners)
+	}
+	if got := texts(second, "TXT"); len(got) != 0 {
+		t.Fatalf("ownership records written twice: %v", got)
 	}
 	if got := texts(second, "A"); !slices.Equal(got, []string{"www.example.test 192.0.2.1"}) {
 		t.Fatalf("record sets = %v", got)
 	}
-
-	// Without the option only the registry writes.
-	p.calls = nil
-	r.OwnershipFirst = false
-	if err := r.apply(ctx, r.plan(nil, []*endpoint.Endpoint{www})); err != nil {
-		t.Fatal(err)
-	}
-	if len(p.calls) != 1 {
-		t.Fatalf("%d writes, want 1", len(p.calls))
+	if got := texts(second, "CNAME"); len(got) != 1 {
+		t.Fatalf("record sets = %v", got)
 	}
 }

@@ -98,6 +98,8 @@ type ZoneReconciler struct {
 
 	mu       sync.Mutex
 	registry registry.Registry
+	// writer is the provider as the registry sees it.
+	writer *skipWritten
 	// readBy is when the zone is next read rather than taken from the
 	// registry's cache.
 	readBy   time.Time
@@ -269,11 +271,17 @@ func (r *ZoneReconciler) apply(ctx context.Context, changes *plan.Changes) error
 		// would then take for someone else's and never touch again. The
 		// other way round, a crash leaves ownership records alone, which
 		// are harmless and used when the record sets follow.
-		if err := r.Provider.ApplyChanges(ctx, &plan.Changes{Create: ownershipRecords(changes.Create, r.Cluster)}); err != nil {
+		owners := ownershipRecords(changes.Create, r.Cluster)
+		if err := r.Provider.ApplyChanges(ctx, &plan.Changes{Create: owners}); err != nil {
 			r.registry = nil
 			zoneFailures.WithLabelValues(r.Cluster, "write").Inc()
 			return err
 		}
+		r.writer.written = make(map[string]bool, len(owners))
+		for _, o := range owners {
+			r.writer.written[recordKey(o)] = true
+		}
+		defer func() { r.writer.written = nil }()
 	}
 	err := r.registry.ApplyChanges(ctx, changes)
 	zoneChanges.WithLabelValues(r.Cluster).Add(float64(len(changes.Create) + len(changes.UpdateNew) + len(changes.Delete)))
@@ -431,7 +439,10 @@ func (r *ZoneReconciler) newRegistry() (registry.Registry, error) {
 	cfg.TXTCacheInterval = 100 * 365 * 24 * time.Hour
 	cfg.TXTWildcardReplacement = txtWildcardReplacement
 	cfg.ManagedDNSRecordTypes = managedTypes
-	return txt.New(cfg, r.Provider)
+	if r.writer == nil {
+		r.writer = &skipWritten{Provider: r.Provider}
+	}
+	return txt.New(cfg, r.writer)
 }
 
 // publish hands outcomes to the status controller and wakes it for the
