@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"hash/fnv"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -12,8 +11,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/meta"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
@@ -51,9 +48,10 @@ var zoneRequest = reconcile.Request{}
 // with the sync policy and applies the changes through the provider.
 //
 // The zone is read once at start and then again every Resync (drift repair),
-// after a failed write, and sooner while a conflict waits; between reads the
-// registry's cache, kept up to date with the operator's own writes, stands
-// in for it, so an event costs no zone transfer.
+// after a failed write, sooner while a conflict waits, and before records
+// are created on a new name; between reads the registry's cache, kept up
+// to date with the operator's own writes, stands in for it, so most events
+// cost no zone transfer.
 type ZoneReconciler struct {
 	// Local reads source objects from the member cluster's cache.
 	Local client.Reader
@@ -505,94 +503,4 @@ func (r *ZoneReconciler) reportProblems(problems []Problem) time.Duration {
 		}
 	}
 	return due
-}
-
-// outcomesOf says, per claimed hostname, what the sync achieved, and counts
-// the hostnames blocked by another owner's records.
-func outcomesOf(published []Published, current []*endpoint.Endpoint, changes *plan.Changes, applyErr error, owner string) (map[string]Outcome, int) {
-	foreign := map[string][]string{}
-	for _, ep := range current {
-		if !slices.Contains(managedTypes, ep.RecordType) {
-			continue
-		}
-		o := ep.Labels[endpoint.OwnerLabelKey]
-		if o == owner {
-			continue
-		}
-		name := strings.ToLower(strings.TrimSuffix(ep.DNSName, "."))
-		if o == "" {
-			o = "nobody (no ownership record: made by hand or by another tool)"
-		} else {
-			o = fmt.Sprintf("%q", o)
-		}
-		if !slices.Contains(foreign[name], o) {
-			foreign[name] = append(foreign[name], o)
-		}
-	}
-	pending := map[string]bool{}
-	for _, list := range [][]*endpoint.Endpoint{changes.Create, changes.UpdateNew, changes.Delete} {
-		for _, ep := range list {
-			pending[ep.DNSName] = true
-		}
-	}
-	out := make(map[string]Outcome, len(published))
-	conflicts := 0
-	for _, p := range published {
-		o := Outcome{Host: p.Host, Sources: p.Sources, Status: metav1.ConditionFalse}
-		switch {
-		case p.Reason != "":
-			o.Reason, o.Message = p.Reason, p.Message
-		case len(foreign[p.Host]) > 0:
-			conflicts++
-			o.Reason = "Conflict"
-			o.Message = fmt.Sprintf("the zone already has records for %s owned by %s; they are left alone and this hostname is not published until they are removed", p.Host, strings.Join(foreign[p.Host], ", "))
-		case applyErr != nil && pending[p.Host]:
-			o.Reason, o.Message = "ProviderError", fmt.Sprintf("writing records for %s failed (retried with backoff): %v", p.Host, applyErr)
-		default:
-			o.Status, o.Reason = metav1.ConditionTrue, "Registered"
-			o.Message = "published " + describe(p.Endpoints)
-		}
-		out[p.Claim.Name] = o
-	}
-	return out, conflicts
-}
-
-// outcomesAfterFailure keeps what was registered (its records are most
-// likely still served) and marks every other hostname as failed. What was
-// registered is known from the last sync or, after a restart, from the
-// claim's condition, so a DNS outage at start does not flip every claim.
-func outcomesAfterFailure(published []Published, prev *Outcomes, msg string) map[string]Outcome {
-	out := make(map[string]Outcome, len(published))
-	for _, p := range published {
-		o, ok, _ := prev.Get(p.Claim.Name)
-		switch {
-		case ok && o.Status == metav1.ConditionTrue && slices.Equal(o.Sources, p.Sources):
-			out[p.Claim.Name] = o
-		case !ok && p.Reason == "" && isRegistered(p.Claim):
-			c := meta.FindStatusCondition(p.Claim.Status.Conditions, ConditionDNSRegistered)
-			out[p.Claim.Name] = Outcome{Host: p.Host, Sources: p.Sources, Status: c.Status, Reason: c.Reason, Message: c.Message}
-		default:
-			out[p.Claim.Name] = Outcome{Host: p.Host, Sources: p.Sources, Status: metav1.ConditionFalse, Reason: "ProviderError", Message: msg}
-		}
-	}
-	return out
-}
-
-// isRegistered reports whether a claim says its hostname is published.
-func isRegistered(c *fleetv1.HostnameClaim) bool {
-	cond := meta.FindStatusCondition(c.Status.Conditions, ConditionDNSRegistered)
-	return cond != nil && cond.Status == metav1.ConditionTrue && cond.ObservedGeneration == c.Generation
-}
-
-// describe writes record sets the way a person reads them: "A 192.0.2.1, 192.0.2.2 (TTL 300s)".
-func describe(eps []*endpoint.Endpoint) string {
-	parts := make([]string, 0, len(eps))
-	for _, ep := range eps {
-		parts = append(parts, fmt.Sprintf("%s %s", ep.RecordType, strings.Join(ep.Targets, ", ")))
-	}
-	ttl := ""
-	if len(eps) > 0 && eps[0].RecordTTL.IsConfigured() {
-		ttl = fmt.Sprintf(" (TTL %ds)", eps[0].RecordTTL)
-	}
-	return strings.Join(parts, "; ") + ttl
 }
