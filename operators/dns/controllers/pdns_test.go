@@ -1,0 +1,99 @@
+package controllers
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"sigs.k8s.io/external-dns/endpoint"
+
+	"github.com/atrium-dev/atrium/internal/pdnsfake"
+	"github.com/atrium-dev/atrium/operators/dns/provider"
+)
+
+// pdnsReconciler is a zone controller's write path over the pdns provider,
+// configured as the binary configures it, against a fake PowerDNS API.
+func pdnsReconciler(t *testing.T, fake *pdnsfake.Server, key string) *ZoneReconciler {
+	t.Helper()
+	keyFile := filepath.Join(t.TempDir(), "pdns-api-key")
+	if err := os.WriteFile(keyFile, []byte(key+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := provider.Config{Provider: provider.PDNS, Zones: []string{"example.test"}, Server: fake.URL, PDNSServerID: "localhost", PDNSAPIKeyFile: keyFile}
+	p, err := provider.New(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &ZoneReconciler{Provider: p, OwnershipFirst: cfg.OwnershipFirst(), Cluster: "c1", Zones: cfg.Zones}
+	if r.registry, err = r.newRegistry(); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// The pdns provider, driven by the real client library: record sets and
+// their ownership records are written, read back as this cluster's, and
+// deleted; a wrong API key is an error, not an empty zone.
+func TestPDNSProvider(t *testing.T) {
+	fake := pdnsfake.Start("s3cret", "localhost", "example.test")
+	defer fake.Close()
+	ctx := context.Background()
+	r := pdnsReconciler(t, fake, "s3cret")
+	current, err := r.registry.Records(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	www := endpoint.NewEndpointWithTTL("www.example.test", "A", 300, "192.0.2.1", "192.0.2.2")
+	www.Labels[endpoint.ResourceLabelKey] = "ingress/a/web"
+	alias := endpoint.NewEndpointWithTTL("alias.example.test", "CNAME", 300, "www.example.test")
+	if err := r.apply(ctx, r.plan(current, []*endpoint.Endpoint{www, alias})); err != nil {
+		t.Fatal(err)
+	}
+	rr, ok := fake.RRset("www.example.test", "A")
+	if !ok || len(rr.Records) != 2 || rr.TTL != 300 {
+		t.Fatalf("A RRset = %+v, %v", rr, ok)
+	}
+	owner, ok := fake.RRset("a-www.example.test", "TXT")
+	if !ok || !strings.Contains(owner.Records[0].Content, "external-dns/owner=c1") {
+		t.Fatalf("ownership RRset = %+v, %v", owner, ok)
+	}
+
+	// Read back by a new registry: the records are this cluster's.
+	r2 := pdnsReconciler(t, fake, "s3cret")
+	current, err = r2.registry.Records(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mine := 0
+	for _, ep := range current {
+		if ep.Labels[endpoint.OwnerLabelKey] == "c1" {
+			mine++
+		}
+	}
+	if mine != 2 {
+		t.Fatalf("%d record sets read back as c1's, want 2: %v", mine, current)
+	}
+	// Nothing to change when nothing changed.
+	if changes := r2.plan(current, []*endpoint.Endpoint{www.DeepCopy(), alias.DeepCopy()}); changes.HasChanges() {
+		t.Fatalf("a second plan changes %+v", changes)
+	}
+	// Deleted: record sets and ownership records go.
+	if err := r2.apply(ctx, r2.plan(current, nil)); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"www.example.test/A", "a-www.example.test/TXT", "alias.example.test/CNAME", "cname-alias.example.test/TXT"} {
+		n, typ, _ := strings.Cut(name, "/")
+		if _, ok := fake.RRset(n, typ); ok {
+			t.Errorf("%s still there", name)
+		}
+	}
+
+	// A wrong key fails the read instead of reading an empty zone (which
+	// would plan to delete nothing, but also hide every record).
+	bad := pdnsReconciler(t, fake, "wrong")
+	if _, err := bad.registry.Records(ctx); err == nil {
+		t.Fatal("a wrong API key read the zone")
+	}
+}
