@@ -262,82 +262,80 @@ func TestForeignRecordIsAConflict(t *testing.T) {
 	waitCondition(t, host, "Registered")
 }
 
-// The DNS server goes away: the failure is reported, nothing is lost, and
-// everything converges once it is back.
-func TestServerDownThenBack(t *testing.T) {
-	a := members["member-a"]
-	namespace(t, a, "outage")
-	kept, added := "kept.outage."+zone, "added.outage."+zone
-	defer release(t, claim(t, kept, "member-a", "outage"))
-	defer release(t, claim(t, added, "member-a", "outage"))
-	ik := ingress(t, a, "outage", "kept", "192.0.2.50", kept)
-	defer del(t, a, ik)
-	waitRecords(t, kept, mdns.TypeA, "192.0.2.50")
+// ServerFaultInput describes a fault of the DNS server.
+type ServerFaultInput struct {
+	// Namespace gets a hostname published before the fault and one added
+	// during it; KeptIP and AddedIP are their load balancer addresses.
+	Namespace       string
+	KeptIP, AddedIP string
+	// Break and Heal start and end the fault.
+	Break, Heal func() error
+	// Message must appear in the ProviderError condition of the added
+	// hostname (any of them).
+	Message []string
+}
 
-	if err := dns.Stop(); err != nil {
+// ServerFault: during the fault the new hostname reports ProviderError
+// (with an event) while the published one keeps its record and its
+// Registered condition; after it, everything converges.
+func ServerFault(t *testing.T, in ServerFaultInput) {
+	t.Helper()
+	a := members["member-a"]
+	namespace(t, a, in.Namespace)
+	kept, added := "kept."+in.Namespace+"."+zone, "added."+in.Namespace+"."+zone
+	defer release(t, claim(t, kept, "member-a", in.Namespace))
+	defer release(t, claim(t, added, "member-a", in.Namespace))
+	ik := ingress(t, a, in.Namespace, "kept", in.KeptIP, kept)
+	defer del(t, a, ik)
+	waitRecords(t, kept, mdns.TypeA, in.KeptIP)
+
+	if err := in.Break(); err != nil {
 		t.Fatal(err)
 	}
-	restarted := false
+	healed := false
 	defer func() {
-		if !restarted {
-			_ = dns.Restart(context.Background())
+		if !healed {
+			_ = in.Heal()
 		}
 	}()
-	ia := ingress(t, a, "outage", "added", "192.0.2.51", added)
+	ia := ingress(t, a, in.Namespace, "added", in.AddedIP, added)
 	defer del(t, a, ia)
 	cond := waitCondition(t, added, "ProviderError")
-	if !strings.Contains(cond.Message, "could not be read") && !strings.Contains(cond.Message, "failed") {
-		t.Errorf("message = %q", cond.Message)
+	if !slices.ContainsFunc(in.Message, func(m string) bool { return strings.Contains(cond.Message, m) }) {
+		t.Errorf("the message does not say what happened (%q): %q", in.Message, cond.Message)
 	}
-	waitEvent(t, a, "outage", "added", "DNSProviderError")
+	waitEvent(t, a, in.Namespace, "added", "DNSProviderError")
+	waitCondition(t, kept, "Registered")
 
-	if err := dns.Restart(context.Background()); err != nil {
+	if err := in.Heal(); err != nil {
 		t.Fatal(err)
 	}
-	restarted = true
-	waitRecords(t, added, mdns.TypeA, "192.0.2.51")
-	waitRecords(t, kept, mdns.TypeA, "192.0.2.50")
+	healed = true
+	waitRecords(t, added, mdns.TypeA, in.AddedIP)
+	waitRecords(t, kept, mdns.TypeA, in.KeptIP)
 	waitCondition(t, added, "Registered")
 }
 
+// The DNS server goes away and comes back.
+func TestServerDownThenBack(t *testing.T) {
+	ServerFault(t, ServerFaultInput{
+		Namespace: "outage", KeptIP: "192.0.2.50", AddedIP: "192.0.2.51",
+		Break:   dns.Stop,
+		Heal:    func() error { return dns.Restart(context.Background()) },
+		Message: []string{"could not be read", "failed"},
+	})
+}
+
 // The DNS server refuses updates (maintenance, a revoked key): the refusal
-// is reported with the server's answer, what was published stays, and the
-// new hostname is published once updates are accepted again.
+// is reported with the server's answer.
 func TestServerRefusesUpdates(t *testing.T) {
-	a := members["member-a"]
-	namespace(t, a, "refused")
-	kept, added := "kept.refused."+zone, "added.refused."+zone
-	defer release(t, claim(t, kept, "member-a", "refused"))
-	defer release(t, claim(t, added, "member-a", "refused"))
-	ik := ingress(t, a, "refused", "kept", "192.0.2.140", kept)
-	defer del(t, a, ik)
-	waitRecords(t, kept, mdns.TypeA, "192.0.2.140")
-
 	ctx := context.Background()
-	if err := dns.RefuseUpdates(ctx, true); err != nil {
-		t.Fatal(err)
-	}
-	refusing := true
-	defer func() {
-		if refusing {
-			_ = dns.RefuseUpdates(ctx, false)
-		}
-	}()
-	ia := ingress(t, a, "refused", "added", "192.0.2.141", added)
-	defer del(t, a, ia)
-	cond := waitCondition(t, added, "ProviderError")
-	if !strings.Contains(cond.Message, "REFUSED") {
-		t.Errorf("the message does not give the server's answer: %q", cond.Message)
-	}
-	waitCondition(t, kept, "Registered")
-	waitRecords(t, kept, mdns.TypeA, "192.0.2.140")
-
-	if err := dns.RefuseUpdates(ctx, false); err != nil {
-		t.Fatal(err)
-	}
-	refusing = false
-	waitRecords(t, added, mdns.TypeA, "192.0.2.141")
-	waitCondition(t, added, "Registered")
+	ServerFault(t, ServerFaultInput{
+		Namespace: "refused", KeptIP: "192.0.2.140", AddedIP: "192.0.2.141",
+		Break:   func() error { return dns.RefuseUpdates(ctx, true) },
+		Heal:    func() error { return dns.RefuseUpdates(ctx, false) },
+		Message: []string{"REFUSED"},
+	})
 }
 
 // A record deleted or changed by hand is put back by the periodic resync.
