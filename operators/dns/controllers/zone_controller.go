@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"strconv"
@@ -208,6 +209,9 @@ func (r *ZoneReconciler) Reconcile(ctx context.Context, _ ctrl.Request) (ctrl.Re
 	}
 	problemsDue := r.reportProblems(problems)
 	current, changes, err := r.planChanges(ctx, published)
+	if readErr := (*zoneReadError)(nil); errors.As(err, &readErr) {
+		r.publish(ctx, outcomesAfterFailure(published, r.Outcomes, readErr.Error()))
+	}
 	if err != nil {
 		return ctrl.Result{}, err
 	}
@@ -228,7 +232,7 @@ func (r *ZoneReconciler) planChanges(ctx context.Context, published []Published)
 	var err error
 	fresh := r.registry == nil || !time.Now().Before(r.readBy)
 	if fresh {
-		current, err = r.readZone(ctx, published)
+		current, err = r.readZone(ctx)
 	} else {
 		current, err = r.registry.Records(ctx) // the cache
 	}
@@ -248,7 +252,7 @@ func (r *ZoneReconciler) planChanges(ctx context.Context, published []Published)
 		// A name is about to get records: the cache cannot know records
 		// that others put in the zone since the last read, and a record
 		// added beside them would mix two owners' answers. Look first.
-		if current, err = r.readZone(ctx, published); err != nil {
+		if current, err = r.readZone(ctx); err != nil {
 			return nil, nil, err
 		}
 		changes = r.plan(current, desired)
@@ -389,10 +393,16 @@ func (r *ZoneReconciler) desired(ctx context.Context) ([]Published, []Problem, e
 	return published, append(problems, notHeld...), nil
 }
 
+// zoneReadError is a failed zone read, which Reconcile reports on the
+// hostnames not yet registered.
+type zoneReadError struct{ err error }
+
+func (e *zoneReadError) Error() string { return "the DNS zone could not be read: " + e.err.Error() }
+func (e *zoneReadError) Unwrap() error { return e.err }
+
 // readZone reads the zone through a new registry, whose cache then follows
-// the operator's writes until the next read. A failed read is reported on
-// every hostname not yet registered.
-func (r *ZoneReconciler) readZone(ctx context.Context, published []Published) ([]*endpoint.Endpoint, error) {
+// the operator's writes until the next read.
+func (r *ZoneReconciler) readZone(ctx context.Context) ([]*endpoint.Endpoint, error) {
 	reg, err := r.newRegistry()
 	if err != nil {
 		return nil, err
@@ -401,8 +411,7 @@ func (r *ZoneReconciler) readZone(ctx context.Context, published []Published) ([
 	if err != nil {
 		r.registry = nil
 		zoneFailures.WithLabelValues(r.Cluster, "read").Inc()
-		r.publish(ctx, outcomesAfterFailure(published, r.Outcomes, fmt.Sprintf("the DNS zone could not be read: %v", err)))
-		return nil, fmt.Errorf("reading the zone: %w", err)
+		return nil, &zoneReadError{err: err}
 	}
 	r.registry = reg
 	r.readBy = time.Now().Add(r.Resync)
