@@ -196,7 +196,7 @@ func measureHandler(ctx context.Context, tier *tenancyv1.ProjectTier, n int) (ma
 		objs = append(objs, &fleetv1.HostnameClaim{
 			ObjectMeta: metav1.ObjectMeta{
 				Name:   hostname.ClaimName(h),
-				Labels: map[string]string{claims.ClusterLabel: cluster, claims.NamespaceLabel: ns},
+				Labels: map[string]string{fleetv1.ClusterLabel: cluster, fleetv1.NamespaceLabel: ns},
 			},
 			Spec: fleetv1.HostnameClaimSpec{
 				Hostname: h.Name, Cluster: cluster, Namespace: ns, Project: ns,
@@ -540,7 +540,7 @@ func measureEndToEnd(ctx context.Context, tier *tenancyv1.ProjectTier) (r e2eRes
 		h := hostname.Hostname{Name: fmt.Sprintf("taken-%04d.%s", i, benchDomain)}
 		if err := hub.Client.Create(ctx, &fleetv1.HostnameClaim{
 			ObjectMeta: metav1.ObjectMeta{Name: hostname.ClaimName(h),
-				Labels: map[string]string{claims.ClusterLabel: otherCluster, claims.NamespaceLabel: otherNamespace}},
+				Labels: map[string]string{fleetv1.ClusterLabel: otherCluster, fleetv1.NamespaceLabel: otherNamespace}},
 			Spec: fleetv1.HostnameClaimSpec{Hostname: h.Name, Cluster: otherCluster, Namespace: otherNamespace,
 				Sources: []fleetv1.SourceRef{{Group: ingressKind.Group, Kind: ingressKind.Kind, Name: "site", ReservedAt: metav1.Now()}}},
 		}); err != nil {
@@ -600,7 +600,7 @@ func measureEndToEnd(ctx context.Context, tier *tenancyv1.ProjectTier) (r e2eRes
 
 	// Each admitted create must have left its claim at the hub.
 	var list fleetv1.HostnameClaimList
-	if err := hub.Client.List(ctx, &list, client.MatchingLabels{claims.ClusterLabel: benchCluster}); err != nil {
+	if err := hub.Client.List(ctx, &list, client.MatchingLabels{fleetv1.ClusterLabel: benchCluster}); err != nil {
 		return r, err
 	}
 	if want := 1 + e2eWarmup + e2eCreates; len(list.Items) != want {
@@ -624,7 +624,7 @@ func hubRoundTrips(ctx context.Context, hub client.Client) (created, exists, got
 		claim := func() *fleetv1.HostnameClaim {
 			return &fleetv1.HostnameClaim{
 				ObjectMeta: metav1.ObjectMeta{Name: hostname.ClaimName(h),
-					Labels: map[string]string{claims.ClusterLabel: otherCluster, claims.NamespaceLabel: otherNamespace}},
+					Labels: map[string]string{fleetv1.ClusterLabel: otherCluster, fleetv1.NamespaceLabel: otherNamespace}},
 				Spec: fleetv1.HostnameClaimSpec{Hostname: h.Name, Cluster: otherCluster, Namespace: otherNamespace,
 					Sources: []fleetv1.SourceRef{{Group: ingressKind.Group, Kind: ingressKind.Kind, Name: "site", ReservedAt: metav1.Now()}}},
 			}

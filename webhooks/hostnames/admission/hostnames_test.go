@@ -20,7 +20,6 @@ import (
 	tenancyv1 "github.com/atrium-dev/atrium/apis/tenancy/v1alpha1"
 	"github.com/atrium-dev/atrium/internal/hostname"
 	"github.com/atrium-dev/atrium/internal/testenv"
-	"github.com/atrium-dev/atrium/webhooks/hostnames/claims"
 )
 
 func skipShort(t *testing.T) {
@@ -359,7 +358,7 @@ func TestRace(t *testing.T) {
 			continue
 		}
 		c, err := claim(t, fmt.Sprintf("race-%03d.example.org", j))
-		if err != nil || c.Spec.Cluster != winner || c.Labels[claims.ClusterLabel] != winner {
+		if err != nil || c.Spec.Cluster != winner || c.Labels[fleetv1.ClusterLabel] != winner {
 			t.Errorf("race-%03d: claim %+v, %v; winner %s", j, c, err, winner)
 		}
 	}
@@ -389,7 +388,7 @@ func TestUnpersistedReservationIsReleased(t *testing.T) {
 		t.Fatal(err)
 	}
 	ghost := &fleetv1.HostnameClaim{
-		ObjectMeta: metav1.ObjectMeta{Name: hostname.ClaimName(h), Labels: map[string]string{claims.ClusterLabel: "member-a"}},
+		ObjectMeta: metav1.ObjectMeta{Name: hostname.ClaimName(h), Labels: map[string]string{fleetv1.ClusterLabel: "member-a"}},
 		Spec: fleetv1.HostnameClaimSpec{Hostname: h.Name, Cluster: "member-a", Namespace: "ghost", Sources: []fleetv1.SourceRef{{
 			Group: "networking.k8s.io", Kind: "Ingress", Name: "never-persisted", UID: "11111111-2222-3333-4444-555555555555",
 			ReservedAt: metav1.Now(),

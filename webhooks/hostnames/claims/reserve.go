@@ -15,12 +15,6 @@ import (
 	"github.com/atrium-dev/atrium/internal/hostname"
 )
 
-// Labels on every HostnameClaim, so a cluster can watch only its own.
-const (
-	ClusterLabel   = fleetv1.ClusterLabel
-	NamespaceLabel = fleetv1.NamespaceLabel
-)
-
 // Holder is the (cluster, namespace) that holds or asks for a hostname.
 type Holder struct {
 	Cluster   string
@@ -57,7 +51,7 @@ type Reserver struct {
 	// Hub talks to the hub's API server directly (no cache): it is the
 	// authority and each write is the test-and-set.
 	Hub client.Client
-	// Index is a cache of this cluster's claims (selected by ClusterLabel);
+	// Index is a cache of this cluster's claims (selected by fleetv1.ClusterLabel);
 	// a hostname the namespace already holds is admitted from it without a
 	// round trip.
 	Index client.Reader
@@ -100,7 +94,7 @@ func (r *Reserver) Reserve(ctx context.Context, host hostname.Hostname, holder H
 	claim := &fleetv1.HostnameClaim{
 		ObjectMeta: metav1.ObjectMeta{
 			Name:   name,
-			Labels: map[string]string{ClusterLabel: holder.Cluster, NamespaceLabel: holder.Namespace},
+			Labels: map[string]string{fleetv1.ClusterLabel: holder.Cluster, fleetv1.NamespaceLabel: holder.Namespace},
 		},
 		Spec: fleetv1.HostnameClaimSpec{
 			Hostname:  host.Name,

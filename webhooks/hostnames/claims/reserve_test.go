@@ -30,7 +30,7 @@ func host(t *testing.T, s string) hostname.Hostname {
 
 func existing(h hostname.Hostname, cluster, ns string, srcs ...fleetv1.SourceRef) *fleetv1.HostnameClaim {
 	return &fleetv1.HostnameClaim{
-		ObjectMeta: metav1.ObjectMeta{Name: hostname.ClaimName(h), Labels: map[string]string{ClusterLabel: cluster}},
+		ObjectMeta: metav1.ObjectMeta{Name: hostname.ClaimName(h), Labels: map[string]string{fleetv1.ClusterLabel: cluster}},
 		Spec:       fleetv1.HostnameClaimSpec{Hostname: h.Name, Cluster: cluster, Namespace: ns, Sources: srcs},
 	}
 }
@@ -110,7 +110,7 @@ func TestReserve(t *testing.T) {
 			if gerr != nil || len(c.Spec.Sources) != tc.sources || c.Spec.Namespace != tc.holderNS {
 				t.Fatalf("claim %+v, %v", c.Spec, gerr)
 			}
-			if tc.want == "" && c.Labels[ClusterLabel] != "c1" {
+			if tc.want == "" && c.Labels[fleetv1.ClusterLabel] != "c1" {
 				t.Fatalf("labels %v", c.Labels)
 			}
 		})
