@@ -33,6 +33,7 @@ build() { # name package [ldflags]
 
 build etcd go.etcd.io/etcd/server/v3
 build kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver "$kube_ldflags"
+build kube-controller-manager k8s.io/kubernetes/cmd/kube-controller-manager "$kube_ldflags"
 build kubectl k8s.io/kubernetes/cmd/kubectl "$kube_ldflags"
 build controller-gen sigs.k8s.io/controller-tools/cmd/controller-gen
 

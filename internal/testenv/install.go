@@ -41,6 +41,10 @@ func (e *Env) InstallRBAC(ctx context.Context, kustomization string) error {
 			return fmt.Errorf("creating %s %s: %w", u.GetKind(), u.GetName(), err)
 		}
 	}
-	// Roles the kustomization aggregates into admin, edit and view.
-	return AggregateClusterRoles(ctx, e.Client)
+	// Roles the kustomization aggregates into admin, edit and view are
+	// aggregated by kube-controller-manager; wait until they are.
+	if e.kcm == nil {
+		return nil
+	}
+	return e.WaitForAggregation(ctx)
 }

@@ -14,9 +14,6 @@ import (
 	"time"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
-	rbacv1 "k8s.io/api/rbac/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/rest"
@@ -26,6 +23,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/atrium-dev/atrium/internal/manager"
+	"github.com/atrium-dev/atrium/internal/procs"
 )
 
 // StandInCRDs are minimal stand-ins for the APIs Atrium reads but does not
@@ -42,6 +40,9 @@ type Options struct {
 	Webhooks []string
 	// ExtraCRDs are more CRD files or folders, relative to the repo root.
 	ExtraCRDs []string
+	// NoControllerManager leaves kube-controller-manager out, for a
+	// control plane that only stores objects (a hub in a benchmark).
+	NoControllerManager bool
 }
 
 // Env is a running test control plane.
@@ -56,6 +57,9 @@ type Env struct {
 
 	// ports are the local serving ports of each component's webhooks.
 	ports map[string]int
+	// kcm is kube-controller-manager, with its files in kcmDir.
+	kcm    *procs.Process
+	kcmDir string
 }
 
 // Start starts etcd and kube-apiserver and installs what opts names.
@@ -110,15 +114,20 @@ func Start(opts Options) (*Env, error) {
 	if len(opts.Webhooks) > 0 {
 		e.ports[opts.Webhooks[0]] = env.WebhookInstallOptions.LocalServingPort
 	}
-	if err := AggregateClusterRoles(context.Background(), c); err != nil {
-		_ = env.Stop()
-		return nil, err
+	if !opts.NoControllerManager {
+		if err := e.startControllerManager(context.Background(), assets); err != nil {
+			_ = e.Stop()
+			return nil, err
+		}
 	}
 	return e, nil
 }
 
-// Stop stops the control plane.
-func (e *Env) Stop() error { return e.env.Stop() }
+// Stop stops the control plane, kube-controller-manager first.
+func (e *Env) Stop() error {
+	e.stopControllerManager()
+	return e.env.Stop()
+}
 
 // WebhookServer is a webhook server listening where the installed webhook
 // configurations point, with the serving certificate they trust.
@@ -275,51 +284,4 @@ func ReadYAMLDocuments(path string) ([][]byte, error) {
 			out = append(out, doc)
 		}
 	}
-}
-
-// AggregateClusterRoles fills in the rules of aggregated ClusterRoles
-// (admin, edit, view) from the roles their selectors match. In a cluster this
-// is kube-controller-manager's job; the test control plane runs none, and
-// without it the built-in "admin" role would grant nothing. Aggregated roles
-// aggregate each other (edit into admin), so this runs to a fixed point.
-func AggregateClusterRoles(ctx context.Context, c client.Client) error {
-	var roles rbacv1.ClusterRoleList
-	if err := c.List(ctx, &roles); err != nil {
-		return err
-	}
-	changed := map[int]bool{}
-	for pass := 0; pass < 10; pass++ {
-		again := false
-		for i := range roles.Items {
-			role := &roles.Items[i]
-			if role.AggregationRule == nil {
-				continue
-			}
-			var rules []rbacv1.PolicyRule
-			for _, sel := range role.AggregationRule.ClusterRoleSelectors {
-				s, err := metav1.LabelSelectorAsSelector(&sel)
-				if err != nil {
-					return err
-				}
-				for _, other := range roles.Items {
-					if other.Name != role.Name && s.Matches(labels.Set(other.Labels)) {
-						rules = append(rules, other.Rules...)
-					}
-				}
-			}
-			if len(rules) != len(role.Rules) {
-				role.Rules = rules
-				changed[i], again = true, true
-			}
-		}
-		if !again {
-			break
-		}
-	}
-	for i := range changed {
-		if err := c.Update(ctx, &roles.Items[i]); err != nil {
-			return fmt.Errorf("aggregating ClusterRole %s: %w", roles.Items[i].Name, err)
-		}
-	}
-	return nil
 }
