@@ -152,8 +152,18 @@ func projectRoleName(project, access string) string {
 	return "atrium:project:" + project + ":" + access
 }
 
+// projectRoleAccesses are the accesses a Project has a ClusterRole and a
+// ClusterRoleBinding for (see projectRoleName); the operator deletes them by
+// these names when the Project goes.
+var projectRoleAccesses = []string{"edit", "view"}
+
 // projectClusterRoles returns the two ClusterRoles for the Project object
-// itself: "edit" (get, update, patch, delete) and "view" (get).
+// itself: "edit" (get, list, watch, update, patch, delete) and "view" (get,
+// list, watch). Both are limited to the Project's name. RBAC matches a list
+// or watch to a rule with resourceNames only when the request selects that
+// one name (fieldSelector=metadata.name=<name>), which is exactly what
+// `kubectl get project NAME -w` and the wait of `kubectl delete` send; a
+// plain list of Projects stays forbidden, so no tenant sees another's.
 func projectClusterRoles(p *tenancyv1.Project) []*rbacv1ac.ClusterRoleApplyConfiguration {
 	rule := func(verbs ...string) *rbacv1ac.PolicyRuleApplyConfiguration {
 		return rbacv1ac.PolicyRule().
@@ -165,10 +175,10 @@ func projectClusterRoles(p *tenancyv1.Project) []*rbacv1ac.ClusterRoleApplyConfi
 	return []*rbacv1ac.ClusterRoleApplyConfiguration{
 		rbacv1ac.ClusterRole(projectRoleName(p.Name, "edit")).
 			WithLabels(commonLabels(p)).WithOwnerReferences(ownerRef(p)).
-			WithRules(rule("get", "update", "patch", "delete")),
+			WithRules(rule("get", "list", "watch", "update", "patch", "delete")),
 		rbacv1ac.ClusterRole(projectRoleName(p.Name, "view")).
 			WithLabels(commonLabels(p)).WithOwnerReferences(ownerRef(p)).
-			WithRules(rule("get")),
+			WithRules(rule("get", "list", "watch")),
 	}
 }
 

@@ -787,3 +787,46 @@ func TestNetworkPolicyApply(t *testing.T) {
 		})
 	}
 }
+
+func TestProjectClusterRoles(t *testing.T) {
+	p := testProject("demo")
+	roles := projectClusterRoles(p)
+	want := map[string][]string{
+		// kubectl get/-w and the wait of kubectl delete list and watch by
+		// name; owner and admins also change and delete the Project.
+		"atrium:project:demo:edit": {"get", "list", "watch", "update", "patch", "delete"},
+		"atrium:project:demo:view": {"get", "list", "watch"},
+	}
+	if len(roles) != len(want) {
+		t.Fatalf("%d roles, want %d", len(roles), len(want))
+	}
+	for i, r := range roles {
+		name := *r.Name
+		if name != projectRoleName("demo", projectRoleAccesses[i]) {
+			t.Errorf("role %d is %s, want the %s role", i, name, projectRoleAccesses[i])
+		}
+		verbs, ok := want[name]
+		if !ok {
+			t.Errorf("unexpected role %s", name)
+			continue
+		}
+		if r.Labels[tenancyv1.ProjectLabel] != "demo" {
+			t.Errorf("%s labels = %v", name, r.Labels)
+		}
+		if len(r.Rules) != 1 {
+			t.Fatalf("%s has %d rules, want 1", name, len(r.Rules))
+		}
+		rule := r.Rules[0]
+		if !slices.Equal(rule.APIGroups, []string{tenancyv1.GroupVersion.Group}) || !slices.Equal(rule.Resources, []string{"projects"}) {
+			t.Errorf("%s rule is about %v %v, want the Project kind only", name, rule.APIGroups, rule.Resources)
+		}
+		// Limited to the one name: a list or watch without the name's field
+		// selector does not match, so no other Project is seen.
+		if !slices.Equal(rule.ResourceNames, []string{"demo"}) {
+			t.Errorf("%s resourceNames = %v, want [demo]", name, rule.ResourceNames)
+		}
+		if !slices.Equal(rule.Verbs, verbs) {
+			t.Errorf("%s verbs = %v, want %v", name, rule.Verbs, verbs)
+		}
+	}
+}
