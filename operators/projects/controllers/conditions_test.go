@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -430,6 +431,40 @@ func TestRolloutCondition(t *testing.T) {
 			}
 			if c.ObservedGeneration != 4 {
 				t.Errorf("observedGeneration = %d, want 4", c.ObservedGeneration)
+			}
+		})
+	}
+}
+
+func TestDeletingCondition(t *testing.T) {
+	p := testProject("demo", func(p *tenancyv1.Project) { p.Generation = 3 })
+	tests := []struct {
+		name       string
+		conditions []corev1.NamespaceCondition
+		want       string
+	}{
+		{name: "nothing reported yet", want: "namespace demo is being deleted; the Project goes once it is gone"},
+		{
+			name: "what holds the namespace up is named",
+			conditions: []corev1.NamespaceCondition{
+				{Type: corev1.NamespaceDeletionDiscoveryFailure, Status: corev1.ConditionFalse, Message: "All resources successfully discovered"},
+				{Type: corev1.NamespaceContentRemaining, Status: corev1.ConditionTrue, Message: "Some resources are remaining: persistentvolumeclaims has 1 resource instances"},
+				{Type: corev1.NamespaceFinalizersRemaining, Status: corev1.ConditionTrue, Message: "Some content in the namespace has finalizers remaining: kubernetes.io/pvc-protection in 1 resource instances"},
+			},
+			want: "namespace demo is being deleted; the Project goes once it is gone: " +
+				"Some resources are remaining: persistentvolumeclaims has 1 resource instances; " +
+				"Some content in the namespace has finalizers remaining: kubernetes.io/pvc-protection in 1 resource instances",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "demo"}, Status: corev1.NamespaceStatus{Conditions: tt.conditions}}
+			c := deletingCondition(p, ns)
+			if c.Type != tenancyv1.ReadyCondition || c.Status != metav1.ConditionFalse || c.Reason != "Deleting" || c.ObservedGeneration != 3 {
+				t.Errorf("condition = %+v", c)
+			}
+			if c.Message != tt.want {
+				t.Errorf("message\n got: %s\nwant: %s", c.Message, tt.want)
 			}
 		})
 	}

@@ -3,14 +3,18 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/klog/v2"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
@@ -204,20 +208,21 @@ func (r *ProjectReconciler) reconcileNetworkPolicy(ctx context.Context, s *scope
 	return result{ok: true, reason: "Isolated", message: "traffic from other tenants' namespaces is refused"}, nil
 }
 
-// reconcileDelete removes what the Project made outside its namespace and
-// the namespace itself, then lets the Project go. The namespace is removed
-// by the API server's namespace lifecycle once asked; the Project does not
-// wait for every object in it to be finalized.
+// deletingRequeue is how soon a deleted Project looks at its namespace
+// again when no event about the namespace has come; namespace events (its
+// status conditions, its disappearance) bring it back sooner.
+const deletingRequeue = 10 * time.Second
+
+// reconcileDelete asks the API server to delete the Project's namespace,
+// waits until the namespace is gone, removes what the Project made outside
+// it (the per-Project ClusterRoles and ClusterRoleBindings, by name), then
+// lets the Project go. So `kubectl delete project` returns when everything
+// is gone and the name is free again; while it waits, the people of the
+// Project can still read and watch the Project, and its Ready condition
+// says what the namespace is waiting for. Every step may be repeated.
 func (r *ProjectReconciler) reconcileDelete(ctx context.Context, p *tenancyv1.Project) (ctrl.Result, error) {
 	if !controllerutil.ContainsFinalizer(p, tenancyv1.ProjectFinalizer) {
 		return ctrl.Result{}, nil
-	}
-	sel := client.MatchingLabels(commonLabels(p))
-	if err := r.Client.DeleteAllOf(ctx, &rbacv1.ClusterRoleBinding{}, sel); err != nil {
-		return ctrl.Result{}, err
-	}
-	if err := r.Client.DeleteAllOf(ctx, &rbacv1.ClusterRole{}, sel); err != nil {
-		return ctrl.Result{}, err
 	}
 
 	ns := &corev1.Namespace{}
@@ -226,14 +231,90 @@ func (r *ProjectReconciler) reconcileDelete(ctx context.Context, p *tenancyv1.Pr
 	case apierrors.IsNotFound(err):
 	case err != nil:
 		return ctrl.Result{}, err
-	case metav1.IsControlledBy(ns, p) && ns.DeletionTimestamp.IsZero():
-		if err := r.Client.Delete(ctx, ns, client.PropagationPolicy(metav1.DeletePropagationBackground)); client.IgnoreNotFound(err) != nil {
-			return ctrl.Result{}, err
+	case metav1.IsControlledBy(ns, p):
+		// A namespace the Project does not control (a conflict, or orphaned
+		// by `kubectl delete --cascade=orphan`) is not the Project's to
+		// delete or to wait for.
+		if ns.DeletionTimestamp.IsZero() {
+			if err := r.Client.Delete(ctx, ns, client.PropagationPolicy(metav1.DeletePropagationBackground),
+				client.Preconditions{UID: ptr.To(ns.UID)}); client.IgnoreNotFound(err) != nil {
+				return ctrl.Result{}, err
+			}
+			r.Recorder.Eventf(p, ns, corev1.EventTypeNormal, "NamespaceDeleted", "Delete", "Deleting namespace %s", ns.Name)
 		}
-		r.Recorder.Eventf(p, ns, corev1.EventTypeNormal, "NamespaceDeleted", "Delete", "Deleting namespace %s", ns.Name)
+		return ctrl.Result{RequeueAfter: deletingRequeue}, r.reportDeleting(ctx, p, ns)
 	}
 
+	if err := r.deleteProjectRoles(ctx, p); err != nil {
+		return ctrl.Result{}, err
+	}
 	orig := p.DeepCopy()
 	controllerutil.RemoveFinalizer(p, tenancyv1.ProjectFinalizer)
 	return ctrl.Result{}, client.IgnoreNotFound(r.Client.Patch(ctx, p, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{})))
+}
+
+// reportDeleting sets Ready to say that the Project waits for its namespace,
+// with what the namespace reports is holding its deletion up.
+func (r *ProjectReconciler) reportDeleting(ctx context.Context, p *tenancyv1.Project, ns *corev1.Namespace) error {
+	before := p.DeepCopy()
+	meta.SetStatusCondition(&p.Status.Conditions, deletingCondition(p, ns))
+	if equality.Semantic.DeepEqual(before.Status, p.Status) {
+		return nil
+	}
+	return client.IgnoreNotFound(r.Client.Status().Patch(ctx, p, client.MergeFrom(before)))
+}
+
+// deletingCondition is the Ready condition of a Project whose namespace is
+// being deleted: the namespace's own conditions that are true (content that
+// cannot be deleted, finalizers that remain) say why it is still there.
+func deletingCondition(p *tenancyv1.Project, ns *corev1.Namespace) metav1.Condition {
+	msg := fmt.Sprintf("namespace %s is being deleted; the Project goes once it is gone", ns.Name)
+	var holds []string
+	for _, c := range ns.Status.Conditions {
+		if c.Status == corev1.ConditionTrue && c.Message != "" {
+			holds = append(holds, c.Message)
+		}
+	}
+	if len(holds) > 0 {
+		msg += ": " + strings.Join(holds, "; ")
+	}
+	return metav1.Condition{
+		Type:               tenancyv1.ReadyCondition,
+		Status:             metav1.ConditionFalse,
+		Reason:             "Deleting",
+		Message:            msg,
+		ObservedGeneration: p.Generation,
+	}
+}
+
+// deleteProjectRoles removes the Project's ClusterRoleBindings and
+// ClusterRoles by their names (projectRoleName), bindings first: an object
+// of that name that does not carry the Project's label is not the
+// operator's and stays; one already gone is fine. Deleting by name needs
+// only the delete verb, where a delete by label would need deletecollection
+// on every ClusterRole of the cluster.
+func (r *ProjectReconciler) deleteProjectRoles(ctx context.Context, p *tenancyv1.Project) error {
+	for _, newObj := range []func() client.Object{
+		func() client.Object { return &rbacv1.ClusterRoleBinding{} },
+		func() client.Object { return &rbacv1.ClusterRole{} },
+	} {
+		for _, access := range projectRoleAccesses {
+			obj := newObj()
+			// Read live: the cache may not have seen an object created a
+			// moment ago, and a missed one would be left behind for good.
+			if err := r.APIReader.Get(ctx, client.ObjectKey{Name: projectRoleName(p.Name, access)}, obj); err != nil {
+				if apierrors.IsNotFound(err) {
+					continue
+				}
+				return err
+			}
+			if obj.GetLabels()[tenancyv1.ProjectLabel] != p.Name {
+				continue
+			}
+			if err := r.Client.Delete(ctx, obj, client.Preconditions{UID: ptr.To(obj.GetUID())}); client.IgnoreNotFound(err) != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
