@@ -8,6 +8,9 @@ import (
 	"testing"
 	"time"
 
+	authenticationv1 "k8s.io/api/authentication/v1"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
@@ -18,8 +21,9 @@ import (
 )
 
 // env is the package's test control plane: one real API server with the
-// CRDs, the Project webhooks and the shipped RBAC installed, and the projects
-// operator and webhook running in this process against it.
+// CRDs, the Project webhooks and the shipped RBAC of config/default
+// installed, and the projects operator and webhook running in this process
+// against it, each as its own ServiceAccount.
 var env *testenv.Env
 
 func TestMain(m *testing.M) {
@@ -42,24 +46,75 @@ func run(m *testing.M) int {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	if err := env.CreateFromFiles(ctx, "config/rbac", "docs/examples/projecttier-standard.yaml"); err != nil {
+	// The shipped RBAC of config/default: the components' ServiceAccounts
+	// and roles, and what users get (self-provisioning, platform admin).
+	if err := env.InstallRBAC(ctx, "config/default"); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	if err := startComponents(ctx); err != nil {
+	if err := env.CreateFromFiles(ctx, "docs/examples/projecttier-standard.yaml"); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	if err := startWebhook(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	if err := startOperator(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
 	return m.Run()
 }
 
-func startComponents(ctx context.Context) error {
-	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{
+// The ServiceAccounts config/default runs the components as.
+const (
+	systemNamespace = "atrium-system"
+	operatorAccount = "atrium-projects"
+	webhookAccount  = "atrium-projects-webhook"
+)
+
+// serviceAccountConfig is a rest.Config that authenticates as one of the
+// shipped ServiceAccounts (with a token the API server issued for it, as
+// make run and the e2e suite do), so a component in this process has
+// exactly the permissions config/default grants it: a missing RBAC marker
+// fails here as it would in a cluster.
+func serviceAccountConfig(name string) (*rest.Config, error) {
+	kubeconfig, err := env.ServiceAccountKubeConfig(systemNamespace, name)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := clientcmd.RESTConfigFromKubeConfig(kubeconfig)
+	if err != nil {
+		return nil, err
+	}
+	cfg.QPS, cfg.Burst = env.Config.QPS, env.Config.Burst
+	// Make sure the component is who it should be, not the test's admin.
+	c, err := client.New(cfg, client.Options{Scheme: env.Scheme})
+	if err != nil {
+		return nil, err
+	}
+	review := &authenticationv1.SelfSubjectReview{}
+	if err := c.Create(context.Background(), review); err != nil {
+		return nil, err
+	}
+	if got, want := review.Status.UserInfo.Username, "system:serviceaccount:"+systemNamespace+":"+name; got != want {
+		return nil, fmt.Errorf("the %s kubeconfig authenticates as %q, want %q", name, got, want)
+	}
+	return cfg, nil
+}
+
+// startOperator runs the projects operator as its ServiceAccount.
+func startOperator(ctx context.Context) error {
+	cfg, err := serviceAccountConfig(operatorAccount)
+	if err != nil {
+		return err
+	}
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                 env.Scheme,
 		Cache:                  controllers.CacheOptions(),
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
-		WebhookServer:          env.WebhookServer(),
 	})
 	if err != nil {
 		return err
@@ -75,6 +130,29 @@ func startComponents(ctx context.Context) error {
 	if err := (&controllers.TierReconciler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {
 		return err
 	}
+	start(ctx, "operator", mgr)
+	if !mgr.GetCache().WaitForCacheSync(ctx) {
+		return fmt.Errorf("operator cache did not sync (can its ServiceAccount list and watch what it caches?)")
+	}
+	return nil
+}
+
+// startWebhook runs the projects webhook as its ServiceAccount, serving
+// where the installed webhook configurations point.
+func startWebhook(ctx context.Context) error {
+	cfg, err := serviceAccountConfig(webhookAccount)
+	if err != nil {
+		return err
+	}
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:                 env.Scheme,
+		Metrics:                metricsserver.Options{BindAddress: "0"},
+		HealthProbeBindAddress: "0",
+		WebhookServer:          env.WebhookServer(),
+	})
+	if err != nil {
+		return err
+	}
 	if err := (&admission.Projects{
 		Client:      mgr.GetClient(),
 		Authorizer:  admission.SubjectAccessReviews{Client: mgr.GetClient()},
@@ -83,19 +161,25 @@ func startComponents(ctx context.Context) error {
 	}).SetupWithManager(ctx, mgr); err != nil {
 		return err
 	}
-	go func() {
-		if err := mgr.Start(ctx); err != nil {
-			fmt.Fprintln(os.Stderr, "manager:", err)
-			os.Exit(1)
-		}
-	}()
+	start(ctx, "webhook", mgr)
 	if !mgr.GetCache().WaitForCacheSync(ctx) {
-		return fmt.Errorf("cache did not sync")
+		return fmt.Errorf("webhook cache did not sync (can its ServiceAccount list and watch what it caches?)")
 	}
 	// The API server calls the webhooks from the first request on.
 	return testenv.Eventually(ctx, time.Minute, func() error {
 		return mgr.GetWebhookServer().StartedChecker()(nil)
 	})
+}
+
+// start runs a manager until ctx ends; a manager that stops early fails
+// the whole run.
+func start(ctx context.Context, name string, mgr ctrl.Manager) {
+	go func() {
+		if err := mgr.Start(ctx); err != nil {
+			fmt.Fprintln(os.Stderr, name+":", err)
+			os.Exit(1)
+		}
+	}()
 }
 
 // as returns a client acting as a user of the system:authenticated group.
