@@ -25,6 +25,15 @@ import (
 
 const timeout = 30 * time.Second
 
+// skipShort skips a test of the fleet (API servers, BIND9, the operators)
+// in -short mode, where TestMain starts none of it.
+func skipShort(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("needs the test fleet and BIND9")
+	}
+}
+
 func namespace(t *testing.T, mb *member, name string) {
 	t.Helper()
 	err := mb.env.Client.Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}})

@@ -15,6 +15,7 @@ import (
 // that resolves, an ownership record naming the cluster, the claim's
 // DNSRegistered condition and an event on the Ingress.
 func TestIngressIsPublished(t *testing.T) {
+	skipShort(t)
 	a := members["member-a"]
 	namespace(t, a, "shop")
 	host := "www.shop." + zone
@@ -46,6 +47,7 @@ func TestIngressIsPublished(t *testing.T) {
 // One operator writes several zones; a hostname in none of them is not
 // published and says so.
 func TestZones(t *testing.T) {
+	skipShort(t)
 	a := members["member-a"]
 	namespace(t, a, "zones")
 	second, outside := "www."+zone2, "www.elsewhere.test"
@@ -64,6 +66,7 @@ func TestZones(t *testing.T) {
 // A hostname without a claim for the namespace is never published, and the
 // object is told why.
 func TestUnclaimedHostnameIsNotPublished(t *testing.T) {
+	skipShort(t)
 	a := members["member-a"]
 	namespace(t, a, "squatter")
 	host := "stolen." + zone
@@ -78,6 +81,7 @@ func TestUnclaimedHostnameIsNotPublished(t *testing.T) {
 // Changing an Ingress's hostname moves the record; deleting the Ingress
 // removes it.
 func TestHostnameChangeMovesAndDeleteRemoves(t *testing.T) {
+	skipShort(t)
 	a := members["member-a"]
 	namespace(t, a, "blog")
 	old, renamed := "old.blog."+zone, "new.blog."+zone
@@ -108,6 +112,7 @@ func TestHostnameChangeMovesAndDeleteRemoves(t *testing.T) {
 // DNSEndpoint's records are published as given, an HTTPRoute uses the
 // cluster's ingress address.
 func TestEveryKind(t *testing.T) {
+	skipShort(t)
 	a := members["member-a"]
 	namespace(t, a, "kinds")
 	route, ep, http := "route.kinds."+zone, "ep.kinds."+zone, "http.kinds."+zone
@@ -135,6 +140,7 @@ func TestEveryKind(t *testing.T) {
 
 // An HTTPRoute points at its parent Gateway's addresses, and follows them.
 func TestHTTPRouteFollowsItsGateway(t *testing.T) {
+	skipShort(t)
 	a := members["member-a"]
 	namespace(t, a, "gw")
 	host := "www.gw." + zone
@@ -162,6 +168,7 @@ func TestHTTPRouteFollowsItsGateway(t *testing.T) {
 // Two clusters write one zone: each publishes its own hostnames and never
 // changes or deletes the other's, through resyncs and deletions.
 func TestTwoOwnersShareTheZone(t *testing.T) {
+	skipShort(t)
 	a, b := members["member-a"], members["member-b"]
 	namespace(t, a, "team")
 	namespace(t, b, "team")
@@ -190,6 +197,7 @@ func TestTwoOwnersShareTheZone(t *testing.T) {
 // records alone; once the first operator is back it removes them, and the
 // second publishes.
 func TestHostnameMovesBetweenClusters(t *testing.T) {
+	skipShort(t)
 	a, b := members["member-a"], members["member-b"]
 	namespace(t, a, "mover")
 	namespace(t, b, "mover")
@@ -232,6 +240,7 @@ func TestHostnameMovesBetweenClusters(t *testing.T) {
 // A record another owner (or a person) put in the zone is reported as a
 // conflict and left alone; once it goes, the hostname is published.
 func TestForeignRecordIsAConflict(t *testing.T) {
+	skipShort(t)
 	a := members["member-a"]
 	namespace(t, a, "clash")
 	host := "clash." + zone
@@ -318,6 +327,7 @@ func ServerFault(t *testing.T, in ServerFaultInput) {
 
 // The DNS server goes away and comes back.
 func TestServerDownThenBack(t *testing.T) {
+	skipShort(t)
 	ServerFault(t, ServerFaultInput{
 		Namespace: "outage", KeptIP: "192.0.2.50", AddedIP: "192.0.2.51",
 		Break:   dns.Stop,
@@ -329,6 +339,7 @@ func TestServerDownThenBack(t *testing.T) {
 // The DNS server refuses updates (maintenance, a revoked key): the refusal
 // is reported with the server's answer.
 func TestServerRefusesUpdates(t *testing.T) {
+	skipShort(t)
 	ctx := context.Background()
 	ServerFault(t, ServerFaultInput{
 		Namespace: "refused", KeptIP: "192.0.2.140", AddedIP: "192.0.2.141",
@@ -340,6 +351,7 @@ func TestServerRefusesUpdates(t *testing.T) {
 
 // A record deleted or changed by hand is put back by the periodic resync.
 func TestDriftIsRepaired(t *testing.T) {
+	skipShort(t)
 	a := members["member-a"]
 	namespace(t, a, "drift")
 	host := "drift." + zone
@@ -362,6 +374,7 @@ func TestDriftIsRepaired(t *testing.T) {
 // A restarted operator finds its records again: nothing is duplicated, and
 // what changed while it was down is applied.
 func TestRestartLosesAndDuplicatesNothing(t *testing.T) {
+	skipShort(t)
 	a := members["member-a"]
 	namespace(t, a, "restart")
 	stay, gone, born := "stay.restart."+zone, "gone.restart."+zone, "born.restart."+zone
@@ -400,6 +413,7 @@ func TestRestartLosesAndDuplicatesNothing(t *testing.T) {
 // claims (records of held hostnames stay and follow their objects), and the
 // claims' status catches up once the hub is back.
 func TestHubDownKeepsPublishing(t *testing.T) {
+	skipShort(t)
 	b := members["member-b"]
 	namespace(t, b, "island")
 	host := "island." + zone
@@ -429,6 +443,7 @@ func TestHubDownKeepsPublishing(t *testing.T) {
 // A Route with a subdomain wildcard policy publishes a wildcard record,
 // with its ownership record under the registry's wildcard replacement.
 func TestWildcard(t *testing.T) {
+	skipShort(t)
 	a := members["member-a"]
 	namespace(t, a, "wild")
 	defer release(t, claim(t, "*.wild."+zone, "member-a", "wild"))
@@ -455,6 +470,7 @@ func waitZoneReads(t *testing.T, cluster string, n int) {
 // A claim that reaches the operator shortly after its object (the hub's
 // watch being slower than the member's) draws no false warning.
 func TestLateClaimIsNoWarning(t *testing.T) {
+	skipShort(t)
 	a := members["member-a"]
 	namespace(t, a, "late")
 	host := "late." + zone
