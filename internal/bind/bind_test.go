@@ -11,6 +11,9 @@ import (
 // A record written by a signed update resolves, and is still there after
 // named is stopped and started again (the journal keeps it).
 func TestUpdateSurvivesRestart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts named")
+	}
 	if !Installed() {
 		t.Fatal("named is not installed: run `make tools`")
 	}
@@ -49,6 +52,9 @@ func TestUpdateSurvivesRestart(t *testing.T) {
 // With updates refused the zone still answers, keeps its records and
 // refuses a signed update; allowed again, it takes updates.
 func TestRefuseUpdates(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts named")
+	}
 	ctx := context.Background()
 	s, err := Start(ctx, Options{Zones: []string{"example.test"}})
 	if err != nil {
