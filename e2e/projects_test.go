@@ -72,7 +72,6 @@ func TestExampleProjectAsCasualUser(t *testing.T) {
 	if testing.Short() {
 		t.Skip("e2e")
 	}
-	f.startOperator(t, "a")
 	raw, err := testenv.ReadYAMLDocuments(f.env.Root + "/docs/examples/project.yaml")
 	if err != nil {
 		t.Fatal(err)
@@ -84,21 +83,23 @@ func TestExampleProjectAsCasualUser(t *testing.T) {
 	SelfServiceProject(context.Background(), t, SelfServiceInput{User: "alice", Project: example, Timeout: time.Minute})
 }
 
-// TestOperatorFailover: Projects created while the operator's leader is
-// killed are provisioned by the other replica, and nothing is lost.
+// TestOperatorFailover: Projects created while a replica of the
+// operator (perhaps its leader) is killed are provisioned by the other
+// replica once the lease runs out, and nothing is lost; then the
+// Deployment has its two replicas again.
 func TestOperatorFailover(t *testing.T) {
 	if testing.Short() {
 		t.Skip("e2e")
 	}
 	ctx := context.Background()
-	a := f.startOperator(t, "fa")
-	f.startOperator(t, "fb")
 	SelfServiceProject(ctx, t, SelfServiceInput{User: "erin", Project: &tenancyv1.Project{ObjectMeta: metav1.ObjectMeta{Name: "failover-0"}}, Timeout: time.Minute})
 
-	// Kill one replica without notice (it may be the leader); create
-	// Projects meanwhile; the survivor provisions all of them once the
-	// lease runs out.
-	a.Kill()
+	// Kill one replica without notice; create Projects meanwhile; the
+	// survivor provisions all of them once the shipped lease (15s) runs
+	// out.
+	operator := f.member.Deployment("atrium-projects")
+	killed := operator.Pods()[0]
+	operator.Kill(killed)
 	names := []string{}
 	for i := 1; i <= 10; i++ {
 		name := fmt.Sprintf("failover-%d", i)
@@ -114,5 +115,11 @@ func TestOperatorFailover(t *testing.T) {
 		if err := f.env.Client.Get(ctx, client.ObjectKey{Name: n}, ns); err != nil || !metav1.IsControlledBy(ns, p) {
 			t.Fatalf("namespace %s: %v", n, err)
 		}
+	}
+	if _, err := operator.Replace(ctx, killed); err != nil {
+		t.Fatal(err)
+	}
+	if err := operator.WaitReady(ctx, time.Minute); err != nil {
+		t.Fatal(err)
 	}
 }

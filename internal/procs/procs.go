@@ -29,12 +29,19 @@ type Process struct {
 // (appended, so a restarted component keeps one log). onExit, when not nil,
 // is called if the process ends without Stop having been called.
 func Start(name, bin string, args []string, logDir string, onExit func(p *Process, err error)) (*Process, error) {
+	return StartWithEnv(name, bin, args, nil, logDir, onExit)
+}
+
+// StartWithEnv is Start with the process's whole environment given (nil
+// inherits this process's).
+func StartWithEnv(name, bin string, args, env []string, logDir string, onExit func(p *Process, err error)) (*Process, error) {
 	logPath := filepath.Join(logDir, name+".log")
 	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return nil, err
 	}
 	cmd := exec.Command(bin, args...)
+	cmd.Env = env
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	// A process group of its own: a Ctrl-C at the terminal reaches only the
 	// parent, which stops its components in order (clients before servers).
@@ -57,6 +64,16 @@ func Start(name, bin string, args []string, logDir string, onExit func(p *Proces
 		}
 	}()
 	return p, nil
+}
+
+// Exited says whether the process has ended.
+func (p *Process) Exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
 }
 
 // Pid is the process id.

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/rest"
@@ -40,6 +41,14 @@ type Options struct {
 	Webhooks []string
 	// ExtraCRDs are more CRD files or folders, relative to the repo root.
 	ExtraCRDs []string
+	// CRDs are more CRDs, as objects (those a kustomization ships).
+	CRDs []*apiextensionsv1.CustomResourceDefinition
+	// ServiceWebhooks are webhook configurations as config/ ships them,
+	// pointing at Services (shipped.Manifests.WebhookConfigurations). Each
+	// Service they name gets a loopback port of its own (ServicePort),
+	// where the configurations are pointed instead, with the test's
+	// serving certificate as their CA bundle.
+	ServiceWebhooks []client.Object
 	// NoControllerManager leaves kube-controller-manager out, for a
 	// control plane that only stores objects (a hub in a benchmark).
 	NoControllerManager bool
@@ -86,9 +95,15 @@ func Start(opts Options) (*Env, error) {
 	if err != nil {
 		return nil, err
 	}
+	svcMutating, svcValidating, err := serviceWebhooks(opts.ServiceWebhooks, ports)
+	if err != nil {
+		return nil, err
+	}
+	mutating, validating = append(mutating, svcMutating...), append(validating, svcValidating...)
 	env := &envtest.Environment{
 		BinaryAssetsDirectory:    assets,
 		CRDDirectoryPaths:        crds,
+		CRDs:                     opts.CRDs,
 		ErrorIfCRDPathMissing:    true,
 		Scheme:                   scheme,
 		ControlPlaneStartTimeout: 2 * time.Minute,
@@ -149,6 +164,10 @@ func (e *Env) WebhookServing() (host string, port int, certDir string) {
 // Options.Webhooks) are sent to; each component has its own, with the
 // certificate of WebhookServing.
 func (e *Env) WebhookPort(component string) int { return e.ports[component] }
+
+// ServicePort is the loopback port standing for a Service that a shipped
+// webhook configuration (Options.ServiceWebhooks) sends requests to.
+func (e *Env) ServicePort(namespace, name string) int { return e.ports["service:"+namespace+"/"+name] }
 
 // ComponentWebhookServer is a webhook server for one component's webhooks.
 func (e *Env) ComponentWebhookServer(component string) webhook.Server {
@@ -251,6 +270,48 @@ func loadWebhooks(root string, components []string) ([]*admissionregistrationv1.
 		}
 	}
 	return mutating, validating, ports, nil
+}
+
+// serviceWebhooks points shipped webhook configurations at a loopback port
+// per Service, recorded in ports.
+func serviceWebhooks(objs []client.Object, ports map[string]int) ([]*admissionregistrationv1.MutatingWebhookConfiguration, []*admissionregistrationv1.ValidatingWebhookConfiguration, error) {
+	var mutating []*admissionregistrationv1.MutatingWebhookConfiguration
+	var validating []*admissionregistrationv1.ValidatingWebhookConfiguration
+	var err error
+	direct := func(cc *admissionregistrationv1.WebhookClientConfig) {
+		if cc.Service == nil || err != nil {
+			return
+		}
+		key := "service:" + cc.Service.Namespace + "/" + cc.Service.Name
+		if ports[key] == 0 {
+			if ports[key], err = freePort(); err != nil {
+				return
+			}
+		}
+		path := ""
+		if cc.Service.Path != nil {
+			path = *cc.Service.Path
+		}
+		url := fmt.Sprintf("https://127.0.0.1:%d%s", ports[key], path)
+		cc.URL, cc.Service = &url, nil
+	}
+	for _, o := range objs {
+		switch w := o.DeepCopyObject().(type) {
+		case *admissionregistrationv1.MutatingWebhookConfiguration:
+			for i := range w.Webhooks {
+				direct(&w.Webhooks[i].ClientConfig)
+			}
+			mutating = append(mutating, w)
+		case *admissionregistrationv1.ValidatingWebhookConfiguration:
+			for i := range w.Webhooks {
+				direct(&w.Webhooks[i].ClientConfig)
+			}
+			validating = append(validating, w)
+		default:
+			return nil, nil, fmt.Errorf("%T is not a webhook configuration", o)
+		}
+	}
+	return mutating, validating, err
 }
 
 // freePort asks the kernel for a free loopback port.

@@ -1,0 +1,184 @@
+package shipped
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/atrium-dev/atrium/internal/procs"
+	"github.com/atrium-dev/atrium/internal/testenv"
+)
+
+// notApplied are the kinds Install leaves to others: Deployments run as
+// processes (Start), webhook configurations are installed by testenv
+// pointing at loopback Services, CRDs by testenv before anything else, and
+// cert-manager's kinds are played by IssueCertificates.
+var notApplied = map[string]bool{
+	"Deployment": true, "Service": true,
+	"MutatingWebhookConfiguration": true, "ValidatingWebhookConfiguration": true,
+	"CustomResourceDefinition": true,
+	"Certificate":              true, "Issuer": true, "ClusterIssuer": true,
+}
+
+// Install creates the manifests' objects on the cluster as an admin's
+// `kubectl apply -k` would (namespaces, ServiceAccounts, RBAC, ConfigMaps,
+// policies), leaving objects that exist alone, and waits until the roles
+// they aggregate into admin, edit and view are in effect.
+func Install(ctx context.Context, env *testenv.Env, m *Manifests) error {
+	for _, u := range m.objects {
+		if notApplied[u.GetKind()] {
+			continue
+		}
+		if err := env.Client.Create(ctx, u.DeepCopy()); err != nil && !apierrors.IsAlreadyExists(err) {
+			return fmt.Errorf("%s: creating %s %s: %w", m.Path, u.GetKind(), u.GetName(), err)
+		}
+	}
+	return env.WaitForAggregation(ctx)
+}
+
+// IssueCertificates does cert-manager's part: each shipped Certificate's
+// Secret is created holding the serving certificate that testenv's webhook
+// configurations trust (a certificate for 127.0.0.1, since the Services
+// here are loopback ports).
+func IssueCertificates(ctx context.Context, env *testenv.Env, m *Manifests) error {
+	_, _, certDir := env.WebhookServing()
+	crt, err := os.ReadFile(filepath.Join(certDir, "tls.crt"))
+	if err != nil {
+		return err
+	}
+	key, err := os.ReadFile(filepath.Join(certDir, "tls.key"))
+	if err != nil {
+		return err
+	}
+	for _, u := range m.Of("Certificate") {
+		name, _, _ := unstructured.NestedString(u.Object, "spec", "secretName")
+		s := &corev1.Secret{
+			ObjectMeta: metav1.ObjectMeta{Namespace: u.GetNamespace(), Name: name},
+			Type:       corev1.SecretTypeTLS,
+			Data:       map[string][]byte{corev1.TLSCertKey: crt, corev1.TLSPrivateKeyKey: key},
+		}
+		if err := env.Client.Create(ctx, s); err != nil && !apierrors.IsAlreadyExists(err) {
+			return fmt.Errorf("Certificate %s: %w", u.GetName(), err)
+		}
+	}
+	return nil
+}
+
+// Components are a cluster's shipped Deployments running as processes,
+// with the Services the cluster's webhook configurations call.
+type Components struct {
+	Deployments map[string]*Deployment
+	Services    map[string]*Service
+	order       []string
+}
+
+// Start runs every Deployment of the manifests on the cluster, exposes
+// the Services that its webhook configurations call, and waits until
+// every replica is ready. Secrets and ConfigMaps the pods mount or read
+// must exist by then, as in a cluster.
+func Start(ctx context.Context, env *testenv.Env, m *Manifests, o RunOptions) (_ *Components, err error) {
+	c := &Components{Deployments: map[string]*Deployment{}, Services: map[string]*Service{}}
+	if o.Cluster == nil {
+		o.Cluster = ClusterOf(env)
+	}
+	defer func() {
+		if err != nil {
+			c.Stop()
+		}
+	}()
+	deps, err := m.Deployments()
+	if err != nil {
+		return nil, err
+	}
+	for _, dep := range deps {
+		d, err := Run(ctx, dep, o)
+		if err != nil {
+			return nil, fmt.Errorf("Deployment %s: %w", dep.Name, err)
+		}
+		c.Deployments[dep.Name] = d
+		c.order = append(c.order, dep.Name)
+	}
+	for _, u := range m.Of("Service") {
+		svc := &corev1.Service{}
+		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, svc); err != nil {
+			return nil, err
+		}
+		port := env.ServicePort(svc.Namespace, svc.Name)
+		if port == 0 {
+			continue // nothing here calls it
+		}
+		d := selected(c, svc)
+		if d == nil {
+			return nil, fmt.Errorf("Service %s selects no shipped Deployment", svc.Name)
+		}
+		s, err := Expose(svc, d, port)
+		if err != nil {
+			return nil, err
+		}
+		c.Services[svc.Name] = s
+	}
+	for _, name := range c.order {
+		if err := c.Deployments[name].WaitReady(ctx, 2*time.Minute); err != nil {
+			return nil, fmt.Errorf("Deployment %s: %w", name, err)
+		}
+	}
+	return c, nil
+}
+
+// selected is the Deployment whose pods the Service selects.
+func selected(c *Components, svc *corev1.Service) *Deployment {
+	for _, d := range c.Deployments {
+		l := d.Spec.Spec.Template.Labels
+		match := len(svc.Spec.Selector) > 0
+		for k, v := range svc.Spec.Selector {
+			match = match && l[k] == v
+		}
+		if match {
+			return d
+		}
+	}
+	return nil
+}
+
+// Stop stops the Services, then every replica.
+func (c *Components) Stop() {
+	for _, s := range c.Services {
+		s.Close()
+	}
+	for i := len(c.order) - 1; i >= 0; i-- {
+		c.Deployments[c.order[i]].Stop()
+	}
+}
+
+// Processes are every replica's process.
+func (c *Components) Processes() []*procs.Process {
+	var out []*procs.Process
+	for _, name := range c.order {
+		for _, p := range c.Deployments[name].Pods() {
+			out = append(out, p.Process())
+		}
+	}
+	return out
+}
+
+// ClusterOf is the Cluster a test control plane stands for: pods read it
+// as cluster admin, as the kubelet reads its pods' ConfigMaps and Secrets.
+func ClusterOf(env *testenv.Env) Cluster { return envCluster{Reader: env.Client, env: env} }
+
+type envCluster struct {
+	client.Reader
+	env *testenv.Env
+}
+
+func (c envCluster) ServiceAccountKubeConfig(namespace, name string) ([]byte, error) {
+	return c.env.ServiceAccountKubeConfig(namespace, name)
+}
