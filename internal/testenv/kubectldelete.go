@@ -23,10 +23,12 @@ import (
 // Like kubectl it reads the object first (to know its UID), deletes it
 // with background propagation, then waits: a get, then a list and a watch
 // filtered by fieldSelector=metadata.name=NAME until the object is gone or
-// another object of that name (a new UID) has taken its place. That filter
-// is what lets someone granted the object by name alone (RBAC resourceNames)
-// list and watch it; without it the list would need access to every object
-// of the kind.
+// another object of that name (a new UID) has taken its place. (kubectl
+// 1.36 streams the initial state with a watch, sendInitialEvents=true,
+// instead of the list; RBAC sees a watch of that name either way.) That
+// filter is what lets someone granted the object by name alone (RBAC
+// resourceNames) list and watch it; without it the list would need access
+// to every object of the kind.
 //
 // Unlike kubectl it is strict, which is what a test wants: any error is
 // returned, wrapped so that apierrors.IsForbidden and friends still see it.
