@@ -58,7 +58,7 @@ build: ## Build every component into bin/.
 ##@ The two commands
 
 .PHONY: run
-run: tools build ## Start a local control plane with every component and the examples applied.
+run: tools ## Start a local fleet (hub, two members, BIND9) running every component as shipped, with the examples applied.
 	go build -o $(BIN)/devfleet ./hack/devfleet
 	$(BIN)/devfleet
 

@@ -38,13 +38,17 @@ build kubectl k8s.io/kubernetes/cmd/kubectl "$kube_ldflags"
 build controller-gen sigs.k8s.io/controller-tools/cmd/controller-gen
 
 # BIND9's named is the DNS server of the DNS operator's tests and of
-# `make run`; it comes from Debian's packages (root is needed to install it).
-if ! command -v named >/dev/null; then
+# `make run`, and dig (bind9-dnsutils) is how `make run` tells you to look
+# at it; both come from Debian's packages (root is needed to install them).
+need=()
+command -v named >/dev/null || need+=(bind9)
+command -v dig >/dev/null || need+=(bind9-dnsutils)
+if ((${#need[@]})); then
   if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
-    echo "installing bind9 (named) from Debian's packages"
+    echo "installing ${need[*]} from Debian's packages"
     export DEBIAN_FRONTEND=noninteractive
-    apt-get install -y -qq bind9 >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq bind9 >/dev/null; }
-  else
+    apt-get install -y -qq "${need[@]}" >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq "${need[@]}" >/dev/null; }
+  elif ! command -v named >/dev/null; then
     echo "named (Debian package bind9) is missing and cannot be installed here: install it for the DNS tests" >&2
     exit 1
   fi
