@@ -19,7 +19,8 @@ import (
 // short timeout for writes, so a slow hub fails a request well within an
 // API server's webhook timeout. The hostnames webhook decides admissions
 // with both; the DNS operator reads claims from the cache and reports on
-// them through the client.
+// them through the client. The rate limit of cfg (see Limits) applies to
+// both; the timeout only to the direct client, never to the cache's watches.
 func Connect(cfg *rest.Config, clusterName string, timeout time.Duration) (cluster.Cluster, client.Client, error) {
 	sel := labels.SelectorFromSet(labels.Set{fleetv1.ClusterLabel: clusterName})
 	hub, err := cluster.New(cfg, func(o *cluster.Options) {
@@ -29,11 +30,17 @@ func Connect(cfg *rest.Config, clusterName string, timeout time.Duration) (clust
 	if err != nil {
 		return nil, nil, fmt.Errorf("hub: %w", err)
 	}
-	liveCfg := rest.CopyConfig(cfg)
-	liveCfg.Timeout = timeout
-	live, err := client.New(liveCfg, client.Options{Scheme: manager.Scheme()})
+	live, err := client.New(directConfig(cfg, timeout), client.Options{Scheme: manager.Scheme()})
 	if err != nil {
 		return nil, nil, fmt.Errorf("hub: %w", err)
 	}
 	return hub, live, nil
+}
+
+// directConfig is the config of the direct client: cfg's rate limit, and a
+// timeout on every request.
+func directConfig(cfg *rest.Config, timeout time.Duration) *rest.Config {
+	out := rest.CopyConfig(cfg)
+	out.Timeout = timeout
+	return out
 }
