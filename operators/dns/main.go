@@ -9,10 +9,10 @@ import (
 
 	"github.com/sirupsen/logrus"
 	"k8s.io/apimachinery/pkg/util/validation"
-	"k8s.io/client-go/tools/clientcmd"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/atrium-dev/atrium/internal/hub"
 	"github.com/atrium-dev/atrium/internal/manager"
 	"github.com/atrium-dev/atrium/operators/dns/controllers"
 	"github.com/atrium-dev/atrium/operators/dns/provider"
@@ -23,8 +23,10 @@ import (
 func main() {
 	opts := manager.Flags("atrium-dns", ":8086", ":8087", true)
 	clusterName := flag.String("cluster-name", "", "This member cluster's name in the fleet (required): only hostnames it holds are published, and it is the owner id of its records in the zone.")
-	hubKubeconfig := flag.String("hub-kubeconfig", "", "Kubeconfig of the hub cluster; empty means this cluster is also the hub.")
-	hubTimeout := flag.Duration("hub-timeout", 5*time.Second, "Timeout of one request to the hub.")
+	// The hub serves the whole fleet: a cold start reporting on thousands of
+	// claims is paced, not a flood.
+	hubFlags := hub.RegisterFlags(flag.CommandLine, hub.Flags{Timeout: 5 * time.Second, Limits: hub.Limits{QPS: 50, Burst: 100}},
+		"The operator reads claims from its cache and writes their status (DNSRegistered) at this pace, so a cold start with thousands of hostnames does not flood the hub the fleet relies on.")
 	var p provider.Config
 	flag.StringVar(&p.Provider, "provider", provider.RFC2136, "DNS provider: rfc2136 (BIND, Knot, PowerDNS with TSIG), pdns (PowerDNS HTTP API) or inmemory (development only: records live in the process).")
 	zones := flag.String("zone", "", "Comma-separated DNS zones to publish in (required); hostnames outside them are not published.")
@@ -41,8 +43,6 @@ func main() {
 	resync := flag.Duration("resync", 10*time.Minute, "How often the zone is read again to repair drift (records changed or deleted by hand).")
 	conflictRetry := flag.Duration("conflict-retry", time.Minute, "How soon the zone is read again while a hostname is blocked by another owner's records.")
 	statusConcurrency := flag.Int("status-concurrency", 8, "Claims reported on at the hub at once.")
-	statusQPS := flag.Float64("hub-qps", 50, "Requests per second to the hub (claim status writes); the hub serves the whole fleet, so a cold start with thousands of hostnames reports at this pace. 0 means no limit.")
-	statusBurst := flag.Int("hub-burst", 100, "Requests to the hub allowed in a burst.")
 	opts.Parse()
 	log := ctrl.Log.WithName("setup")
 	// external-dns logs through logrus: warnings and errors only, as JSON
@@ -73,19 +73,17 @@ func main() {
 		log.Error(err, "creating manager")
 		os.Exit(1)
 	}
-	hubCfg := mgr.GetConfig()
-	if *hubKubeconfig != "" {
-		if hubCfg, err = clientcmd.BuildConfigFromFlags("", *hubKubeconfig); err != nil {
-			log.Error(err, "hub kubeconfig")
-			os.Exit(2)
-		}
+	hubCfg, err := hubFlags.RESTConfig(mgr.GetConfig())
+	if err != nil {
+		log.Error(err, "hub")
+		os.Exit(2)
 	}
 	if err := controllers.Setup(mgr, controllers.Config{
-		Cluster: *clusterName, Hub: hubCfg, HubTimeout: *hubTimeout,
+		Cluster: *clusterName, Hub: hubCfg, HubTimeout: hubFlags.Timeout,
 		Provider: dns, OwnershipFirst: p.OwnershipFirst(), Zones: p.Zones, DefaultTargets: split(*targets),
 		TTL: *ttl, Batch: *batch, Resync: *resync, ConflictRetry: *conflictRetry,
-		StatusConcurrency: *statusConcurrency, StatusQPS: float32(*statusQPS), StatusBurst: *statusBurst,
-		Recorder: mgr.GetEventRecorder("atrium-dns"),
+		StatusConcurrency: *statusConcurrency,
+		Recorder:          mgr.GetEventRecorder("atrium-dns"),
 	}); err != nil {
 		log.Error(err, "setting up the DNS controllers")
 		os.Exit(1)

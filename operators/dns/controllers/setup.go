@@ -20,7 +20,9 @@ type Config struct {
 	// Cluster is this member's name in the fleet; it is also the owner id
 	// written into the zone's ownership (TXT) records.
 	Cluster string
-	// Hub reaches the hub's API server; HubTimeout bounds one request.
+	// Hub reaches the hub's API server, with the operator's rate limit of
+	// requests to it (hub.Flags.RESTConfig builds it from --hub-qps and
+	// --hub-burst); HubTimeout bounds one request.
 	Hub        *rest.Config
 	HubTimeout time.Duration
 	// Provider writes the zones.
@@ -38,9 +40,11 @@ type Config struct {
 	NotClaimedGrace time.Duration
 	// StatusConcurrency is how many claims are reported on at once.
 	StatusConcurrency int
-	// StatusQPS and StatusBurst limit the claim status writes to the hub,
-	// which serves the whole fleet: publishing 10,000 hostnames at once
-	// must not flood it. Zero means no limit.
+	// StatusQPS and StatusBurst, when StatusQPS is positive, replace Hub's
+	// rate limit (hub.Limits) for callers that build Hub themselves; the
+	// binary sets the limit on Hub from --hub-qps and --hub-burst. The
+	// limit paces the claim status writes to the hub, which serves the
+	// whole fleet: publishing 10,000 hostnames at once must not flood it.
 	StatusQPS   float32
 	StatusBurst int
 	// Recorder records events in the member cluster.
@@ -50,11 +54,11 @@ type Config struct {
 // Setup adds the DNS operator's controllers to mgr, whose client must
 // cache unstructured objects (source kinds are read as unstructured).
 func Setup(mgr ctrl.Manager, c Config) error {
-	hubCfg := rest.CopyConfig(c.Hub)
+	hubCfg := c.Hub
 	if c.StatusQPS > 0 {
 		// The limit applies to this operator's requests to the hub: the
 		// status writes, and the cache's rare lists.
-		hubCfg.QPS, hubCfg.Burst = c.StatusQPS, max(c.StatusBurst, 1)
+		hubCfg = hub.Limits{QPS: float64(c.StatusQPS), Burst: c.StatusBurst}.Apply(c.Hub)
 	}
 	hubCluster, hubClient, err := hub.Connect(hubCfg, c.Cluster, c.HubTimeout)
 	if err != nil {
