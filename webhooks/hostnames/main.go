@@ -7,11 +7,11 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/util/validation"
-	"k8s.io/client-go/tools/clientcmd"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
+	"github.com/atrium-dev/atrium/internal/hub"
 	"github.com/atrium-dev/atrium/internal/manager"
 	"github.com/atrium-dev/atrium/webhooks/hostnames/admission"
 	"github.com/atrium-dev/atrium/webhooks/hostnames/wiring"
@@ -31,8 +31,8 @@ func main() {
 	port := flag.Int("webhook-port", 9444, "Port the webhook is served on (HTTPS).")
 	certDir := flag.String("cert-dir", "", "Directory holding tls.crt and tls.key; defaults to controller-runtime's.")
 	clusterName := flag.String("cluster-name", "", "This member cluster's name in the fleet (required); it owns the hostnames claimed here.")
-	hubKubeconfig := flag.String("hub-kubeconfig", "", "Kubeconfig of the hub cluster; empty means this cluster is also the hub.")
-	hubTimeout := flag.Duration("hub-timeout", 3*time.Second, "Timeout of one request to the hub; keep it well under the webhook's 10s.")
+	hubFlags := hub.RegisterFlags(flag.CommandLine, wiring.HubDefaults,
+		"Admission reserves each new hostname with one request, and the claims releaser writes each claim's status; the default lets a cluster add well over 100 hostnames a second. Keep --hub-timeout well under the webhook's 10s.")
 	grace := flag.Duration("grace-period", 2*time.Minute, "How long a reserved hostname waits for its object to be persisted before it is released.")
 	resync := flag.Duration("resync", 10*time.Minute, "How often every claim of this cluster is checked without an event.")
 	opts.Parse()
@@ -41,13 +41,15 @@ func main() {
 		log.Error(fmt.Errorf("%v", errs), "--cluster-name must be a non-empty label value")
 		os.Exit(2)
 	}
-	if err := run(opts, *port, *certDir, *clusterName, *hubKubeconfig, *hubTimeout, *grace, *resync); err != nil {
+	if err := run(opts, hubFlags, *port, *certDir, *clusterName, *grace, *resync); err != nil {
 		log.Error(err, "hostnames webhook stopped")
 		os.Exit(1)
 	}
 }
 
-func run(opts *manager.Options, port int, certDir, clusterName, hubKubeconfig string, hubTimeout, grace, resync time.Duration) error {
+// run serves admission on every replica; with --leader-elect (the default,
+// for the releaser) only the claims releaser waits to lead.
+func run(opts *manager.Options, hubFlags *hub.Flags, port int, certDir, clusterName string, grace, resync time.Duration) error {
 	ctx := ctrl.SetupSignalHandler()
 	mgr, err := opts.NewManager(ctrl.Options{
 		WebhookServer: webhook.NewServer(webhook.Options{Port: port, CertDir: certDir}),
@@ -57,19 +59,16 @@ func run(opts *manager.Options, port int, certDir, clusterName, hubKubeconfig st
 	if err != nil {
 		return err
 	}
-	hubCfg := mgr.GetConfig()
-	if hubKubeconfig != "" {
-		if hubCfg, err = clientcmd.BuildConfigFromFlags("", hubKubeconfig); err != nil {
-			return fmt.Errorf("hub kubeconfig: %w", err)
-		}
-	}
-	if _, err := wiring.Setup(ctx, mgr, wiring.Options{
-		Cluster: clusterName, Hub: hubCfg, HubTimeout: hubTimeout,
-		Grace: grace, Resync: resync, Metrics: admission.NewMetrics(),
-	}); err != nil {
+	hubCfg, err := hubFlags.RESTConfig(mgr.GetConfig())
+	if err != nil {
 		return err
 	}
-	if err := mgr.AddReadyzCheck("webhook", mgr.GetWebhookServer().StartedChecker()); err != nil {
+	// Setup adds the readiness checks: webhook serving, caches filled,
+	// policies loaded.
+	if _, err := wiring.Setup(ctx, mgr, wiring.Options{
+		Cluster: clusterName, Hub: hubCfg, HubTimeout: hubFlags.Timeout,
+		Grace: grace, Resync: resync, Metrics: admission.NewMetrics(),
+	}); err != nil {
 		return err
 	}
 	ctrl.Log.Info("serving hostnames admission", "cluster", clusterName)

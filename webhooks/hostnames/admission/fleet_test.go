@@ -6,10 +6,14 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/client-go/util/flowcontrol"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -34,6 +38,59 @@ type member struct {
 	env     *testenv.Env
 	proxy   *testenv.FaultProxy
 	stopped chan struct{}
+	// hubLimiter is the rate limiter of the webhook's hub requests.
+	hubLimiter *countingLimiter
+}
+
+// countingLimiter counts the requests that pass a rate limiter and those
+// it made wait.
+type countingLimiter struct {
+	flowcontrol.RateLimiter
+	requests, waits atomic.Int64
+}
+
+// Wait is what client-go calls before each request.
+func (l *countingLimiter) Wait(ctx context.Context) error {
+	l.requests.Add(1)
+	if l.TryAccept() {
+		return nil
+	}
+	l.waits.Add(1)
+	return l.RateLimiter.Wait(ctx)
+}
+
+// hubConfig is the member's hub config built as the binary builds it, from
+// a kubeconfig file (here pointing at the member's proxy) and the webhook's
+// default hub flags, with its limiter counting.
+func hubConfig(member *rest.Config, proxy *testenv.FaultProxy) (*rest.Config, *countingLimiter, error) {
+	kc, err := clientcmd.Load(hub.KubeConfig())
+	if err != nil {
+		return nil, nil, err
+	}
+	// The file is read once, here; it holds the hub's admin credentials.
+	dir, err := os.MkdirTemp("", "atrium-hub")
+	if err != nil {
+		return nil, nil, err
+	}
+	defer os.RemoveAll(dir)
+	for _, c := range kc.Clusters {
+		c.Server = "https://" + proxy.Addr()
+	}
+	f := wiring.HubDefaults
+	f.Kubeconfig = filepath.Join(dir, "hub.kubeconfig")
+	if err := clientcmd.WriteToFile(*kc, f.Kubeconfig); err != nil {
+		return nil, nil, err
+	}
+	cfg, err := f.RESTConfig(member)
+	if err != nil {
+		return nil, nil, err
+	}
+	if cfg.RateLimiter == nil {
+		return nil, nil, fmt.Errorf("the webhook's hub config has no rate limiter (QPS %v)", cfg.QPS)
+	}
+	l := &countingLimiter{RateLimiter: cfg.RateLimiter}
+	cfg.RateLimiter = l
+	return cfg, l, nil
 }
 
 // grace is short so release can be seen within a test.
@@ -97,8 +154,10 @@ func startMember(ctx context.Context, name string) (*member, error) {
 	if err != nil {
 		return nil, err
 	}
-	hubCfg := rest.CopyConfig(hub.Config)
-	hubCfg.Host = "https://" + proxy.Addr()
+	hubCfg, limiter, err := hubConfig(env.Config, proxy)
+	if err != nil {
+		return nil, err
+	}
 
 	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{
 		Scheme:                 env.Scheme,
@@ -131,7 +190,7 @@ func startMember(ctx context.Context, name string) (*member, error) {
 	if err := testenv.Eventually(ctx, time.Minute, func() error { return mgr.GetWebhookServer().StartedChecker()(nil) }); err != nil {
 		return nil, err
 	}
-	return &member{name: name, env: env, proxy: proxy, stopped: stopped}, nil
+	return &member{name: name, env: env, proxy: proxy, stopped: stopped, hubLimiter: limiter}, nil
 }
 
 func (m *member) client() client.Client { return m.env.Client }

@@ -2,9 +2,12 @@ package policysync
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	admissionv1 "k8s.io/api/admission/v1"
@@ -14,9 +17,11 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	toolscache "k8s.io/client-go/tools/cache"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
 
 	"github.com/atrium-dev/atrium/webhooks/hostnames/admission"
 	"github.com/atrium-dev/atrium/webhooks/hostnames/policy"
@@ -31,24 +36,91 @@ var (
 
 // Sync loads ConstraintTemplates into the engine, defines each template's
 // constraint kind (a CRD, as Gatekeeper does) and watches its constraints.
+// Admission depends on it, so it runs on every replica, leader or not.
 type Sync struct {
 	Engine *policy.Engine
 	Client client.Client
 	Cache  cache.Cache
 
-	mu       sync.Mutex
-	watching map[string]bool
+	mu sync.Mutex
+	// watching holds, per constraint kind, the handler that feeds its
+	// constraints to the engine; its HasSynced says that every constraint
+	// of the first list has been added.
+	watching map[string]toolscache.ResourceEventHandlerRegistration
+	// settled holds the templates that Reconcile has finished with
+	// (loaded, or refused because they do not compile), with their
+	// constraint kind ("" for none).
+	settled map[string]string
+	synced  atomic.Bool
 }
 
 // +kubebuilder:rbac:groups=templates.gatekeeper.sh,resources=constrainttemplates,verbs=get;list;watch
 // +kubebuilder:rbac:groups=constraints.gatekeeper.sh,resources=*,verbs=get;list;watch
 // +kubebuilder:rbac:groups=apiextensions.k8s.io,resources=customresourcedefinitions,verbs=get;list;watch;create;update
 
-// SetupWithManager registers the template reconciler.
+// SetupWithManager registers the template reconciler, on every replica:
+// a standby that admitted without the policies would let through what the
+// leader refuses.
 func (s *Sync) SetupWithManager(mgr ctrl.Manager) error {
+	return ctrl.NewControllerManagedBy(mgr).Named("constrainttemplates").For(template()).
+		WithOptions(controller.Options{NeedLeaderElection: ptr.To(false)}).
+		Complete(s)
+}
+
+func template() *unstructured.Unstructured {
 	u := &unstructured.Unstructured{}
 	u.SetGroupVersionKind(TemplateGVK)
-	return ctrl.NewControllerManagedBy(mgr).Named("constrainttemplates").For(u).Complete(s)
+	return u
+}
+
+// Synced is a readiness check: it passes once the engine holds every
+// ConstraintTemplate in the cache (or has refused it as not compiling) and
+// every constraint of their kinds, and from then on. Before the first pass
+// that is what the replica found when it started, plus whatever arrived
+// since; a replica is sent no request before its policies are in.
+func (s *Sync) Synced(req *http.Request) error {
+	if s.synced.Load() {
+		return nil
+	}
+	ctx := context.Background()
+	if req != nil {
+		ctx = req.Context()
+	}
+	inf, err := s.Cache.GetInformer(ctx, template(), cache.BlockUntilSynced(false))
+	if err != nil {
+		return err
+	}
+	if !inf.HasSynced() {
+		return errors.New("ConstraintTemplates not listed yet")
+	}
+	list := &unstructured.UnstructuredList{}
+	list.SetGroupVersionKind(TemplateGVK.GroupVersion().WithKind(TemplateGVK.Kind + "List"))
+	if err := s.Cache.List(ctx, list); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, t := range list.Items {
+		kind, ok := s.settled[t.GetName()]
+		if !ok {
+			return fmt.Errorf("ConstraintTemplate %s not loaded yet", t.GetName())
+		}
+		if reg := s.watching[kind]; kind != "" && (reg == nil || !reg.HasSynced()) {
+			return fmt.Errorf("constraints of kind %s not loaded yet", kind)
+		}
+	}
+	s.synced.Store(true)
+	return nil
+}
+
+// settle records that Reconcile is done with a template.
+func (s *Sync) settle(name, kind string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.settled == nil {
+		s.settled = map[string]string{}
+	}
+	s.settled[name] = kind
 }
 
 func (s *Sync) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
@@ -65,10 +137,12 @@ func (s *Sync) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, er
 		// A template that does not compile is the admin's to fix; it is
 		// reported, not retried.
 		log.Error(err, "ConstraintTemplate not loaded", "template", req.Name)
+		s.settle(req.Name, "")
 		return ctrl.Result{}, nil
 	}
 	kind, _, _ := unstructured.NestedString(t.Object, "spec", "crd", "spec", "names", "kind")
 	if kind == "" {
+		s.settle(req.Name, "")
 		return ctrl.Result{}, nil
 	}
 	if err := s.ensureConstraintCRD(ctx, t, kind); err != nil {
@@ -78,6 +152,7 @@ func (s *Sync) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, er
 		log.Info("waiting for the constraint kind to be served", "kind", kind, "reason", err.Error())
 		return ctrl.Result{RequeueAfter: time.Second}, nil
 	}
+	s.settle(req.Name, kind)
 	return ctrl.Result{}, nil
 }
 
@@ -125,9 +200,9 @@ func (s *Sync) watchConstraints(ctx context.Context, kind string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.watching == nil {
-		s.watching = map[string]bool{}
+		s.watching = map[string]toolscache.ResourceEventHandlerRegistration{}
 	}
-	if s.watching[kind] {
+	if s.watching[kind] != nil {
 		return nil
 	}
 	u := &unstructured.Unstructured{}
@@ -144,7 +219,7 @@ func (s *Sync) watchConstraints(ctx context.Context, kind string) error {
 			}
 		}
 	}
-	_, err = inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+	reg, err := inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
 		AddFunc:    add,
 		UpdateFunc: func(_, obj any) { add(obj) },
 		DeleteFunc: func(obj any) {
@@ -159,7 +234,7 @@ func (s *Sync) watchConstraints(ctx context.Context, kind string) error {
 	if err != nil {
 		return err
 	}
-	s.watching[kind] = true
+	s.watching[kind] = reg
 	return nil
 }
 
