@@ -5,9 +5,11 @@ import (
 	"os"
 	"strings"
 
+	corev1 "k8s.io/api/core/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
+	tenancyv1 "github.com/atrium-dev/atrium/apis/tenancy/v1alpha1"
 	"github.com/atrium-dev/atrium/internal/manager"
 	"github.com/atrium-dev/atrium/webhooks/projects/admission"
 )
@@ -41,6 +43,16 @@ func main() {
 	}
 	if err := mgr.AddReadyzCheck("webhook", mgr.GetWebhookServer().StartedChecker()); err != nil {
 		log.Error(err, "adding webhook readiness check")
+		os.Exit(1)
+	}
+	// Every replica serves (no leader election): it is ready once the
+	// caches admission reads are filled, so no request waits for them.
+	caches, err := manager.InformersSynced(ctx, mgr.GetCache(), &tenancyv1.Project{}, &tenancyv1.ProjectTier{}, &corev1.Namespace{})
+	if err == nil {
+		err = mgr.AddReadyzCheck("caches", caches)
+	}
+	if err != nil {
+		log.Error(err, "adding cache readiness check")
 		os.Exit(1)
 	}
 	log.Info("serving Project admission", "port", *port)
