@@ -1,0 +1,184 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	mdns "github.com/miekg/dns"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	fleetv1 "github.com/atrium-dev/atrium/apis/fleet/v1alpha1"
+	tenancyv1 "github.com/atrium-dev/atrium/apis/tenancy/v1alpha1"
+	"github.com/atrium-dev/atrium/internal/testenv"
+)
+
+// ProjectLifecycleInput describes a casual user's Project from its
+// creation to its deletion.
+type ProjectLifecycleInput struct {
+	User, Project string
+	// Hostname is published with an Ingress in the Project.
+	Hostname string
+	// Target is what the member's DNS operator publishes for it (its
+	// ingress front, since the Ingress's status names none).
+	Target  string
+	Timeout time.Duration
+	// Midway, when set, runs once the site resolves, before the Project is
+	// deleted (a component replica killed, say).
+	Midway func(ctx context.Context, t *testing.T)
+}
+
+// ProjectLifecycle: a casual user creates a Project, works in it (a
+// ConfigMap, an Ingress whose hostname is claimed at the hub and resolves
+// in BIND9), then deletes it the way `kubectl delete` does, which returns
+// once the Project is gone; by then or soon after, the namespace is gone,
+// the hostname is free at the hub, the record is out of DNS and no
+// cluster-wide role of the Project is left.
+func ProjectLifecycle(ctx context.Context, t *testing.T, in ProjectLifecycleInput) {
+	t.Helper()
+	user, err := f.env.ClientAs(in.User)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := user.Create(ctx, &tenancyv1.Project{ObjectMeta: metav1.ObjectMeta{Name: in.Project}}); err != nil {
+		t.Fatalf("%s creating Project %s: %v", in.User, in.Project, err)
+	}
+	// The user follows their Project by name, as `kubectl get proj NAME`.
+	err = testenv.Eventually(ctx, in.Timeout, func() error {
+		p := &tenancyv1.Project{}
+		if err := user.Get(ctx, client.ObjectKey{Name: in.Project}, p); err != nil {
+			return err
+		}
+		return readyErr(p)
+	})
+	if err != nil {
+		t.Fatalf("%s's Project never became Ready: %v", in.User, err)
+	}
+	if err := user.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "settings", Namespace: in.Project}}); err != nil {
+		t.Fatalf("%s cannot work in their namespace: %v", in.User, err)
+	}
+	ing := &networkingv1.Ingress{
+		ObjectMeta: metav1.ObjectMeta{Namespace: in.Project, Name: "site"},
+		Spec:       networkingv1.IngressSpec{Rules: []networkingv1.IngressRule{{Host: in.Hostname}}},
+	}
+	if err := user.Create(ctx, ing); err != nil {
+		t.Fatalf("%s publishing %s: %v", in.User, in.Hostname, err)
+	}
+	if err := testenv.Eventually(ctx, in.Timeout, func() error { return resolvesTo(in.Hostname, in.Target) }); err != nil {
+		t.Fatal(err)
+	}
+	if in.Midway != nil {
+		in.Midway(ctx, t)
+	}
+
+	deleteCtx, cancel := context.WithTimeout(ctx, in.Timeout)
+	defer cancel()
+	gvr := tenancyv1.GroupVersion.WithResource("projects")
+	if err := testenv.KubectlDelete(deleteCtx, f.env.UserConfig(in.User), gvr, "", in.Project); err != nil {
+		t.Fatalf("%s: kubectl delete proj %s: %v", in.User, in.Project, err)
+	}
+	err = testenv.Eventually(ctx, in.Timeout, func() error {
+		if err := f.env.Client.Get(ctx, client.ObjectKey{Name: in.Project}, &corev1.Namespace{}); !apierrors.IsNotFound(err) {
+			return fmt.Errorf("namespace %s still there (%v)", in.Project, err)
+		}
+		if err := f.hub.Client.Get(ctx, client.ObjectKey{Name: in.Hostname}, &fleetv1.HostnameClaim{}); !apierrors.IsNotFound(err) {
+			return fmt.Errorf("hostname %s still claimed at the hub (%v)", in.Hostname, err)
+		}
+		if err := resolvesTo(in.Hostname); err != nil {
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	left := projectLeftovers(ctx, t, in.Project)
+	if len(left) > 0 {
+		t.Fatalf("left behind by Project %s: %v", in.Project, left)
+	}
+}
+
+// projectLeftovers are the cluster-wide objects still labelled with the
+// Project.
+func projectLeftovers(ctx context.Context, t *testing.T, project string) []string {
+	t.Helper()
+	sel := client.MatchingLabels{tenancyv1.ProjectLabel: project}
+	var roles rbacv1.ClusterRoleList
+	var bindings rbacv1.ClusterRoleBindingList
+	if err := f.env.Client.List(ctx, &roles, sel); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.env.Client.List(ctx, &bindings, sel); err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, r := range roles.Items {
+		out = append(out, "ClusterRole "+r.Name)
+	}
+	for _, b := range bindings.Items {
+		out = append(out, "ClusterRoleBinding "+b.Name)
+	}
+	return out
+}
+
+// resolvesTo checks the name's A records in the fleet's DNS (none when
+// want is empty).
+func resolvesTo(name string, want ...string) error {
+	got, err := f.dns.Lookup(name, mdns.TypeA)
+	if err != nil {
+		return err
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		if len(want) == 0 {
+			return fmt.Errorf("%s still resolves to %v", name, got)
+		}
+		return fmt.Errorf("%s A = %v, want %v", name, got, want)
+	}
+	return nil
+}
+
+func readyErr(p *tenancyv1.Project) error {
+	for _, c := range p.Status.Conditions {
+		if c.Type == tenancyv1.ReadyCondition && c.Status == metav1.ConditionTrue && p.Status.ObservedGeneration == p.Generation {
+			return nil
+		}
+	}
+	return fmt.Errorf("Project %s not ready: %v", p.Name, p.Status.Conditions)
+}
+
+func TestProjectLifecycleAsCasualUser(t *testing.T) {
+	if testing.Short() {
+		t.Skip("e2e")
+	}
+	ProjectLifecycle(context.Background(), t, ProjectLifecycleInput{
+		User: "lena", Project: "lenas-site", Hostname: "www.lenas-site." + dnsZone, Target: "192.0.2.80", Timeout: time.Minute,
+	})
+}
+
+// TestProjectLifecycleWithReplicasKilled: the same story ends the same when
+// a replica of every component is killed without notice midway (and
+// replaced, as its ReplicaSet would): nothing is duplicated, nothing left.
+func TestProjectLifecycleWithReplicasKilled(t *testing.T) {
+	if testing.Short() {
+		t.Skip("e2e")
+	}
+	ProjectLifecycle(context.Background(), t, ProjectLifecycleInput{
+		User: "mira", Project: "miras-site", Hostname: "www.miras-site." + dnsZone, Target: "192.0.2.80", Timeout: 2 * time.Minute,
+		Midway: func(ctx context.Context, t *testing.T) {
+			for name, d := range f.member.Components.Deployments {
+				if _, err := d.Replace(ctx, d.Pods()[0]); err != nil {
+					t.Fatalf("replacing a replica of %s: %v", name, err)
+				}
+			}
+		},
+	})
+	if err := f.member.WaitReady(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
