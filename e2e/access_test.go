@@ -1,0 +1,109 @@
+package e2e
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	tenancyv1 "github.com/atrium-dev/atrium/apis/tenancy/v1alpha1"
+	"github.com/atrium-dev/atrium/internal/testenv"
+)
+
+// PeopleOfAProjectInput names a Project's owner, a member and a viewer.
+type PeopleOfAProjectInput struct {
+	Project               string
+	Owner, Member, Viewer string
+	MemberGroup, Stranger string
+	Timeout               time.Duration
+}
+
+// PeopleOfAProject: what docs/projects.md says each of a Project's people
+// may do holds, and nothing more. A member (named by a group) works in the
+// namespace but cannot grant access or delete the Project; a viewer reads
+// but changes nothing and sees no Secrets; both follow the Project by name
+// and neither lists other tenants' Projects; a stranger sees nothing.
+func PeopleOfAProject(ctx context.Context, t *testing.T, in PeopleOfAProjectInput) {
+	t.Helper()
+	as := func(user string, groups ...string) client.Client {
+		c, err := f.env.ClientAs(user, groups...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	owner, member, viewer, stranger := as(in.Owner), as(in.Member, in.MemberGroup), as(in.Viewer), as(in.Stranger)
+	p := &tenancyv1.Project{
+		ObjectMeta: metav1.ObjectMeta{Name: in.Project},
+		Spec: tenancyv1.ProjectSpec{
+			Members: []tenancyv1.Subject{{Kind: tenancyv1.GroupSubject, Name: in.MemberGroup}},
+			Viewers: []tenancyv1.Subject{{Kind: tenancyv1.UserSubject, Name: in.Viewer}},
+		},
+	}
+	if err := owner.Create(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	waitReady(ctx, t, in.Project, in.Timeout)
+	ns := in.Project
+	cm := func(name string) *corev1.ConfigMap {
+		return &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns}}
+	}
+	// The member works in the namespace once the RoleBindings are there.
+	if err := testenv.Eventually(ctx, in.Timeout, func() error { return member.Create(ctx, cm("from-member")) }); err != nil {
+		t.Fatalf("member cannot work in the namespace: %v", err)
+	}
+	binding := &rbacv1.RoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: "sneaky", Namespace: ns},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "admin"},
+		Subjects:   []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: "User", Name: in.Stranger}},
+	}
+	refused := func(who string, err error) {
+		t.Helper()
+		if !apierrors.IsForbidden(err) {
+			t.Errorf("%s: want Forbidden, got %v", who, err)
+		}
+	}
+	refused("member granting admin", member.Create(ctx, binding))
+	refused("member deleting the Project", member.Delete(ctx, p.DeepCopy()))
+
+	if err := viewer.Get(ctx, client.ObjectKeyFromObject(cm("from-member")), &corev1.ConfigMap{}); err != nil {
+		t.Errorf("viewer cannot read a ConfigMap: %v", err)
+	}
+	refused("viewer creating a ConfigMap", viewer.Create(ctx, cm("from-viewer")))
+	refused("viewer listing Secrets", viewer.List(ctx, &corev1.SecretList{}, client.InNamespace(ns)))
+	refused("viewer deleting the Project", viewer.Delete(ctx, p.DeepCopy()))
+
+	for who, c := range map[string]client.Client{"member": member, "viewer": viewer} {
+		if err := c.Get(ctx, client.ObjectKey{Name: in.Project}, &tenancyv1.Project{}); err != nil {
+			t.Errorf("%s cannot get the Project by name: %v", who, err)
+		}
+		if err := c.List(ctx, &tenancyv1.ProjectList{}, client.MatchingFields{"metadata.name": in.Project}); err != nil {
+			t.Errorf("%s cannot list the Project by name: %v", who, err)
+		}
+		refused(who+" listing every Project", c.List(ctx, &tenancyv1.ProjectList{}))
+	}
+	refused("stranger getting the Project", stranger.Get(ctx, client.ObjectKey{Name: in.Project}, &tenancyv1.Project{}))
+	refused("stranger reading the namespace", stranger.List(ctx, &corev1.ConfigMapList{}, client.InNamespace(ns)))
+
+	gvr := tenancyv1.GroupVersion.WithResource("projects")
+	if err := testenv.KubectlDelete(ctx, f.env.UserConfig(in.Owner), gvr, "", in.Project); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestPeopleOfAProject(t *testing.T) {
+	if testing.Short() {
+		t.Skip("e2e")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	PeopleOfAProject(ctx, t, PeopleOfAProjectInput{
+		Project: "team-space", Owner: "olga", Member: "milo", MemberGroup: "team-space-devs", Viewer: "vera", Stranger: "sam",
+		Timeout: time.Minute,
+	})
+}
