@@ -34,6 +34,7 @@ var benchmarks = []benchmark{
 	{"projects", benchProjects},
 	{"hostnames", benchHostnames},
 	{"dns", benchDNS},
+	{"controlplane", benchControlPlane},
 }
 
 func main() {
