@@ -124,8 +124,8 @@ Atrium is running: a hub and two members. Ctrl-C stops it.
   Look around member-1:
     export KUBECONFIG=%[2]s
     kubectl get projecttiers
-    kubectl get projects -o wide
-    kubectl describe project my-website
+    kubectl get proj -o wide                # proj: Atrium's Projects, also on OKD
+    kubectl describe proj my-website
     kubectl get all,ingress,rolebindings,resourcequota,limitrange,networkpolicy -n my-website
 
   Act as a casual user (impersonation, the way a login would look):
@@ -134,9 +134,10 @@ Atrium is running: a hub and two members. Ctrl-C stops it.
     kind: Project
     metadata: {name: carols-lab}
     EOF
-    kubectl --as=carol --as-group=system:authenticated get project carols-lab
+    kubectl --as=carol --as-group=system:authenticated get proj carols-lab -w   # Ctrl-C once READY is True
     kubectl --as=carol --as-group=system:authenticated -n carols-lab create configmap hello
     kubectl --as=dave --as-group=system:authenticated -n carols-lab get configmaps   # refused
+    kubectl --as=carol --as-group=system:authenticated delete proj carols-lab        # returns once it is all gone
 
   DNS: every admitted hostname is published in the fleet's zone by its cluster:
 %[6]s
