@@ -3,7 +3,6 @@ package shipped
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -18,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/atrium-dev/atrium/internal/procs"
+	"github.com/atrium-dev/atrium/internal/testenv"
 )
 
 // Cluster is what a pod needs of the cluster it runs on: a client that
@@ -71,7 +71,7 @@ func startPod(ctx context.Context, o podOptions) (*Pod, error) {
 	}
 	// The container's view of the pod network, mapped to free ports.
 	for _, port := range declaredPorts(c) {
-		local, err := freePort()
+		local, err := testenv.FreePort()
 		if err != nil {
 			return nil, err
 		}
@@ -331,13 +331,4 @@ func localArg(arg string, mounts [][2]string, ports map[int32]int) string {
 		}
 	}
 	return arg
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }

@@ -227,7 +227,7 @@ func loadWebhooks(root string, components []string) ([]*admissionregistrationv1.
 		}
 		port := 0
 		if i > 0 {
-			if port, err = freePort(); err != nil {
+			if port, err = FreePort(); err != nil {
 				return nil, nil, nil, err
 			}
 			ports[comp] = port
@@ -284,7 +284,7 @@ func serviceWebhooks(objs []client.Object, ports map[string]int) ([]*admissionre
 		}
 		key := "service:" + cc.Service.Namespace + "/" + cc.Service.Name
 		if ports[key] == 0 {
-			if ports[key], err = freePort(); err != nil {
+			if ports[key], err = FreePort(); err != nil {
 				return
 			}
 		}
@@ -314,8 +314,8 @@ func serviceWebhooks(objs []client.Object, ports map[string]int) ([]*admissionre
 	return mutating, validating, err
 }
 
-// freePort asks the kernel for a free loopback port.
-func freePort() (int, error) {
+// FreePort asks the kernel for a free loopback port.
+func FreePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, err
