@@ -10,7 +10,7 @@ CONTROLLER_GEN := $(BIN)/controller-gen
 export KUBEBUILDER_ASSETS := $(BIN)
 
 # The components: one folder and one binary each.
-COMPONENTS := operators/projects operators/dns webhooks/projects webhooks/hostnames
+COMPONENTS := operators/projects operators/dns webhooks/projects webhooks/hostnames apiservers/myprojects
 
 ##@ General
 
@@ -33,6 +33,7 @@ manifests: tools ## Generate CRDs, RBAC roles and webhook configurations from ma
 	$(CONTROLLER_GEN) crd paths=./apis/... output:crd:artifacts:config=config/crd/bases
 	$(CONTROLLER_GEN) rbac:roleName=atrium-projects paths=./operators/projects/... output:rbac:artifacts:config=operators/projects/config/rbac
 	$(CONTROLLER_GEN) rbac:roleName=atrium-dns paths=./operators/dns/... output:rbac:artifacts:config=operators/dns/config/rbac
+	$(CONTROLLER_GEN) rbac:roleName=atrium-myprojects paths=./apiservers/myprojects/... output:rbac:artifacts:config=apiservers/myprojects/config/rbac
 	$(CONTROLLER_GEN) rbac:roleName=atrium-projects-webhook webhook paths=./webhooks/projects/... \
 		output:rbac:artifacts:config=webhooks/projects/config/rbac output:webhook:artifacts:config=webhooks/projects/config/webhook
 	$(CONTROLLER_GEN) rbac:roleName=atrium-hostnames webhook paths=./webhooks/hostnames/... \
@@ -41,9 +42,9 @@ manifests: tools ## Generate CRDs, RBAC roles and webhook configurations from ma
 .PHONY: verify
 verify: generate manifests ## Fail when generated files are stale or go.mod is untidy.
 	go mod tidy -e
-	@if [ -n "$$(git status --porcelain -- apis config operators webhooks go.mod go.sum)" ]; then \
-		git status --porcelain -- apis config operators webhooks go.mod go.sum; \
-		git --no-pager diff -- apis config operators webhooks go.mod go.sum | head -50 || true; \
+	@if [ -n "$$(git status --porcelain -- apis apiservers config operators webhooks go.mod go.sum)" ]; then \
+		git status --porcelain -- apis apiservers config operators webhooks go.mod go.sum; \
+		git --no-pager diff -- apis apiservers config operators webhooks go.mod go.sum | head -50 || true; \
 		echo "generated files are stale: run 'make generate manifests' and commit"; exit 1; fi
 
 .PHONY: lint

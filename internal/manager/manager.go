@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
+	accessv1 "github.com/atrium-dev/atrium/apis/access/v1alpha1"
 	fleetv1 "github.com/atrium-dev/atrium/apis/fleet/v1alpha1"
 	tenancyv1 "github.com/atrium-dev/atrium/apis/tenancy/v1alpha1"
 )
@@ -27,6 +28,7 @@ func Scheme() *runtime.Scheme {
 	utilruntime.Must(apiextensionsv1.AddToScheme(s))
 	utilruntime.Must(tenancyv1.AddToScheme(s))
 	utilruntime.Must(fleetv1.AddToScheme(s))
+	utilruntime.Must(accessv1.AddToScheme(s))
 	return s
 }
 

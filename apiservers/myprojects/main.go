@@ -1,0 +1,75 @@
+package main
+
+import (
+	goflag "flag"
+	"fmt"
+	"os"
+
+	"github.com/spf13/pflag"
+	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/klog/v2"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+
+	tenancyv1 "github.com/atrium-dev/atrium/apis/tenancy/v1alpha1"
+	"github.com/atrium-dev/atrium/apiservers/myprojects/server"
+	"github.com/atrium-dev/atrium/internal/manager"
+)
+
+// The server reads Projects and, to check who is asking and whether they
+// may, reviews tokens and access with the cluster and reads the front
+// proxy's client CA, which the API server publishes in kube-system (by
+// name: a ClusterRole, since a namespaced binding would be moved into
+// atrium-system by config/default).
+// +kubebuilder:rbac:groups=tenancy.atrium.dev,resources=projects,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=configmaps,resourceNames=extension-apiserver-authentication,verbs=get;list;watch
+// +kubebuilder:rbac:groups=authentication.k8s.io,resources=tokenreviews,verbs=create
+// +kubebuilder:rbac:groups=authorization.k8s.io,resources=subjectaccessreviews,verbs=create
+
+func main() {
+	opts := server.NewOptions()
+	fs := pflag.CommandLine
+	opts.SecureServing.AddFlags(fs)
+	opts.Authentication.AddFlags(fs)
+	opts.Authorization.AddFlags(fs)
+	kubeconfig := fs.String("kubeconfig", os.Getenv("KUBECONFIG"), "Kubeconfig of the cluster (its Projects, token and access reviews); empty means the pod's ServiceAccount.")
+	qps := fs.Float32("kube-api-qps", 50, "Client-side limit of requests per second to the cluster's API server (the cache's list and watch; reviews are cached by the generic server); 0 means no limit.")
+	burst := fs.Int("kube-api-burst", 100, "Requests allowed in a burst when --kube-api-qps is positive.")
+	klogFlags := goflag.NewFlagSet("klog", goflag.ExitOnError)
+	klog.InitFlags(klogFlags)
+	fs.AddGoFlagSet(klogFlags)
+	pflag.Parse()
+	ctrl.SetLogger(klog.NewKlogr())
+	if err := run(opts, *kubeconfig, *qps, *burst); err != nil {
+		klog.ErrorS(err, "myprojects API server stopped")
+		os.Exit(1)
+	}
+}
+
+func run(opts *server.Options, kubeconfig string, qps float32, burst int) error {
+	ctx := ctrl.SetupSignalHandler()
+	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+	if err != nil {
+		return fmt.Errorf("kubeconfig: %w", err)
+	}
+	cfg.QPS, cfg.Burst = qps, burst
+	if qps <= 0 {
+		cfg.QPS, cfg.Burst = -1, 0
+	}
+	projects, err := cache.New(cfg, cache.Options{Scheme: manager.Scheme()})
+	if err != nil {
+		return err
+	}
+	// Registered before the cache starts, so readiness waits for it.
+	if _, err := projects.GetInformer(ctx, &tenancyv1.Project{}); err != nil {
+		return err
+	}
+	go func() {
+		if err := projects.Start(ctx); err != nil {
+			klog.ErrorS(err, "Projects cache stopped")
+			os.Exit(1)
+		}
+	}()
+	klog.InfoS("serving myprojects", "group", "access.tenancy.atrium.dev")
+	return server.Run(ctx, opts, projects, kubeconfig)
+}
