@@ -2,9 +2,12 @@ package shipped
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -19,11 +22,12 @@ import (
 )
 
 // notApplied are the kinds Install leaves to others: Deployments run as
-// processes (Start), webhook configurations are installed by testenv
+// processes and APIServices are registered once their Services have
+// endpoints (Start), webhook configurations are installed by testenv
 // pointing at loopback Services, CRDs by testenv before anything else, and
 // cert-manager's kinds are played by IssueCertificates.
 var notApplied = map[string]bool{
-	"Deployment": true, "Service": true,
+	"Deployment": true, "APIService": true,
 	"MutatingWebhookConfiguration": true, "ValidatingWebhookConfiguration": true,
 	"CustomResourceDefinition": true,
 	"Certificate":              true, "Issuer": true, "ClusterIssuer": true,
@@ -34,9 +38,13 @@ var notApplied = map[string]bool{
 // policies), leaving objects that exist alone, and waits until the roles
 // they aggregate into admin, edit and view are in effect.
 func Install(ctx context.Context, env *testenv.Env, m *Manifests) error {
+	apiServices := m.Of("APIService")
 	for _, u := range m.objects {
 		if notApplied[u.GetKind()] {
 			continue
+		}
+		if u.GetKind() == "Service" && namedByAPIService(apiServices, &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: u.GetNamespace(), Name: u.GetName()}}) {
+			continue // Start makes it, standing for its loopback port
 		}
 		if err := env.Client.Create(ctx, u.DeepCopy()); err != nil && !apierrors.IsAlreadyExists(err) {
 			return fmt.Errorf("%s: creating %s %s: %w", m.Path, u.GetKind(), u.GetName(), err)
@@ -46,21 +54,34 @@ func Install(ctx context.Context, env *testenv.Env, m *Manifests) error {
 }
 
 // IssueCertificates does cert-manager's part: each shipped Certificate's
-// Secret is created holding the serving certificate that testenv's webhook
-// configurations trust (a certificate for 127.0.0.1, since the Services
-// here are loopback ports).
+// Secret is created. A webhook's holds the serving certificate that
+// testenv's webhook configurations trust (one for 127.0.0.1, since the
+// Services here are loopback ports); any other's, such as an aggregated
+// API server's, is issued by the control plane's CA for the Certificate's
+// DNS names, which the API server checks it against.
 func IssueCertificates(ctx context.Context, env *testenv.Env, m *Manifests) error {
 	_, _, certDir := env.WebhookServing()
-	crt, err := os.ReadFile(filepath.Join(certDir, "tls.crt"))
+	webhookCrt, err := os.ReadFile(filepath.Join(certDir, "tls.crt"))
 	if err != nil {
 		return err
 	}
-	key, err := os.ReadFile(filepath.Join(certDir, "tls.key"))
+	webhookKey, err := os.ReadFile(filepath.Join(certDir, "tls.key"))
 	if err != nil {
 		return err
+	}
+	forWebhooks := map[string]bool{}
+	for _, w := range m.Of("MutatingWebhookConfiguration", "ValidatingWebhookConfiguration") {
+		forWebhooks[w.GetAnnotations()[injectCAFrom]] = true
 	}
 	for _, u := range m.Of("Certificate") {
 		name, _, _ := unstructured.NestedString(u.Object, "spec", "secretName")
+		crt, key := webhookCrt, webhookKey
+		if !forWebhooks[u.GetNamespace()+"/"+u.GetName()] {
+			dnsNames, _, _ := unstructured.NestedStringSlice(u.Object, "spec", "dnsNames")
+			if crt, key, err = env.CA.Serving(dnsNames...); err != nil {
+				return err
+			}
+		}
 		s := &corev1.Secret{
 			ObjectMeta: metav1.ObjectMeta{Namespace: u.GetNamespace(), Name: name},
 			Type:       corev1.SecretTypeTLS,
@@ -72,6 +93,10 @@ func IssueCertificates(ctx context.Context, env *testenv.Env, m *Manifests) erro
 	}
 	return nil
 }
+
+// injectCAFrom is cert-manager's annotation naming the Certificate whose CA
+// goes into a webhook configuration's or APIService's caBundle.
+const injectCAFrom = "cert-manager.io/inject-ca-from"
 
 // Components are a cluster's shipped Deployments running as processes,
 // with the Services the cluster's webhook configurations call.
@@ -107,12 +132,18 @@ func Start(ctx context.Context, env *testenv.Env, m *Manifests, o RunOptions) (_
 		c.Deployments[dep.Name] = d
 		c.order = append(c.order, dep.Name)
 	}
+	apiServices := m.Of("APIService")
 	for _, u := range m.Of("Service") {
 		svc := &corev1.Service{}
 		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, svc); err != nil {
 			return nil, err
 		}
 		port := env.ServicePort(svc.Namespace, svc.Name)
+		if port == 0 && namedByAPIService(apiServices, svc) {
+			if port, err = testenv.FreePort(); err != nil {
+				return nil, err
+			}
+		}
 		if port == 0 {
 			continue // nothing here calls it
 		}
@@ -131,7 +162,76 @@ func Start(ctx context.Context, env *testenv.Env, m *Manifests, o RunOptions) (_
 			return nil, fmt.Errorf("Deployment %s: %w", name, err)
 		}
 	}
+	for _, u := range apiServices {
+		if err := registerAPIService(ctx, env, c, u); err != nil {
+			return nil, err
+		}
+	}
 	return c, nil
+}
+
+func namedByAPIService(apiServices []*unstructured.Unstructured, svc *corev1.Service) bool {
+	for _, a := range apiServices {
+		name, _, _ := unstructured.NestedString(a.Object, "spec", "service", "name")
+		ns, _, _ := unstructured.NestedString(a.Object, "spec", "service", "namespace")
+		if name == svc.Name && ns == svc.Namespace {
+			return true
+		}
+	}
+	return false
+}
+
+// registerAPIService points the APIService's Service at the loopback
+// Service standing for it, injects the control plane's CA as cert-manager's
+// CA injector would, registers the APIService and waits until the
+// aggregation layer finds it available.
+func registerAPIService(ctx context.Context, env *testenv.Env, c *Components, u *unstructured.Unstructured) error {
+	api := u.DeepCopy()
+	svcName, _, _ := unstructured.NestedString(api.Object, "spec", "service", "name")
+	svcNamespace, _, _ := unstructured.NestedString(api.Object, "spec", "service", "namespace")
+	local := c.Services[svcName]
+	if local == nil {
+		return fmt.Errorf("APIService %s: Service %s is not shipped", api.GetName(), svcName)
+	}
+	_, portStr, err := net.SplitHostPort(local.Addr())
+	if err != nil {
+		return err
+	}
+	port, _ := strconv.Atoi(portStr)
+	// There is no Service network here: the Service stands for the
+	// loopback one by name (the API server connects to an ExternalName
+	// Service's name at the APIService's port; the TLS name it checks is
+	// still <service>.<namespace>.svc).
+	svc := &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Namespace: svcNamespace, Name: svcName},
+		Spec:       corev1.ServiceSpec{Type: corev1.ServiceTypeExternalName, ExternalName: "localhost"},
+	}
+	if err := env.Client.Create(ctx, svc); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("APIService %s: Service: %w", api.GetName(), err)
+	}
+	if err := unstructured.SetNestedField(api.Object, int64(port), "spec", "service", "port"); err != nil {
+		return err
+	}
+	if err := unstructured.SetNestedField(api.Object, base64.StdEncoding.EncodeToString(env.CA.PEM), "spec", "caBundle"); err != nil {
+		return err
+	}
+	if err := env.Client.Create(ctx, api); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("APIService %s: %w", api.GetName(), err)
+	}
+	return testenv.Eventually(ctx, time.Minute, func() error {
+		got := &unstructured.Unstructured{}
+		got.SetGroupVersionKind(api.GroupVersionKind())
+		if err := env.Client.Get(ctx, client.ObjectKey{Name: api.GetName()}, got); err != nil {
+			return err
+		}
+		conds, _, _ := unstructured.NestedSlice(got.Object, "status", "conditions")
+		for _, c := range conds {
+			if m, ok := c.(map[string]any); ok && m["type"] == "Available" && m["status"] == "True" {
+				return nil
+			}
+		}
+		return fmt.Errorf("APIService %s not available: %v", api.GetName(), conds)
+	})
 }
 
 // selected is the Deployment whose pods the Service selects.

@@ -2,6 +2,7 @@ package shipped
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"net/http"
 	"os"
@@ -140,8 +141,15 @@ func (p *Pod) Ready() bool {
 		return true
 	}
 	port := int32(p.readiness.Port.IntValue())
-	url := fmt.Sprintf("http://127.0.0.1:%d%s", p.Ports[port], p.readiness.Path)
-	hc := &http.Client{Timeout: time.Second}
+	scheme := "http"
+	if p.readiness.Scheme == corev1.URISchemeHTTPS {
+		scheme = "https"
+	}
+	url := fmt.Sprintf("%s://127.0.0.1:%d%s", scheme, p.Ports[port], p.readiness.Path)
+	// Like the kubelet, an HTTPS probe does not verify the certificate.
+	hc := &http.Client{Timeout: time.Second, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // a readiness probe, as the kubelet's
+	}}
 	resp, err := hc.Get(url)
 	if err != nil {
 		return false

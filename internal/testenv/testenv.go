@@ -66,6 +66,11 @@ type Env struct {
 
 	// ports are the local serving ports of each component's webhooks.
 	ports map[string]int
+	// CA signs the front proxy's client certificate and the serving
+	// certificates of aggregated API servers (IssueCertificates).
+	CA *CA
+	// aggDir holds the aggregation layer's certificates.
+	aggDir string
 	// kcm is kube-controller-manager, with its files in kcmDir.
 	kcm    *procs.Process
 	kcmDir string
@@ -114,8 +119,13 @@ func Start(opts Options) (*Env, error) {
 			ValidatingWebhooks: validating,
 		},
 	}
+	ca, aggDir, err := configureAggregation(env)
+	if err != nil {
+		return nil, err
+	}
 	cfg, err := env.Start()
 	if err != nil {
+		_ = os.RemoveAll(aggDir)
 		return nil, fmt.Errorf("starting test control plane: %w", err)
 	}
 	// Many controllers and users share one API server in a test.
@@ -125,7 +135,7 @@ func Start(opts Options) (*Env, error) {
 		_ = env.Stop()
 		return nil, err
 	}
-	e := &Env{env: env, Config: cfg, Client: c, Scheme: scheme, Root: root, ports: ports}
+	e := &Env{env: env, Config: cfg, Client: c, Scheme: scheme, Root: root, ports: ports, CA: ca, aggDir: aggDir}
 	if len(opts.Webhooks) > 0 {
 		e.ports[opts.Webhooks[0]] = env.WebhookInstallOptions.LocalServingPort
 	}
@@ -141,7 +151,43 @@ func Start(opts Options) (*Env, error) {
 // Stop stops the control plane, kube-controller-manager first.
 func (e *Env) Stop() error {
 	e.stopControllerManager()
-	return e.env.Stop()
+	err := e.env.Stop()
+	_ = os.RemoveAll(e.aggDir)
+	return err
+}
+
+// configureAggregation sets the API server up for aggregated API servers
+// as a cluster is: a front proxy client certificate it presents to them
+// with the caller's identity in X-Remote-* headers, the CA they check it
+// with (published in kube-system/extension-apiserver-authentication).
+func configureAggregation(env *envtest.Environment) (*CA, string, error) {
+	ca, err := NewCA("atrium-test-ca")
+	if err != nil {
+		return nil, "", err
+	}
+	dir, err := os.MkdirTemp("", "atrium-aggregation-")
+	if err != nil {
+		return nil, "", err
+	}
+	crt, key, err := ca.Client("front-proxy-client")
+	if err != nil {
+		return nil, "", err
+	}
+	files := map[string][]byte{"front-proxy-ca.crt": ca.PEM, "front-proxy-client.crt": crt, "front-proxy-client.key": key}
+	for name, b := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
+			return nil, "", err
+		}
+	}
+	args := env.ControlPlane.GetAPIServer().Configure()
+	args.Set("requestheader-client-ca-file", filepath.Join(dir, "front-proxy-ca.crt"))
+	args.Set("requestheader-allowed-names", "front-proxy-client")
+	args.Set("requestheader-username-headers", "X-Remote-User")
+	args.Set("requestheader-group-headers", "X-Remote-Group")
+	args.Set("requestheader-extra-headers-prefix", "X-Remote-Extra-")
+	args.Set("proxy-client-cert-file", filepath.Join(dir, "front-proxy-client.crt"))
+	args.Set("proxy-client-key-file", filepath.Join(dir, "front-proxy-client.key"))
+	return ca, dir, nil
 }
 
 // WebhookServer is a webhook server listening where the installed webhook
