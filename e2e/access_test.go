@@ -2,6 +2,11 @@ package e2e
 
 import (
 	"context"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,6 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	accessv1 "github.com/atrium-dev/atrium/apis/access/v1alpha1"
 	tenancyv1 "github.com/atrium-dev/atrium/apis/tenancy/v1alpha1"
 	"github.com/atrium-dev/atrium/internal/testenv"
 )
@@ -87,6 +93,24 @@ func PeopleOfAProject(ctx context.Context, t *testing.T, in PeopleOfAProjectInpu
 		}
 		refused(who+" listing every Project", c.List(ctx, &tenancyv1.ProjectList{}))
 	}
+	// `kubectl get myprojects`: each sees the Project with their role; the
+	// stranger does not see it at all.
+	for who, want := range map[string]accessv1.Role{in.Owner: accessv1.RoleOwner, in.Member: accessv1.RoleMember, in.Viewer: accessv1.RoleViewer, in.Stranger: ""} {
+		c := map[string]client.Client{in.Owner: owner, in.Member: member, in.Viewer: viewer, in.Stranger: stranger}[who]
+		mine := &accessv1.MyProjectList{}
+		if err := c.List(ctx, mine); err != nil {
+			t.Fatalf("%s listing their Projects: %v", who, err)
+		}
+		var got accessv1.Role
+		for _, m := range mine.Items {
+			if m.Name == in.Project {
+				got = m.Role
+			}
+		}
+		if got != want {
+			t.Errorf("%s sees Project %s as %q, want %q (%+v)", who, in.Project, got, want, mine.Items)
+		}
+	}
 	refused("stranger getting the Project", stranger.Get(ctx, client.ObjectKey{Name: in.Project}, &tenancyv1.Project{}))
 	refused("stranger reading the namespace", stranger.List(ctx, &corev1.ConfigMapList{}, client.InNamespace(ns)))
 
@@ -106,4 +130,48 @@ func TestPeopleOfAProject(t *testing.T) {
 		Project: "team-space", Owner: "olga", Member: "milo", MemberGroup: "team-space-devs", Viewer: "vera", Stranger: "sam",
 		Timeout: time.Minute,
 	})
+}
+
+// TestMyProjectsCannotBeAskedWithAForgedIdentity: a tenant who reaches the
+// myprojects API server directly (its pods are in the cluster network) and
+// names another user in the front proxy's headers is refused: the server
+// believes those headers only from the API server's front proxy client
+// certificate.
+func TestMyProjectsCannotBeAskedWithAForgedIdentity(t *testing.T) {
+	if testing.Short() {
+		t.Skip("e2e")
+	}
+	ctx := context.Background()
+	owner, err := f.env.ClientAs("fiona")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := owner.Create(ctx, &tenancyv1.Project{ObjectMeta: metav1.ObjectMeta{Name: "fionas-secret-plans"}}); err != nil {
+		t.Fatal(err)
+	}
+	waitReady(ctx, t, "fionas-secret-plans", time.Minute)
+	for _, p := range f.member.Deployment("atrium-myprojects").Pods() {
+		url := fmt.Sprintf("https://127.0.0.1:%d/apis/access.tenancy.atrium.dev/v1alpha1/myprojects", p.Port(9445))
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("X-Remote-User", "fiona")
+		req.Header.Set("X-Remote-Group", "system:authenticated")
+		hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+			TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // the attacker does not care who serves
+		}}
+		resp, err := hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized && resp.StatusCode != http.StatusForbidden {
+			t.Errorf("replica %s answered a forged identity with %d: %s", p.Name, resp.StatusCode, body)
+		}
+		if strings.Contains(string(body), "fionas-secret-plans") {
+			t.Errorf("replica %s gave away fiona's Project to a forged identity", p.Name)
+		}
+	}
 }

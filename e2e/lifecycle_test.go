@@ -14,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	accessv1 "github.com/atrium-dev/atrium/apis/access/v1alpha1"
 	fleetv1 "github.com/atrium-dev/atrium/apis/fleet/v1alpha1"
 	tenancyv1 "github.com/atrium-dev/atrium/apis/tenancy/v1alpha1"
 	"github.com/atrium-dev/atrium/internal/testenv"
@@ -60,6 +61,14 @@ func ProjectLifecycle(ctx context.Context, t *testing.T, in ProjectLifecycleInpu
 	if err != nil {
 		t.Fatalf("%s's Project never became Ready: %v", in.User, err)
 	}
+	// `kubectl get myprojects`: the user's own Projects, with their role.
+	mine := &accessv1.MyProjectList{}
+	if err := user.List(ctx, mine); err != nil {
+		t.Fatalf("%s listing their Projects: %v", in.User, err)
+	}
+	if len(mine.Items) != 1 || mine.Items[0].Name != in.Project || mine.Items[0].Role != accessv1.RoleOwner {
+		t.Fatalf("%s's Projects: %+v, want only %s as Owner", in.User, mine.Items, in.Project)
+	}
 	if err := user.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "settings", Namespace: in.Project}}); err != nil {
 		t.Fatalf("%s cannot work in their namespace: %v", in.User, err)
 	}
@@ -97,6 +106,9 @@ func ProjectLifecycle(ctx context.Context, t *testing.T, in ProjectLifecycleInpu
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if err := user.List(ctx, mine); err != nil || len(mine.Items) != 0 {
+		t.Fatalf("%s's Projects after the deletion: %+v, %v", in.User, mine.Items, err)
 	}
 	left := projectLeftovers(ctx, t, in.Project)
 	if len(left) > 0 {
