@@ -52,6 +52,8 @@ func TestDefaultBuildHoldsTogether(t *testing.T) {
 		"ValidatingWebhookConfiguration//atrium-hostnames",
 		"ConfigMap/atrium-system/atrium-cluster",
 		"Issuer/atrium-system/atrium-selfsigned",
+		"Deployment/atrium-system/atrium-myprojects",
+		"APIService//v1alpha1.access.tenancy.atrium.dev",
 	} {
 		if objs[want] == nil {
 			t.Errorf("missing %s", want)
@@ -67,6 +69,8 @@ func TestDefaultBuildHoldsTogether(t *testing.T) {
 			checkWebhooks(t, key, obj, objs)
 		case "Deployment":
 			checkDeployment(t, key, obj, objs)
+		case "APIService":
+			checkAPIService(t, key, obj, objs)
 		}
 	}
 }
@@ -100,6 +104,43 @@ func checkWebhooks(t *testing.T, key string, obj map[string]any, objs map[string
 		if wh["failurePolicy"] != "Fail" {
 			t.Errorf("%s: webhook %s failurePolicy %v", key, wh["name"], wh["failurePolicy"])
 		}
+	}
+}
+
+// checkAPIService: the aggregated API is served by a Service of the build,
+// through the port the Service has, with the CA of a Certificate of the
+// build whose names are the ones the API server checks
+// (<service>.<namespace>.svc).
+func checkAPIService(t *testing.T, key string, obj map[string]any, objs map[string]map[string]any) {
+	svc := obj["spec"].(map[string]any)["service"].(map[string]any)
+	name, ns := svc["name"].(string), svc["namespace"].(string)
+	service := objs["Service/"+ns+"/"+name]
+	if service == nil {
+		t.Errorf("%s: Service %s/%s not in the build", key, ns, name)
+		return
+	}
+	found := false
+	for _, p := range service["spec"].(map[string]any)["ports"].([]any) {
+		found = found || p.(map[string]any)["port"] == svc["port"]
+	}
+	if !found {
+		t.Errorf("%s: Service %s/%s has no port %v", key, ns, name, svc["port"])
+	}
+	ann, _ := obj["metadata"].(map[string]any)["annotations"].(map[string]any)
+	from, _ := ann["cert-manager.io/inject-ca-from"].(string)
+	cert := objs["Certificate/"+from]
+	if cert == nil {
+		t.Errorf("%s: inject-ca-from %q names no Certificate in the build", key, from)
+		return
+	}
+	names, _ := cert["spec"].(map[string]any)["dnsNames"].([]any)
+	want := name + "." + ns + ".svc"
+	found = false
+	for _, n := range names {
+		found = found || n == want
+	}
+	if !found {
+		t.Errorf("%s: Certificate %s does not name %s", key, from, want)
 	}
 }
 

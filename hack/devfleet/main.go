@@ -135,6 +135,7 @@ Atrium is running: a hub and two members. Ctrl-C stops it.
     metadata: {name: carols-lab}
     EOF
     kubectl --as=carol --as-group=system:authenticated get proj carols-lab -w   # Ctrl-C once READY is True
+    kubectl --as=carol --as-group=system:authenticated get myprojects            # carol's Projects, and only hers
     kubectl --as=carol --as-group=system:authenticated -n carols-lab create configmap hello
     kubectl --as=dave --as-group=system:authenticated -n carols-lab get configmaps   # refused
     kubectl --as=carol --as-group=system:authenticated delete proj carols-lab        # returns once it is all gone
