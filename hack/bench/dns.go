@@ -179,12 +179,12 @@ const dnsRuns = 3
 // operator; then, in the last run, the cost of syncs that change nothing.
 func dnsAtrium(ctx context.Context, n int, r *dnsResult) error {
 	setupStart := time.Now()
-	hub, err := testenv.Start(testenv.Options{})
+	hub, err := testenv.Start(testenv.Options{NoControllerManager: noControllerManager})
 	if err != nil {
 		return err
 	}
 	defer hub.Stop()
-	member, err := testenv.Start(testenv.Options{ExtraCRDs: []string{testenv.StandInCRDs}})
+	member, err := testenv.Start(testenv.Options{ExtraCRDs: []string{testenv.StandInCRDs}, NoControllerManager: noControllerManager})
 	if err != nil {
 		return err
 	}

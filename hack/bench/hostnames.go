@@ -492,14 +492,15 @@ type e2eResult struct {
 // both on loopback, against the same creates on an API server without
 // webhooks.
 func measureEndToEnd(ctx context.Context, tier *tenancyv1.ProjectTier) (r e2eResult, err error) {
-	hub, err := testenv.Start(testenv.Options{})
+	hub, err := testenv.Start(testenv.Options{NoControllerManager: noControllerManager})
 	if err != nil {
 		return r, err
 	}
 	defer func() { _ = hub.Stop() }()
 	member, err := testenv.Start(testenv.Options{
-		Webhooks:  []string{"webhooks/hostnames"},
-		ExtraCRDs: []string{testenv.StandInCRDs, "config/crd/policy"},
+		NoControllerManager: noControllerManager,
+		Webhooks:            []string{"webhooks/hostnames"},
+		ExtraCRDs:           []string{testenv.StandInCRDs, "config/crd/policy"},
 	})
 	if err != nil {
 		return r, err

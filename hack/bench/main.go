@@ -30,6 +30,10 @@ type config struct {
 	hostnames   int
 }
 
+// noControllerManager leaves kube-controller-manager out of the control
+// planes (-no-controller-manager).
+var noControllerManager bool
+
 var benchmarks = []benchmark{
 	{"projects", benchProjects},
 	{"hostnames", benchHostnames},
@@ -45,6 +49,7 @@ func main() {
 	concurrency := flag.Int("concurrency", 32, "The operator's --concurrency.")
 	hostnames := flag.Int("hostnames", 10000, "Hostnames the DNS operator publishes.")
 	cpuProfile := flag.String("cpuprofile", "", "Write a CPU profile of the whole run here (go tool pprof).")
+	flag.BoolVar(&noControllerManager, "no-controller-manager", false, "Run the control planes without kube-controller-manager (to tell its cost from the components'); the report's figures are with it.")
 	flag.Parse()
 	ctrl.SetLogger(logr.Discard())
 	// The components' default (internal/manager), for what runs in process.

@@ -157,7 +157,7 @@ func benchProject(i int) *tenancyv1.Project {
 
 // withEnv runs f against a fresh control plane.
 func withEnv(f func(*testenv.Env) (time.Duration, error)) (time.Duration, error) {
-	env, err := testenv.Start(testenv.Options{Webhooks: []string{"webhooks/projects"}})
+	env, err := testenv.Start(testenv.Options{Webhooks: []string{"webhooks/projects"}, NoControllerManager: noControllerManager})
 	if err != nil {
 		return 0, err
 	}
