@@ -297,6 +297,10 @@ func ServerFault(t *testing.T, in ServerFaultInput) {
 	ik := ingress(t, a, in.Namespace, "kept", in.KeptIP, kept)
 	defer del(t, a, ik)
 	waitRecords(t, kept, mdns.TypeA, in.KeptIP)
+	// Registered, not only resolving: on a loaded machine a write can time
+	// out after the server applied it, and the retry that registers it
+	// must come before the fault for the story below to hold.
+	waitCondition(t, kept, "Registered")
 
 	if err := in.Break(); err != nil {
 		t.Fatal(err)
