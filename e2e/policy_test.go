@@ -17,45 +17,13 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/yaml"
 
 	"github.com/atrium-dev/atrium/internal/shipped"
 	"github.com/atrium-dev/atrium/internal/testenv"
 )
-
-// e2eForbiddenTemplate refuses Ingress hostnames its constraints list.
-const e2eForbiddenTemplate = `
-apiVersion: templates.gatekeeper.sh/v1
-kind: ConstraintTemplate
-metadata:
-  name: e2eforbiddenhosts
-spec:
-  crd:
-    spec:
-      names:
-        kind: E2EForbiddenHosts
-      validation:
-        openAPIV3Schema:
-          type: object
-          properties:
-            hosts:
-              type: array
-              items: {type: string}
-  targets:
-  - target: admission.k8s.gatekeeper.sh
-    rego: |
-      package e2eforbiddenhosts
-
-      violation[{"msg": msg}] {
-        host := input.review.object.spec.rules[_].host
-        host == input.parameters.hosts[_]
-        msg := sprintf("hostname %v is forbidden here", [host])
-      }
-`
 
 // EveryReplicaEnforcesInput describes an admin's policy and a hostname it
 // refuses.
@@ -72,21 +40,10 @@ type EveryReplicaEnforcesInput struct {
 func EveryReplicaEnforces(ctx context.Context, t *testing.T, in EveryReplicaEnforcesInput) {
 	t.Helper()
 	c := f.env.Client
-	tmpl := &unstructured.Unstructured{}
-	if err := yaml.Unmarshal([]byte(e2eForbiddenTemplate), &tmpl.Object); err != nil {
+	if err := c.Create(ctx, testenv.ForbiddenHostsTemplate()); err != nil && !apierrors.IsAlreadyExists(err) {
 		t.Fatal(err)
 	}
-	if err := c.Create(ctx, tmpl); err != nil && !apierrors.IsAlreadyExists(err) {
-		t.Fatal(err)
-	}
-	constraint := &unstructured.Unstructured{Object: map[string]any{
-		"apiVersion": "constraints.gatekeeper.sh/v1beta1", "kind": "E2EForbiddenHosts",
-		"metadata": map[string]any{"name": in.Constraint},
-		"spec": map[string]any{
-			"match":      map[string]any{"kinds": []any{map[string]any{"apiGroups": []any{"networking.k8s.io"}, "kinds": []any{"Ingress"}}}},
-			"parameters": map[string]any{"hosts": []any{in.Hostname}},
-		},
-	}}
+	constraint := testenv.ForbiddenHosts(in.Constraint, in.Hostname)
 	// The constraint kind is served once a replica has loaded the template.
 	if err := testenv.Eventually(ctx, in.Timeout, func() error { return c.Create(ctx, constraint.DeepCopy()) }); err != nil {
 		t.Fatal(err)

@@ -15,7 +15,6 @@ import (
 	admissionv1 "k8s.io/api/admission/v1"
 	authenticationv1 "k8s.io/api/authentication/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/rest"
@@ -25,59 +24,11 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/config"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
-	"sigs.k8s.io/yaml"
 
 	"github.com/atrium-dev/atrium/internal/testenv"
 	"github.com/atrium-dev/atrium/webhooks/hostnames/admission"
 	"github.com/atrium-dev/atrium/webhooks/hostnames/wiring"
 )
-
-// forbiddenHostsTemplate refuses the hostnames its constraints list.
-const forbiddenHostsTemplate = `
-apiVersion: templates.gatekeeper.sh/v1
-kind: ConstraintTemplate
-metadata:
-  name: atriumforbiddenhosts
-spec:
-  crd:
-    spec:
-      names:
-        kind: AtriumForbiddenHosts
-      validation:
-        openAPIV3Schema:
-          type: object
-          properties:
-            hosts:
-              type: array
-              items:
-                type: string
-  targets:
-    - target: admission.k8s.gatekeeper.sh
-      rego: |
-        package atriumforbiddenhosts
-
-        violation[{"msg": msg}] {
-          host := input.review.object.spec.rules[_].host
-          host == input.parameters.hosts[_]
-          msg := sprintf("hostname %v is forbidden", [host])
-        }
-`
-
-func forbiddenHosts(name string, hosts ...string) *unstructured.Unstructured {
-	list := make([]any, len(hosts))
-	for i, h := range hosts {
-		list[i] = h
-	}
-	u := &unstructured.Unstructured{Object: map[string]any{
-		"apiVersion": "constraints.gatekeeper.sh/v1beta1", "kind": "AtriumForbiddenHosts",
-		"spec": map[string]any{
-			"match":      map[string]any{"kinds": []any{map[string]any{"apiGroups": []any{"networking.k8s.io"}, "kinds": []any{"Ingress"}}}},
-			"parameters": map[string]any{"hosts": list},
-		},
-	}}
-	u.SetName(name)
-	return u
-}
 
 // forbidHosts loads the template into a member and creates a constraint
 // that forbids the hostnames, and waits until the member's own webhook
@@ -85,16 +36,13 @@ func forbiddenHosts(name string, hosts ...string) *unstructured.Unstructured {
 func forbidHosts(t *testing.T, m *member, constraint string, hosts ...string) {
 	t.Helper()
 	ctx := context.Background()
-	tmpl := &unstructured.Unstructured{}
-	if err := yaml.Unmarshal([]byte(forbiddenHostsTemplate), &tmpl.Object); err != nil {
-		t.Fatal(err)
-	}
+	tmpl := testenv.ForbiddenHostsTemplate()
 	if err := m.client().Create(ctx, tmpl); err != nil && !strings.Contains(err.Error(), "already exists") {
 		t.Fatal(err)
 	}
 	// The constraint kind exists once a webhook has loaded the template.
 	if err := testenv.Eventually(ctx, 30*time.Second, func() error {
-		return m.client().Create(ctx, forbiddenHosts(constraint, hosts...))
+		return m.client().Create(ctx, testenv.ForbiddenHosts(constraint, hosts...))
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -299,7 +247,7 @@ func TestEveryReplicaEnforcesRego(t *testing.T) {
 	mustRefuse(t, "the standby", standby.review(t, "policed", "site", "forbidden.replicas.example"), "no-forbidden-hosts")
 
 	// A constraint added now reaches the standby too.
-	if err := a.client().Create(ctx, forbiddenHosts("no-later-hosts", "later.replicas.example")); err != nil {
+	if err := a.client().Create(ctx, testenv.ForbiddenHosts("no-later-hosts", "later.replicas.example")); err != nil {
 		t.Fatal(err)
 	}
 	for _, r := range replicas {
