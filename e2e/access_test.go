@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"crypto/tls"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/discovery"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	accessv1 "github.com/atrium-dev/atrium/apis/access/v1alpha1"
@@ -173,5 +175,36 @@ func TestMyProjectsCannotBeAskedWithAForgedIdentity(t *testing.T) {
 		if strings.Contains(string(body), "fionas-secret-plans") {
 			t.Errorf("replica %s gave away fiona's Project to a forged identity", p.Name)
 		}
+	}
+}
+
+// TestMyProjectsIsExplained: the aggregated API publishes its schema with
+// its kind through the API server, which is what `kubectl explain
+// myprojects` reads.
+func TestMyProjectsIsExplained(t *testing.T) {
+	if testing.Short() {
+		t.Skip("e2e")
+	}
+	dc, err := discovery.NewDiscoveryClientForConfig(f.env.UserConfig("xavier"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := dc.RESTClient().Get().AbsPath("/openapi/v3/apis/access.tenancy.atrium.dev/v1alpha1").DoRaw(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Components struct {
+			Schemas map[string]struct {
+				GVK []map[string]string `json:"x-kubernetes-group-version-kind"`
+			} `json:"schemas"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	s, ok := doc.Components.Schemas[accessv1.MyProject{}.OpenAPIModelName()]
+	if !ok || len(s.GVK) != 1 || s.GVK[0]["kind"] != "MyProject" || s.GVK[0]["group"] != accessv1.GroupVersion.Group {
+		t.Fatalf("MyProject's schema: %+v (present: %v)", s, ok)
 	}
 }

@@ -53,3 +53,13 @@ type MyProjectList struct {
 	metav1.ListMeta `json:"metadata,omitempty"`
 	Items           []MyProject `json:"items"`
 }
+
+// OpenAPIModelName is the name of MyProject's OpenAPI schema, in the
+// reverse-domain form of the Kubernetes API's own, so that the schema the
+// server publishes carries the kind (for `kubectl explain`).
+func (MyProject) OpenAPIModelName() string { return "dev.atrium.tenancy.access.v1alpha1.MyProject" }
+
+// OpenAPIModelName is the name of MyProjectList's OpenAPI schema.
+func (MyProjectList) OpenAPIModelName() string {
+	return "dev.atrium.tenancy.access.v1alpha1.MyProjectList"
+}

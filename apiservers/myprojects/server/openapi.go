@@ -4,7 +4,6 @@ import (
 	extensionsopenapi "k8s.io/apiextensions-apiserver/pkg/generated/openapi"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/kube-openapi/pkg/common"
-	"k8s.io/kube-openapi/pkg/util"
 	"k8s.io/kube-openapi/pkg/validation/spec"
 
 	accessv1 "github.com/atrium-dev/atrium/apis/access/v1alpha1"
@@ -23,7 +22,7 @@ func openAPIDefinitions(ref common.ReferenceCallback) map[string]common.OpenAPID
 		return spec.Schema{SchemaProps: spec.SchemaProps{Ref: ref(name), Description: desc}}
 	}
 	objectMeta, listMeta := metav1.ObjectMeta{}.OpenAPIModelName(), metav1.ListMeta{}.OpenAPIModelName()
-	myProject := util.GetCanonicalTypeName(&accessv1.MyProject{})
+	myProject := accessv1.MyProject{}.OpenAPIModelName()
 	defs[myProject] = common.OpenAPIDefinition{
 		Schema: spec.Schema{SchemaProps: spec.SchemaProps{
 			Description: "A Project the requesting user belongs to, with their role in it.",
@@ -43,7 +42,7 @@ func openAPIDefinitions(ref common.ReferenceCallback) map[string]common.OpenAPID
 		}},
 		Dependencies: []string{objectMeta},
 	}
-	defs[util.GetCanonicalTypeName(&accessv1.MyProjectList{})] = common.OpenAPIDefinition{
+	defs[accessv1.MyProjectList{}.OpenAPIModelName()] = common.OpenAPIDefinition{
 		Schema: spec.Schema{SchemaProps: spec.SchemaProps{
 			Description: "The Projects the requesting user belongs to.",
 			Type:        []string{"object"},
