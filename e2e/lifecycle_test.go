@@ -12,6 +12,7 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/watch"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	accessv1 "github.com/atrium-dev/atrium/apis/access/v1alpha1"
@@ -47,8 +48,17 @@ func ProjectLifecycle(ctx context.Context, t *testing.T, in ProjectLifecycleInpu
 	if err != nil {
 		t.Fatal(err)
 	}
+	// `kubectl get myprojects -w`, opened before the Project exists.
+	mineWatch, err := watchMyProjects(ctx, in.User)
+	if err != nil {
+		t.Fatalf("%s watching their Projects: %v", in.User, err)
+	}
+	defer mineWatch.stop()
 	if err := user.Create(ctx, &tenancyv1.Project{ObjectMeta: metav1.ObjectMeta{Name: in.Project}}); err != nil {
 		t.Fatalf("%s creating Project %s: %v", in.User, in.Project, err)
+	}
+	if err := mineWatch.waitFor(ctx, watch.Added, in.Project, in.Timeout); err != nil {
+		t.Fatal(err)
 	}
 	// The user follows their Project by name, as `kubectl get proj NAME`.
 	err = testenv.Eventually(ctx, in.Timeout, func() error {
@@ -107,12 +117,82 @@ func ProjectLifecycle(ctx context.Context, t *testing.T, in ProjectLifecycleInpu
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := mineWatch.waitFor(ctx, watch.Deleted, in.Project, in.Timeout); err != nil {
+		t.Fatal(err)
+	}
 	if err := user.List(ctx, mine); err != nil || len(mine.Items) != 0 {
 		t.Fatalf("%s's Projects after the deletion: %+v, %v", in.User, mine.Items, err)
 	}
 	left := projectLeftovers(ctx, t, in.Project)
 	if len(left) > 0 {
 		t.Fatalf("left behind by Project %s: %v", in.Project, left)
+	}
+}
+
+// myProjectsWatch follows a user's myprojects the way a client-go
+// reflector does: list, watch from the list, and when the watch ends (a
+// replica of the server went away) list and watch again.
+type myProjectsWatch struct {
+	c client.WithWatch
+	w watch.Interface
+	// listed are the names of the last list.
+	listed map[string]bool
+}
+
+func watchMyProjects(ctx context.Context, user string) (*myProjectsWatch, error) {
+	c, err := client.NewWithWatch(f.env.UserConfig(user), client.Options{Scheme: f.env.Scheme})
+	if err != nil {
+		return nil, err
+	}
+	m := &myProjectsWatch{c: c}
+	return m, m.relist(ctx)
+}
+
+func (m *myProjectsWatch) relist(ctx context.Context) error {
+	list := &accessv1.MyProjectList{}
+	if err := m.c.List(ctx, list); err != nil {
+		return err
+	}
+	m.listed = map[string]bool{}
+	for _, p := range list.Items {
+		m.listed[p.Name] = true
+	}
+	m.stop()
+	w, err := m.c.Watch(ctx, &accessv1.MyProjectList{}, &client.ListOptions{Raw: &metav1.ListOptions{ResourceVersion: list.ResourceVersion}})
+	m.w = w
+	return err
+}
+
+func (m *myProjectsWatch) stop() {
+	if m.w != nil {
+		m.w.Stop()
+	}
+}
+
+// waitFor waits for an event of the type about the named MyProject (or,
+// across a relist, for the list to show the same).
+func (m *myProjectsWatch) waitFor(ctx context.Context, typ watch.EventType, name string, timeout time.Duration) error {
+	deadline := time.After(timeout)
+	for {
+		select {
+		case e, ok := <-m.w.ResultChan():
+			if !ok || e.Type == watch.Error {
+				if err := m.relist(ctx); err != nil {
+					return fmt.Errorf("listing myprojects again after the watch ended: %w", err)
+				}
+				if m.listed[name] == (typ == watch.Added) {
+					return nil
+				}
+				continue
+			}
+			if p, isMine := e.Object.(*accessv1.MyProject); isMine && e.Type == typ && p.Name == name {
+				return nil
+			}
+		case <-deadline:
+			return fmt.Errorf("no %s event for %s in the myprojects watch within %s", typ, name, timeout)
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
 }
 

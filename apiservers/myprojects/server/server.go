@@ -18,6 +18,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 
 	accessv1 "github.com/atrium-dev/atrium/apis/access/v1alpha1"
+	tenancyv1 "github.com/atrium-dev/atrium/apis/tenancy/v1alpha1"
 )
 
 // Scheme and Codecs serve the access API and the meta types every API
@@ -63,6 +64,10 @@ func NewOptions() *Options {
 // Run serves the API until ctx is done. projects must be a started cache
 // holding Projects; the server is ready once it has synced.
 func Run(ctx context.Context, o *Options, projects cache.Cache, kubeconfig string) error {
+	changes, err := projects.GetInformer(ctx, &tenancyv1.Project{}, cache.BlockUntilSynced(false))
+	if err != nil {
+		return err
+	}
 	if o.Authentication.RemoteKubeConfigFile == "" {
 		o.Authentication.RemoteKubeConfigFile = kubeconfig
 	}
@@ -77,7 +82,7 @@ func Run(ctx context.Context, o *Options, projects cache.Cache, kubeconfig strin
 	cfg.OpenAPIConfig.Info.Title, cfg.OpenAPIConfig.Info.Version = "Atrium myprojects", accessv1.GroupVersion.Version
 	cfg.OpenAPIV3Config = genericapiserver.DefaultOpenAPIV3Config(openAPIDefinitions, namer)
 	cfg.OpenAPIV3Config.Info.Title, cfg.OpenAPIV3Config.Info.Version = "Atrium myprojects", accessv1.GroupVersion.Version
-	if err := o.SecureServing.ApplyTo(&cfg.SecureServing, &cfg.LoopbackClientConfig); err != nil {
+	if err = o.SecureServing.ApplyTo(&cfg.SecureServing, &cfg.LoopbackClientConfig); err != nil {
 		return fmt.Errorf("serving: %w", err)
 	}
 	if err := o.Authentication.ApplyTo(&cfg.Authentication, cfg.SecureServing, cfg.OpenAPIConfig); err != nil {
@@ -99,7 +104,7 @@ func Run(ctx context.Context, o *Options, projects cache.Cache, kubeconfig strin
 	}
 	group := genericapiserver.NewDefaultAPIGroupInfo(accessv1.GroupVersion.Group, Scheme, metav1.ParameterCodec, Codecs)
 	group.VersionedResourcesStorageMap[accessv1.GroupVersion.Version] = map[string]rest.Storage{
-		accessv1.Resource: &Storage{Projects: projects},
+		accessv1.Resource: &Storage{Projects: projects, Changes: changes},
 	}
 	if err := srv.InstallAPIGroup(&group); err != nil {
 		return err

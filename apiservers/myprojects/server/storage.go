@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strconv"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -15,17 +16,21 @@ import (
 	"k8s.io/apimachinery/pkg/util/duration"
 	genericapirequest "k8s.io/apiserver/pkg/endpoints/request"
 	"k8s.io/apiserver/pkg/registry/rest"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	accessv1 "github.com/atrium-dev/atrium/apis/access/v1alpha1"
 	tenancyv1 "github.com/atrium-dev/atrium/apis/tenancy/v1alpha1"
 )
 
-// Storage answers list and get of myprojects for the requesting user from
-// a cache of the Projects. It stores nothing.
+// Storage answers list, get and watch of myprojects for the requesting
+// user from a cache of the Projects. It stores nothing.
 type Storage struct {
 	// Projects reads Projects (a cache kept by the server).
 	Projects client.Reader
+	// Changes is the cache's informer of Projects, which watches follow;
+	// nil serves no watch.
+	Changes cache.Informer
 }
 
 var (
@@ -34,6 +39,7 @@ var (
 	_ rest.Lister               = &Storage{}
 	_ rest.Getter               = &Storage{}
 	_ rest.SingularNameProvider = &Storage{}
+	_ rest.Watcher              = &Storage{}
 )
 
 func (s *Storage) New() runtime.Object     { return &accessv1.MyProject{} }
@@ -53,6 +59,31 @@ func (s *Storage) List(ctx context.Context, options *metainternalversion.ListOpt
 	if err := s.Projects.List(ctx, &projects); err != nil {
 		return nil, apierrors.NewInternalError(err)
 	}
+	lsel, fsel, err := selectors(options)
+	if err != nil {
+		return nil, err
+	}
+	out := &accessv1.MyProjectList{}
+	var newest uint64
+	for i := range projects.Items {
+		p := &projects.Items[i]
+		newest = max(newest, resourceVersion(p))
+		role, ok := RoleOf(p, u)
+		if !ok || !lsel.Matches(labels.Set(p.Labels)) || !fsel.Matches(fields.Set{"metadata.name": p.Name}) {
+			continue
+		}
+		out.Items = append(out.Items, *View(p, role))
+	}
+	// The newest change among all Projects: a watch from here sends what
+	// changes after this list.
+	out.ResourceVersion = strconv.FormatUint(newest, 10)
+	sort.Slice(out.Items, func(i, j int) bool { return out.Items[i].Name < out.Items[j].Name })
+	return out, nil
+}
+
+// selectors are a list's label and field selectors; only metadata.name can
+// be selected by field.
+func selectors(options *metainternalversion.ListOptions) (labels.Selector, fields.Selector, error) {
 	lsel, fsel := labels.Everything(), fields.Everything()
 	if options != nil && options.LabelSelector != nil {
 		lsel = options.LabelSelector
@@ -61,21 +92,18 @@ func (s *Storage) List(ctx context.Context, options *metainternalversion.ListOpt
 		fsel = options.FieldSelector
 		for _, r := range fsel.Requirements() {
 			if r.Field != "metadata.name" {
-				return nil, apierrors.NewBadRequest(fmt.Sprintf("field selector %q: only metadata.name is supported", r.Field))
+				return nil, nil, apierrors.NewBadRequest(fmt.Sprintf("field selector %q: only metadata.name is supported", r.Field))
 			}
 		}
 	}
-	out := &accessv1.MyProjectList{ListMeta: metav1.ListMeta{ResourceVersion: projects.ResourceVersion}}
-	for i := range projects.Items {
-		p := &projects.Items[i]
-		role, ok := RoleOf(p, u)
-		if !ok || !lsel.Matches(labels.Set(p.Labels)) || !fsel.Matches(fields.Set{"metadata.name": p.Name}) {
-			continue
-		}
-		out.Items = append(out.Items, *View(p, role))
-	}
-	sort.Slice(out.Items, func(i, j int) bool { return out.Items[i].Name < out.Items[j].Name })
-	return out, nil
+	return lsel, fsel, nil
+}
+
+// resourceVersion is a Project's resourceVersion as a number (the API
+// server's are etcd revisions), 0 when it is not one.
+func resourceVersion(p *tenancyv1.Project) uint64 {
+	n, _ := strconv.ParseUint(p.ResourceVersion, 10, 64)
+	return n
 }
 
 // Get returns one Project the user belongs to; one they do not belong to
