@@ -53,16 +53,7 @@ func SitePublishedInDNS(ctx context.Context, t *testing.T, in DNSInput) {
 	if err := c.Status().Update(ctx, ing); err != nil {
 		t.Fatal(err)
 	}
-	resolves := func(want ...string) error {
-		got, err := f.dns.Lookup(in.Hostname, mdns.TypeA)
-		if err != nil {
-			return err
-		}
-		if !slices.Equal(got, want) {
-			return fmt.Errorf("%s A = %v, want %v", in.Hostname, got, want)
-		}
-		return nil
-	}
+	resolves := func(want ...string) error { return records(in.Hostname, mdns.TypeA, want...) }
 	if err := testenv.Eventually(ctx, in.Timeout, func() error { return resolves(in.LoadBalancerIP) }); err != nil {
 		t.Fatal(err)
 	}
@@ -129,16 +120,7 @@ func TenantPublishesDNSEndpoint(ctx context.Context, t *testing.T, in DNSEndpoin
 	if err := testenv.Eventually(ctx, in.Timeout, func() error { return user.Create(ctx, ep.DeepCopy()) }); err != nil {
 		t.Fatalf("%s creating a DNSEndpoint: %v", in.User, err)
 	}
-	err = testenv.Eventually(ctx, in.Timeout, func() error {
-		got, err := f.dns.Lookup(in.Hostname, mdns.TypeCNAME)
-		if err != nil {
-			return err
-		}
-		if !slices.Equal(got, []string{in.Target}) {
-			return fmt.Errorf("%s CNAME = %v", in.Hostname, got)
-		}
-		return nil
-	})
+	err = testenv.Eventually(ctx, in.Timeout, func() error { return records(in.Hostname, mdns.TypeCNAME, in.Target) })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,4 +159,17 @@ func TestDNSOperatorNeverLogsItsSecret(t *testing.T) {
 	if strings.Contains(string(log), f.dns.KeySecret) {
 		t.Fatal("the TSIG secret appears in the DNS operator's log")
 	}
+}
+
+// records checks the name's records of one type in the fleet's DNS (none
+// when want is empty).
+func records(name string, qtype uint16, want ...string) error {
+	got, err := f.dns.Lookup(name, qtype)
+	if err != nil {
+		return err
+	}
+	if !slices.Equal(got, want) {
+		return fmt.Errorf("%s %s = %v, want %v", name, mdns.TypeToString[qtype], got, want)
+	}
+	return nil
 }

@@ -89,7 +89,7 @@ func ProjectLifecycle(ctx context.Context, t *testing.T, in ProjectLifecycleInpu
 	if err := user.Create(ctx, ing); err != nil {
 		t.Fatalf("%s publishing %s: %v", in.User, in.Hostname, err)
 	}
-	if err := testenv.Eventually(ctx, in.Timeout, func() error { return resolvesTo(in.Hostname, in.Target) }); err != nil {
+	if err := testenv.Eventually(ctx, in.Timeout, func() error { return records(in.Hostname, mdns.TypeA, in.Target) }); err != nil {
 		t.Fatal(err)
 	}
 	if in.Midway != nil {
@@ -109,7 +109,7 @@ func ProjectLifecycle(ctx context.Context, t *testing.T, in ProjectLifecycleInpu
 		if err := f.hub.Client.Get(ctx, client.ObjectKey{Name: in.Hostname}, &fleetv1.HostnameClaim{}); !apierrors.IsNotFound(err) {
 			return fmt.Errorf("hostname %s still claimed at the hub (%v)", in.Hostname, err)
 		}
-		if err := resolvesTo(in.Hostname); err != nil {
+		if err := records(in.Hostname, mdns.TypeA); err != nil {
 			return err
 		}
 		return nil
@@ -217,22 +217,6 @@ func projectLeftovers(ctx context.Context, t *testing.T, project string) []strin
 		out = append(out, "ClusterRoleBinding "+b.Name)
 	}
 	return out
-}
-
-// resolvesTo checks the name's A records in the fleet's DNS (none when
-// want is empty).
-func resolvesTo(name string, want ...string) error {
-	got, err := f.dns.Lookup(name, mdns.TypeA)
-	if err != nil {
-		return err
-	}
-	if fmt.Sprint(got) != fmt.Sprint(want) {
-		if len(want) == 0 {
-			return fmt.Errorf("%s still resolves to %v", name, got)
-		}
-		return fmt.Errorf("%s A = %v, want %v", name, got, want)
-	}
-	return nil
 }
 
 func readyErr(p *tenancyv1.Project) error {

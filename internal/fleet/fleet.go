@@ -91,7 +91,7 @@ func Start(ctx context.Context, o Options) (_ *Fleet, err error) {
 	if err := m.BuildBinaries(root, f.BinDir); err != nil {
 		return nil, err
 	}
-	if f.Hub, err = StartHub(ctx); err != nil {
+	if f.Hub, err = StartHub(ctx, m); err != nil {
 		return nil, err
 	}
 	for _, mo := range o.Members {
@@ -108,12 +108,12 @@ func Start(ctx context.Context, o Options) (_ *Fleet, err error) {
 
 // StartHub starts the hub: the fleet CRDs and, for the members'
 // components, their identities and roles there.
-func StartHub(ctx context.Context) (*testenv.Env, error) {
+func StartHub(ctx context.Context, m *shipped.Manifests) (*testenv.Env, error) {
 	hub, err := testenv.Start(testenv.Options{})
 	if err != nil {
 		return nil, err
 	}
-	if err := hub.InstallRBAC(ctx, "config/default"); err != nil {
+	if err := shipped.InstallRBAC(ctx, hub, m); err != nil {
 		_ = hub.Stop()
 		return nil, err
 	}
@@ -192,16 +192,6 @@ func patchConfigMap(ctx context.Context, c client.Client, name string, data map[
 		cm.Data[k] = v
 	}
 	return c.Update(ctx, cm)
-}
-
-// Member returns the member of that name, or nil.
-func (f *Fleet) Member(name string) *Member {
-	for _, m := range f.Members {
-		if m.Name == name {
-			return m
-		}
-	}
-	return nil
 }
 
 // Stop stops the components (clients before servers: an API server

@@ -39,12 +39,35 @@ var notApplied = map[string]bool{
 // they aggregate into admin, edit and view are in effect.
 func Install(ctx context.Context, env *testenv.Env, m *Manifests) error {
 	apiServices := m.Of("APIService")
-	for _, u := range m.objects {
-		if notApplied[u.GetKind()] {
-			continue
-		}
+	return create(ctx, env, m, func(u *unstructured.Unstructured) bool {
 		if u.GetKind() == "Service" && namedByAPIService(apiServices, &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: u.GetNamespace(), Name: u.GetName()}}) {
-			continue // Start makes it, standing for its loopback port
+			return false // Start makes it, standing for its loopback port
+		}
+		return !notApplied[u.GetKind()]
+	})
+}
+
+// rbacKinds are what InstallRBAC takes: the identities and permissions of
+// the components and the roles users get, not the components themselves.
+var rbacKinds = map[string]bool{
+	"Namespace": true, "ServiceAccount": true,
+	"ClusterRole": true, "ClusterRoleBinding": true, "Role": true, "RoleBinding": true,
+}
+
+// InstallRBAC installs the manifests' namespaces, ServiceAccounts and RBAC
+// alone, for a cluster where the components run in the test's process (or
+// a hub, which runs none) with exactly the permissions they ship with.
+func InstallRBAC(ctx context.Context, env *testenv.Env, m *Manifests) error {
+	return create(ctx, env, m, func(u *unstructured.Unstructured) bool { return rbacKinds[u.GetKind()] })
+}
+
+// create creates the manifests' objects that pick selects, in build order,
+// leaving objects that exist alone, then waits until the roles they
+// aggregate into admin, edit and view are in effect.
+func create(ctx context.Context, env *testenv.Env, m *Manifests, pick func(*unstructured.Unstructured) bool) error {
+	for _, u := range m.objects {
+		if !pick(u) {
+			continue
 		}
 		if err := env.Client.Create(ctx, u.DeepCopy()); err != nil && !apierrors.IsAlreadyExists(err) {
 			return fmt.Errorf("%s: creating %s %s: %w", m.Path, u.GetKind(), u.GetName(), err)

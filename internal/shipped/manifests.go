@@ -72,20 +72,6 @@ func (m *Manifests) Deployments() ([]*appsv1.Deployment, error) {
 	return out, nil
 }
 
-// Deployment is the named Deployment.
-func (m *Manifests) Deployment(name string) (*appsv1.Deployment, error) {
-	ds, err := m.Deployments()
-	if err != nil {
-		return nil, err
-	}
-	for _, d := range ds {
-		if d.Name == name {
-			return d, nil
-		}
-	}
-	return nil, fmt.Errorf("%s ships no Deployment %s", m.Path, name)
-}
-
 // CRDs are the shipped CustomResourceDefinitions, typed, for
 // testenv.Options.CRDs.
 func (m *Manifests) CRDs() ([]*apiextensionsv1.CustomResourceDefinition, error) {

@@ -105,12 +105,13 @@ func startPod(ctx context.Context, o podOptions) (*Pod, error) {
 		k, v, _ := strings.Cut(kv, "=")
 		lookup[k] = v
 	}
-	for _, a := range append(append([]string{}, c.Command...), c.Args...) {
-		p.Args = append(p.Args, localArg(expand(a, lookup), mounts, p.Ports))
-	}
 	if len(c.Command) > 0 {
-		// The binary is the image's; a command naming it is dropped.
-		p.Args = p.Args[len(c.Command):]
+		// The images' entrypoint is the component's binary, which is what
+		// runs here; a command would run something else.
+		return nil, fmt.Errorf("Deployment %s: a container command is not played here; give arguments only", o.dep.Name)
+	}
+	for _, a := range c.Args {
+		p.Args = append(p.Args, localArg(expand(a, lookup), mounts, p.Ports))
 	}
 	procEnv := append([]string{"KUBECONFIG=" + kubeconfigPath, "HOME=" + o.dir, "PATH=" + os.Getenv("PATH")}, env...)
 	procEnv = append(procEnv, o.extraEnv...)

@@ -82,13 +82,6 @@ func (s *Service) Close() {
 	}
 }
 
-// Endpoints are the replicas that currently get connections.
-func (s *Service) Endpoints() []*Pod {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]*Pod(nil), s.ready...)
-}
-
 func (s *Service) probeLoop(ctx context.Context) {
 	for {
 		select {

@@ -115,20 +115,15 @@ func (e *Env) stopControllerManager() {
 	}
 }
 
-// ControllerManagerLog is the path of kube-controller-manager's log, or ""
-// when none runs.
-func (e *Env) ControllerManagerLog() string {
-	if e.kcm == nil {
-		return ""
-	}
-	return e.kcm.LogPath
-}
-
 // WaitForAggregation waits until kube-controller-manager has added to
 // every aggregated ClusterRole the rules of each role its selectors match,
 // so that a role just installed (such as one aggregated into admin) is in
-// effect before a test acts on it.
+// effect before a test acts on it. Without kube-controller-manager
+// (Options.NoControllerManager) nothing aggregates and it returns at once.
 func (e *Env) WaitForAggregation(ctx context.Context) error {
+	if e.kcm == nil {
+		return nil
+	}
 	return Eventually(ctx, time.Minute, func() error {
 		var roles rbacv1.ClusterRoleList
 		if err := e.Client.List(ctx, &roles); err != nil {

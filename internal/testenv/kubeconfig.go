@@ -22,7 +22,7 @@ const serviceAccountTokenLifetime = 48 * 60 * 60
 // kubelet would for a pod, so a component run against the test control
 // plane authenticates as that ServiceAccount (with its groups) and has
 // exactly the permissions its shipped RBAC grants it. The ServiceAccount
-// must exist (InstallRBAC creates the shipped ones).
+// must exist (shipped.Install and shipped.InstallRBAC create the shipped ones).
 func (e *Env) ServiceAccountKubeConfig(namespace, name string) ([]byte, error) {
 	token, err := e.ServiceAccountToken(context.Background(), namespace, name)
 	if err != nil {

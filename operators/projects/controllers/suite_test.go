@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
+	"github.com/atrium-dev/atrium/internal/shipped"
 	"github.com/atrium-dev/atrium/internal/testenv"
 	"github.com/atrium-dev/atrium/operators/projects/controllers"
 	"github.com/atrium-dev/atrium/webhooks/projects/admission"
@@ -48,7 +49,12 @@ func run(m *testing.M) int {
 	defer cancel()
 	// The shipped RBAC of config/default: the components' ServiceAccounts
 	// and roles, and what users get (self-provisioning, platform admin).
-	if err := env.InstallRBAC(ctx, "config/default"); err != nil {
+	shippedManifests, err := shipped.Build(env.Root, "config/default")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	if err := shipped.InstallRBAC(ctx, env, shippedManifests); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
