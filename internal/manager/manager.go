@@ -97,13 +97,7 @@ func (o *Options) NewManager(base ctrl.Options) (ctrl.Manager, error) {
 	base.HealthProbeBindAddress = o.ProbeAddr
 	base.LeaderElection = o.LeaderElect
 	base.LeaderElectionID = o.Name + ".atrium.dev"
-	base.LeaderElectionNamespace = o.LeaderElectionNamespace
-	if base.LeaderElectionNamespace == "" {
-		// The shipped Deployments set POD_NAMESPACE from the pod's own
-		// namespace; without it controller-runtime reads the mounted
-		// ServiceAccount's namespace file, which exists only in a pod.
-		base.LeaderElectionNamespace = os.Getenv("POD_NAMESPACE")
-	}
+	base.LeaderElectionNamespace = PodNamespace(o.LeaderElectionNamespace)
 	base.LeaseDuration, base.RenewDeadline, base.RetryPeriod = &o.LeaseDuration, &o.RenewDeadline, &o.RetryPeriod
 	// Release the lease on a clean shutdown so an upgrade hands over at once.
 	base.LeaderElectionReleaseOnCancel = true
@@ -122,6 +116,17 @@ func (o *Options) NewManager(base ctrl.Options) (ctrl.Manager, error) {
 		return nil, err
 	}
 	return mgr, nil
+}
+
+// PodNamespace is ns, or when empty the pod's own namespace: the shipped
+// Deployments set POD_NAMESPACE from it (without it controller-runtime
+// reads the mounted ServiceAccount's namespace file, which exists only in a
+// pod). Empty when neither is set.
+func PodNamespace(ns string) string {
+	if ns != "" {
+		return ns
+	}
+	return os.Getenv("POD_NAMESPACE")
 }
 
 // limit applies --kube-api-qps and --kube-api-burst to cfg. The limit is

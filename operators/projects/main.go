@@ -7,6 +7,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	"github.com/atrium-dev/atrium/internal/manager"
+	"github.com/atrium-dev/atrium/internal/slots"
 	"github.com/atrium-dev/atrium/operators/projects/controllers"
 )
 
@@ -15,12 +16,19 @@ import (
 func main() {
 	opts := manager.Flags("atrium-projects", ":8080", ":8081", true)
 	concurrency := flag.Int("concurrency", 32, "Projects reconciled in parallel; reconciles mostly wait on the API server, so this is well above the core count.")
+	slotNamespace := flag.String("slot-namespace", "", "Namespace of the Leases that count each user's Projects; defaults to the pod's namespace. The projects webhook must be given the same.")
+	slotGrace := flag.Duration("slot-grace", slots.DefaultGrace, "How long a Project slot of an owner or tier the Project does not have (yet) is kept; the same as the webhook's.")
 	opts.Parse()
 
 	ctx := ctrl.SetupSignalHandler()
 	log := ctrl.Log.WithName("setup")
+	ns := manager.PodNamespace(*slotNamespace)
+	if ns == "" {
+		log.Error(nil, "no namespace for the Project slots: set --slot-namespace or POD_NAMESPACE")
+		os.Exit(2)
+	}
 
-	mgr, err := opts.NewManager(ctrl.Options{Cache: controllers.CacheOptions()})
+	mgr, err := opts.NewManager(ctrl.Options{Cache: controllers.CacheOptions(ns)})
 	if err != nil {
 		log.Error(err, "creating manager")
 		os.Exit(1)
@@ -29,6 +37,7 @@ func main() {
 		Client:                  mgr.GetClient(),
 		APIReader:               mgr.GetAPIReader(),
 		Recorder:                mgr.GetEventRecorder("atrium-projects"),
+		Slots:                   &slots.Ledger{Client: mgr.GetClient(), Reader: mgr.GetAPIReader(), Namespace: ns, Grace: *slotGrace},
 		MaxConcurrentReconciles: *concurrency,
 	}
 	if err := projects.SetupWithManager(ctx, mgr); err != nil {

@@ -11,6 +11,7 @@ import (
 
 	tenancyv1 "github.com/atrium-dev/atrium/apis/tenancy/v1alpha1"
 	"github.com/atrium-dev/atrium/internal/manager"
+	"github.com/atrium-dev/atrium/internal/slots"
 	"github.com/atrium-dev/atrium/webhooks/projects/admission"
 )
 
@@ -19,11 +20,17 @@ func main() {
 	port := flag.Int("webhook-port", 9443, "Port the webhooks are served on (HTTPS).")
 	certDir := flag.String("cert-dir", "", "Directory holding tls.crt and tls.key; defaults to controller-runtime's.")
 	defaultTier := flag.String("default-tier", "standard", "Tier given to Projects created without one; empty makes spec.tier required.")
-	reserved := flag.String("reserved-names", strings.Join(admission.DefaultReserved, ","), "Comma-separated name patterns no Project may take.")
+	reserved := flag.String("reserved-names", strings.Join(admission.DefaultReserved, ","), "Comma-separated name patterns no Project may take (the namespaces tiers admit traffic from are reserved as well).")
+	slotNamespace := flag.String("slot-namespace", "", "Namespace of the Leases that count each user's Projects (see docs/security.md); defaults to the pod's namespace. The projects operator must be given the same.")
+	slotGrace := flag.Duration("slot-grace", slots.DefaultGrace, "How long a Project slot taken by a request whose Project was never stored stays counted; must exceed the API server's request timeout.")
 	opts.Parse()
 
 	ctx := ctrl.SetupSignalHandler()
 	log := ctrl.Log.WithName("setup")
+	if manager.PodNamespace(*slotNamespace) == "" {
+		log.Error(nil, "no namespace for the Project slots: set --slot-namespace or POD_NAMESPACE")
+		os.Exit(2)
+	}
 	mgr, err := opts.NewManager(ctrl.Options{
 		WebhookServer: webhook.NewServer(webhook.Options{Port: *port, CertDir: *certDir}),
 	})
@@ -33,9 +40,14 @@ func main() {
 	}
 	h := &admission.Projects{
 		Client:      mgr.GetClient(),
+		APIReader:   mgr.GetAPIReader(),
 		Authorizer:  admission.SubjectAccessReviews{Client: mgr.GetClient()},
 		DefaultTier: *defaultTier,
 		Reserved:    splitList(*reserved),
+		Slots: &slots.Ledger{
+			Client: mgr.GetClient(), Reader: mgr.GetAPIReader(),
+			Namespace: manager.PodNamespace(*slotNamespace), Grace: *slotGrace,
+		},
 	}
 	if err := h.SetupWithManager(ctx, mgr); err != nil {
 		log.Error(err, "setting up webhooks")

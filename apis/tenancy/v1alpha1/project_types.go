@@ -56,10 +56,23 @@ type ProjectSpec struct {
 
 	// Owner is the user accountable for the Project. Admission sets it to the
 	// user who creates the Project; only platform admins may name someone
-	// else, and only the owner or a platform admin may hand it over.
-	// The owner is an admin of the namespace.
+	// else. The owner is an admin of the namespace, and the Project counts
+	// against the owner's per-user limit on its tier. To hand the Project
+	// over, the owner offers it with handOverTo and the recipient accepts by
+	// setting owner to themselves; a platform admin may set it directly.
+	// +kubebuilder:validation:MaxLength=253
 	// +optional
 	Owner string `json:"owner,omitempty"`
+
+	// HandOverTo offers the Project to another user. Only the owner or a
+	// platform admin may set it. The named user may then read the Project and
+	// accept it by setting spec.owner to their own name (nothing else may
+	// change in that edit); until they do, nothing changes, and the offer is
+	// withdrawn by clearing this field. Accepting counts against the
+	// recipient's per-user limit, and admission clears the field.
+	// +kubebuilder:validation:MaxLength=253
+	// +optional
+	HandOverTo string `json:"handOverTo,omitempty"`
 
 	// Admins get the "admin" role in the namespace and may edit the Project.
 	// +listType=atomic
@@ -170,6 +183,7 @@ const (
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:scope=Cluster,shortName=proj,categories=atrium
 // +kubebuilder:printcolumn:name="Owner",type=string,JSONPath=`.spec.owner`
+// +kubebuilder:printcolumn:name="Offered To",type=string,JSONPath=`.spec.handOverTo`,priority=1
 // +kubebuilder:printcolumn:name="Tier",type=string,JSONPath=`.spec.tier`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`,priority=1

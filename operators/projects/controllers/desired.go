@@ -74,17 +74,23 @@ func rbacSubjects(in []tenancyv1.Subject) []rbacv1.Subject {
 	return out
 }
 
-// projectAccess lists who may act on the Project object itself: owner and
-// admins may edit and delete it, members and viewers may read it.
-func projectAccess(p *tenancyv1.Project) (editors, readers []rbacv1.Subject) {
+// projectAccess lists who may act on the Project object itself, by access
+// (see projectRoleAccesses): owner and admins may edit and delete it,
+// members and viewers may read it, and the user it is offered to may accept
+// it.
+func projectAccess(p *tenancyv1.Project) map[string][]rbacv1.Subject {
 	rbs := roleBindings(p)
-	readers = slices.Clone(rbs[1].Subjects)
+	readers := slices.Clone(rbs[1].Subjects)
 	for _, s := range rbs[2].Subjects {
 		if !slices.Contains(readers, s) {
 			readers = append(readers, s)
 		}
 	}
-	return rbs[0].Subjects, readers
+	var recipients []rbacv1.Subject
+	if p.Spec.HandOverTo != "" {
+		recipients = rbacSubjects([]tenancyv1.Subject{{Kind: tenancyv1.UserSubject, Name: p.Spec.HandOverTo}})
+	}
+	return map[string][]rbacv1.Subject{"edit": rbs[0].Subjects, "view": readers, "accept": recipients}
 }
 
 // ownerRef makes the Project the controlling owner of an object, so that
@@ -154,12 +160,15 @@ func projectRoleName(project, access string) string {
 
 // projectRoleAccesses are the accesses a Project has a ClusterRole and a
 // ClusterRoleBinding for (see projectRoleName); the operator deletes them by
-// these names when the Project goes.
-var projectRoleAccesses = []string{"edit", "view"}
+// these names when the Project goes. "accept" lets the user the Project is
+// offered to (spec.handOverTo) read it and write the edit that accepts it;
+// admission confines that edit to accepting or declining.
+var projectRoleAccesses = []string{"edit", "view", "accept"}
 
-// projectClusterRoles returns the two ClusterRoles for the Project object
-// itself: "edit" (get, list, watch, update, patch, delete) and "view" (get,
-// list, watch). Both are limited to the Project's name. RBAC matches a list
+// projectClusterRoles returns the ClusterRoles for the Project object
+// itself: "edit" (get, list, watch, update, patch, delete), "view" (get,
+// list, watch) and, while the Project is offered to someone, "accept" (get,
+// list, watch, update, patch). All are limited to the Project's name. RBAC matches a list
 // or watch to a rule with resourceNames only when the request selects that
 // one name (fieldSelector=metadata.name=<name>), which is exactly what
 // `kubectl get project NAME -w` and the wait of `kubectl delete` send; a
@@ -172,7 +181,7 @@ func projectClusterRoles(p *tenancyv1.Project) []*rbacv1ac.ClusterRoleApplyConfi
 			WithResourceNames(p.Name).
 			WithVerbs(verbs...)
 	}
-	return []*rbacv1ac.ClusterRoleApplyConfiguration{
+	out := []*rbacv1ac.ClusterRoleApplyConfiguration{
 		rbacv1ac.ClusterRole(projectRoleName(p.Name, "edit")).
 			WithLabels(commonLabels(p)).WithOwnerReferences(ownerRef(p)).
 			WithRules(rule("get", "list", "watch", "update", "patch", "delete")),
@@ -180,6 +189,12 @@ func projectClusterRoles(p *tenancyv1.Project) []*rbacv1ac.ClusterRoleApplyConfi
 			WithLabels(commonLabels(p)).WithOwnerReferences(ownerRef(p)).
 			WithRules(rule("get", "list", "watch")),
 	}
+	if p.Spec.HandOverTo != "" {
+		out = append(out, rbacv1ac.ClusterRole(projectRoleName(p.Name, "accept")).
+			WithLabels(commonLabels(p)).WithOwnerReferences(ownerRef(p)).
+			WithRules(rule("get", "list", "watch", "update", "patch")))
+	}
+	return out
 }
 
 // projectClusterRoleBindingApply binds one of projectClusterRoles.
@@ -256,10 +271,17 @@ func isolated(p *tenancyv1.Project) bool {
 // networkPolicyApply is the isolating NetworkPolicy, or nil when the Project
 // turned isolation off. It selects every pod and admits traffic from the
 // namespace itself and from the tier's platform namespaces; everything else,
-// other tenants included, is refused.
+// other tenants included, is refused. Every namespace peer also requires the
+// absence of the tenant label, which the operator puts on each Project's
+// namespace and tenants cannot remove: a tenant who names a Project like a
+// platform namespace, or whose namespace happens to match a tier's selector,
+// is still not admitted.
 func networkPolicyApply(p *tenancyv1.Project, tier *tenancyv1.ProjectTier) *networkingv1ac.NetworkPolicyApplyConfiguration {
 	if !isolated(p) {
 		return nil
+	}
+	notTenant := func() *metav1ac.LabelSelectorRequirementApplyConfiguration {
+		return metav1ac.LabelSelectorRequirement().WithKey(tenancyv1.TenantNamespaceLabel).WithOperator(metav1.LabelSelectorOpDoesNotExist)
 	}
 	rules := []*networkingv1ac.NetworkPolicyIngressRuleApplyConfiguration{
 		networkingv1ac.NetworkPolicyIngressRule().WithFrom(
@@ -274,11 +296,11 @@ func networkPolicyApply(p *tenancyv1.Project, tier *tenancyv1.ProjectTier) *netw
 					WithMatchExpressions(metav1ac.LabelSelectorRequirement().
 						WithKey(corev1.LabelMetadataName).
 						WithOperator(metav1.LabelSelectorOpIn).
-						WithValues(names...)))))
+						WithValues(names...), notTenant()))))
 		}
 		if sel := np.AllowFromNamespaceSelector; sel != nil {
 			rules = append(rules, networkingv1ac.NetworkPolicyIngressRule().WithFrom(
-				networkingv1ac.NetworkPolicyPeer().WithNamespaceSelector(labelSelectorApply(sel))))
+				networkingv1ac.NetworkPolicyPeer().WithNamespaceSelector(labelSelectorApply(sel).WithMatchExpressions(notTenant()))))
 		}
 	}
 	return networkingv1ac.NetworkPolicy(NetworkPolicyName, p.Name).
@@ -314,10 +336,10 @@ func DesiredObjects(p *tenancyv1.Project, tier *tenancyv1.ProjectTier) []runtime
 	for _, r := range projectClusterRoles(p) {
 		out = append(out, r)
 	}
-	editors, readers := projectAccess(p)
-	out = append(out, projectClusterRoleBindingApply(p, "edit", editors))
-	if len(readers) > 0 {
-		out = append(out, projectClusterRoleBindingApply(p, "view", readers))
+	for _, access := range projectRoleAccesses {
+		if subjects := projectAccess(p)[access]; len(subjects) > 0 {
+			out = append(out, projectClusterRoleBindingApply(p, access, subjects))
+		}
 	}
 	if q := quotaApply(p, tier); q != nil {
 		out = append(out, q)

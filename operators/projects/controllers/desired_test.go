@@ -241,9 +241,9 @@ func TestRoleBindings(t *testing.T) {
 
 func TestProjectAccess(t *testing.T) {
 	tests := []struct {
-		name             string
-		spec             tenancyv1.ProjectSpec
-		editors, readers []rbacv1.Subject
+		name                         string
+		spec                         tenancyv1.ProjectSpec
+		editors, readers, recipients []rbacv1.Subject
 	}{
 		{
 			name:    "empty",
@@ -283,11 +283,25 @@ func TestProjectAccess(t *testing.T) {
 			editors: []rbacv1.Subject{},
 			readers: []rbacv1.Subject{rbacGroup("auditors")},
 		},
+		{
+			name:       "the user it is offered to may accept, nothing more",
+			spec:       tenancyv1.ProjectSpec{Owner: "alice", HandOverTo: "bob"},
+			editors:    []rbacv1.Subject{rbacUser("alice")},
+			readers:    []rbacv1.Subject{},
+			recipients: []rbacv1.Subject{rbacUser("bob")},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p := testProject("demo", func(p *tenancyv1.Project) { p.Spec = tt.spec })
-			editors, readers := projectAccess(p)
+			access := projectAccess(p)
+			editors, readers, recipients := access["edit"], access["view"], access["accept"]
+			if len(access) != len(projectRoleAccesses) {
+				t.Errorf("accesses %v, want one per projectRoleAccesses %v", access, projectRoleAccesses)
+			}
+			if len(recipients) != len(tt.recipients) || (len(recipients) > 0 && !reflect.DeepEqual(recipients, tt.recipients)) {
+				t.Errorf("recipients\n got: %v\nwant: %v", recipients, tt.recipients)
+			}
 			if len(editors) != len(tt.editors) || (len(editors) > 0 && !reflect.DeepEqual(editors, tt.editors)) {
 				t.Errorf("editors\n got: %v\nwant: %v", editors, tt.editors)
 			}
@@ -659,16 +673,20 @@ func TestNetworkPolicyApply(t *testing.T) {
 	sameNamespace := networkingv1.NetworkPolicyIngressRule{From: []networkingv1.NetworkPolicyPeer{
 		{PodSelector: &metav1.LabelSelector{}},
 	}}
+	// Every namespace peer leaves tenant namespaces out, whatever the tier
+	// says: a tenant can name its Project like a platform namespace.
+	notTenant := metav1.LabelSelectorRequirement{Key: tenancyv1.TenantNamespaceLabel, Operator: metav1.LabelSelectorOpDoesNotExist}
 	fromNamespaces := func(names ...string) networkingv1.NetworkPolicyIngressRule {
 		return networkingv1.NetworkPolicyIngressRule{From: []networkingv1.NetworkPolicyPeer{{
 			NamespaceSelector: &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{
 				Key:      "kubernetes.io/metadata.name",
 				Operator: metav1.LabelSelectorOpIn,
 				Values:   names,
-			}}},
+			}, notTenant}},
 		}}}
 	}
 	fromSelector := func(sel metav1.LabelSelector) networkingv1.NetworkPolicyIngressRule {
+		sel.MatchExpressions = append(slices.Clone(sel.MatchExpressions), notTenant)
 		return networkingv1.NetworkPolicyIngressRule{From: []networkingv1.NetworkPolicyPeer{{NamespaceSelector: &sel}}}
 	}
 	platformSelector := metav1.LabelSelector{
@@ -739,7 +757,7 @@ func TestNetworkPolicyApply(t *testing.T) {
 			},
 		},
 		{
-			name:      "empty selector is kept as the match-all selector the admin wrote",
+			name:      "empty selector matches every namespace but tenants'",
 			isolation: tenancyv1.IsolationEnabled,
 			tier: testTier("open", func(t *tenancyv1.ProjectTier) {
 				t.Spec.NetworkPolicy.AllowFromNamespaceSelector = &metav1.LabelSelector{}

@@ -145,8 +145,12 @@ func (r *ProjectReconciler) reconcileRBAC(ctx context.Context, s *scope) (result
 			return result{}, err
 		}
 	}
-	editors, readers := projectAccess(p)
-	for access, subjects := range map[string][]rbacv1.Subject{"edit": editors, "view": readers} {
+	if p.Spec.HandOverTo == "" {
+		if err := r.deleteIfExists(ctx, &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: projectRoleName(p.Name, "accept")}}); err != nil {
+			return result{}, err
+		}
+	}
+	for access, subjects := range projectAccess(p) {
 		if len(subjects) == 0 {
 			crb := &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: projectRoleName(p.Name, access)}}
 			if err := r.deleteIfExists(ctx, crb); err != nil {
@@ -215,7 +219,8 @@ const deletingRequeue = 10 * time.Second
 
 // reconcileDelete asks the API server to delete the Project's namespace,
 // waits until the namespace is gone, removes what the Project made outside
-// it (the per-Project ClusterRoles and ClusterRoleBindings, by name), then
+// it (the per-Project ClusterRoles and ClusterRoleBindings, by name, and its
+// slots in its owner's count), then
 // lets the Project go. So `kubectl delete project` returns when everything
 // is gone and the name is free again; while it waits, the people of the
 // Project can still read and watch the Project, and its Ready condition
@@ -246,6 +251,9 @@ func (r *ProjectReconciler) reconcileDelete(ctx context.Context, p *tenancyv1.Pr
 	}
 
 	if err := r.deleteProjectRoles(ctx, p); err != nil {
+		return ctrl.Result{}, err
+	}
+	if err := r.releaseSlots(ctx, p); err != nil {
 		return ctrl.Result{}, err
 	}
 	orig := p.DeepCopy()

@@ -28,6 +28,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	tenancyv1 "github.com/atrium-dev/atrium/apis/tenancy/v1alpha1"
+	"github.com/atrium-dev/atrium/internal/slots"
 )
 
 // FieldOwner is the server-side apply field manager of the projects
@@ -45,6 +46,9 @@ type ProjectReconciler struct {
 	// namespace a deleted Project is about to remove.
 	APIReader client.Reader
 	Recorder  events.EventRecorder
+	// Slots counts each owner's Projects (see package slots); nil leaves
+	// the count to admission alone.
+	Slots *slots.Ledger
 	// MaxConcurrentReconciles bounds parallel reconciles; tier changes touch
 	// every Project on the tier at once.
 	MaxConcurrentReconciles int
@@ -68,6 +72,9 @@ func (r *ProjectReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manag
 	if err := mgr.GetFieldIndexer().IndexField(ctx, &tenancyv1.Project{}, tierIndex, func(o client.Object) []string {
 		return []string{o.(*tenancyv1.Project).Spec.Tier}
 	}); err != nil {
+		return err
+	}
+	if err := indexSlots(ctx, mgr.GetFieldIndexer()); err != nil {
 		return err
 	}
 	return ctrl.NewControllerManagedBy(mgr).
@@ -200,6 +207,11 @@ func (r *ProjectReconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ 
 	}
 	if s.tier != nil {
 		project.Status.Tier = &tenancyv1.AppliedTier{Name: s.tier.Name, Generation: s.tier.Generation}
+	}
+	if recheck, err := r.reconcileSlots(ctx, s); err != nil {
+		errs = append(errs, err)
+	} else if recheck > 0 && (requeue == 0 || recheck < requeue) {
+		requeue = recheck
 	}
 	if err := kerrors.NewAggregate(errs); err != nil {
 		log.Error(err, "reconcile incomplete", "project", klog.KObj(project))

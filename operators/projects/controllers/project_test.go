@@ -216,22 +216,46 @@ func TestOwnerHandOver(t *testing.T) {
 	if err := testenv.Eventually(ctx, wait, func() error { return admin.Get(ctx, client.ObjectKey{Name: "charlie"}, &tenancyv1.Project{}) }); err != nil {
 		t.Fatal(err)
 	}
-	mustDeny(t, update(ctx, admin, "charlie", func(p *tenancyv1.Project) { p.Spec.Owner = "tenant-c2" }), "only by the owner")
+	mustDeny(t, update(ctx, admin, "charlie", func(p *tenancyv1.Project) { p.Spec.Owner = "tenant-c2" }), "only by accepting an offer")
+	mustDeny(t, update(ctx, admin, "charlie", func(p *tenancyv1.Project) { p.Spec.HandOverTo = "tenant-c2" }), "only by the owner")
 	mustDeny(t, update(ctx, admin, "charlie", func(p *tenancyv1.Project) { p.Finalizers = nil }), "cannot be removed")
 	if err := update(ctx, admin, "charlie", func(p *tenancyv1.Project) { p.Spec.Description = "edited by an admin" }); err != nil {
 		t.Fatalf("an admin cannot edit the Project: %v", err)
 	}
 
-	// The owner hands over; the new owner administers the namespace.
-	if err := update(ctx, owner, "charlie", func(p *tenancyv1.Project) { p.Spec.Owner = "tenant-c3" }); err != nil {
+	// The owner offers the Project; the recipient accepts; the new owner
+	// administers the namespace and the old one keeps nothing the Project
+	// no longer grants them.
+	mustDeny(t, update(ctx, owner, "charlie", func(p *tenancyv1.Project) { p.Spec.Owner = "tenant-c3" }), `set spec.handOverTo to "tenant-c3"`)
+	if err := update(ctx, owner, "charlie", func(p *tenancyv1.Project) { p.Spec.HandOverTo = "tenant-c3" }); err != nil {
 		t.Fatal(err)
 	}
-	waitReady(t, "charlie")
+	recipient := as(t, "tenant-c3")
 	err := testenv.Eventually(ctx, wait, func() error {
-		return as(t, "tenant-c3").Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "new-owner", Namespace: "charlie"}})
+		return update(ctx, recipient, "charlie", func(p *tenancyv1.Project) { p.Spec.Owner = "tenant-c3" })
+	})
+	if err != nil {
+		t.Fatalf("the recipient cannot accept: %v", err)
+	}
+	p := waitReady(t, "charlie")
+	if p.Spec.Owner != "tenant-c3" || p.Spec.HandOverTo != "" {
+		t.Fatalf("after acceptance: owner %q, handOverTo %q", p.Spec.Owner, p.Spec.HandOverTo)
+	}
+	err = testenv.Eventually(ctx, wait, func() error {
+		return recipient.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "new-owner", Namespace: "charlie"}})
 	})
 	if err != nil {
 		t.Fatalf("new owner cannot write: %v", err)
+	}
+	err = testenv.Eventually(ctx, wait, func() error {
+		err := owner.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "old-owner", Namespace: "charlie"}})
+		if !apierrors.IsForbidden(err) {
+			return fmt.Errorf("the previous owner still writes in the namespace: %v", err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -472,18 +496,11 @@ func TestAdoptExistingNamespace(t *testing.T) {
 		if err := env.Client.Create(ctx, ns); err != nil {
 			t.Fatal(err)
 		}
-		rb := &rbacv1.RoleBinding{
-			ObjectMeta: metav1.ObjectMeta{Name: "power-admin", Namespace: n},
-			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "admin"},
-			Subjects:   []rbacv1.Subject{{Kind: "User", APIGroup: rbacv1.GroupName, Name: "power-j"}},
-		}
-		if err := env.Client.Create(ctx, rb); err != nil {
-			t.Fatal(err)
-		}
+		grantNamespaceAdmin(t, n, "power-j")
 	}
 	cleanup(t, "juliet", "juliet-other")
 	// Somebody who is not admin there is refused.
-	mustDeny(t, as(t, "tenant-j").Create(ctx, project("juliet-other")), "namespace juliet-other already exists", "not an admin there")
+	mustDeny(t, as(t, "tenant-j").Create(ctx, project("juliet-other")), "namespace juliet-other already exists", "rights you do not hold there")
 
 	// The namespace's admin adopts it; their own label and RoleBinding stay.
 	if err := as(t, "power-j").Create(ctx, project("juliet")); err != nil {
@@ -553,6 +570,34 @@ func update(ctx context.Context, c client.Client, name string, mutate func(*tena
 		mutate(p)
 		return c.Update(ctx, p)
 	})
+}
+
+// grantNamespaceAdmin makes user a full admin of an existing namespace, as
+// a power user who made it would be: the built-in admin role there, and the
+// right to delete the namespace itself.
+func grantNamespaceAdmin(t *testing.T, ns, user string) {
+	t.Helper()
+	subjects := []rbacv1.Subject{{Kind: "User", APIGroup: rbacv1.GroupName, Name: user}}
+	for _, o := range []client.Object{
+		&rbacv1.RoleBinding{
+			ObjectMeta: metav1.ObjectMeta{Name: "power-admin", Namespace: ns},
+			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "admin"},
+			Subjects:   subjects,
+		},
+		&rbacv1.Role{
+			ObjectMeta: metav1.ObjectMeta{Name: "power-delete-namespace", Namespace: ns},
+			Rules: []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"namespaces"}, ResourceNames: []string{ns}, Verbs: []string{"get", "delete"}}},
+		},
+		&rbacv1.RoleBinding{
+			ObjectMeta: metav1.ObjectMeta{Name: "power-delete-namespace", Namespace: ns},
+			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: "power-delete-namespace"},
+			Subjects:   subjects,
+		},
+	} {
+		if err := env.Client.Create(context.Background(), o); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 var bindOnce = map[string]bool{}

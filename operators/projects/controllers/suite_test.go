@@ -16,6 +16,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/atrium-dev/atrium/internal/shipped"
+	"github.com/atrium-dev/atrium/internal/slots"
 	"github.com/atrium-dev/atrium/internal/testenv"
 	"github.com/atrium-dev/atrium/operators/projects/controllers"
 	"github.com/atrium-dev/atrium/webhooks/projects/admission"
@@ -118,7 +119,7 @@ func startOperator(ctx context.Context) error {
 	}
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                 env.Scheme,
-		Cache:                  controllers.CacheOptions(),
+		Cache:                  controllers.CacheOptions(systemNamespace),
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
 	})
@@ -129,6 +130,7 @@ func startOperator(ctx context.Context) error {
 		Client:                  mgr.GetClient(),
 		APIReader:               mgr.GetAPIReader(),
 		Recorder:                mgr.GetEventRecorder("atrium-projects"),
+		Slots:                   &slots.Ledger{Client: mgr.GetClient(), Reader: mgr.GetAPIReader(), Namespace: systemNamespace},
 		MaxConcurrentReconciles: 4,
 	}).SetupWithManager(ctx, mgr); err != nil {
 		return err
@@ -161,9 +163,11 @@ func startWebhook(ctx context.Context) error {
 	}
 	if err := (&admission.Projects{
 		Client:      mgr.GetClient(),
+		APIReader:   mgr.GetAPIReader(),
 		Authorizer:  admission.SubjectAccessReviews{Client: mgr.GetClient()},
 		DefaultTier: "standard",
 		Reserved:    admission.DefaultReserved,
+		Slots:       &slots.Ledger{Client: mgr.GetClient(), Reader: mgr.GetAPIReader(), Namespace: systemNamespace},
 	}).SetupWithManager(ctx, mgr); err != nil {
 		return err
 	}

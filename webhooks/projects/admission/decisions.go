@@ -77,24 +77,96 @@ func validateSubjects(spec *tenancyv1.ProjectSpec) []string {
 	return problems
 }
 
-// ownerDecision decides whether a requester may give a Project the owner it
-// asks for. On create the owner must be the requester; on update the owner
-// may change only by the current owner's hand. Platform admins may do both.
-func ownerDecision(creating bool, oldOwner, newOwner, requester string, platformAdmin bool) error {
-	if newOwner == "" {
+// systemIdentity reports whether a user name is one of the identities the
+// API server reserves for its own and its workloads' use (ServiceAccounts,
+// nodes, anonymous): none of them is a person who can be held to a
+// per-user limit. A tenant can mint ServiceAccounts at will, so a Project
+// created by one would be a Project no limit counts.
+func systemIdentity(user string) bool {
+	return strings.HasPrefix(user, "system:")
+}
+
+// ownerChange is what ownerDecision looks at.
+type ownerChange struct {
+	creating bool
+	// old is the Project's spec before an update; nil on create.
+	old *tenancyv1.ProjectSpec
+	new *tenancyv1.ProjectSpec
+	// requester is the user name of the request.
+	requester     string
+	platformAdmin bool
+	// onlyOffer is true when an update changes nothing but spec.owner and
+	// spec.handOverTo.
+	onlyOffer bool
+}
+
+// ownerDecision decides whether a requester may give a Project the owner
+// and the hand-over offer it asks for.
+//   - Create: the owner is the requester, a person; ServiceAccounts and other
+//     system identities do not create Projects by self-service.
+//   - Hand over: only the owner offers (spec.handOverTo); only the named
+//     user accepts, by setting spec.owner to themselves in an edit that
+//     changes nothing else, or declines by clearing the offer. Nobody is
+//     made owner of a Project unasked, and a made-up name can never accept.
+//   - Platform admins may do all of it directly.
+func ownerDecision(c ownerChange) error {
+	if c.new.Owner == "" {
 		return fmt.Errorf("spec.owner must not be empty; leave it out on create and it becomes you")
 	}
-	if platformAdmin {
+	if err := validateOffer(c.new); err != nil && (c.old == nil || c.old.HandOverTo != c.new.HandOverTo) {
+		return err
+	}
+	if c.platformAdmin {
 		return nil
 	}
-	if creating {
-		if newOwner != requester {
-			return fmt.Errorf("spec.owner %q is not you (%q): only platform admins may create a Project for someone else; leave spec.owner out", newOwner, requester)
+	if c.creating {
+		if systemIdentity(c.requester) {
+			return fmt.Errorf("%s is not a person: Projects are owned by people and count against their per-user limit, so ServiceAccounts and other system identities cannot create them by self-service; "+
+				"create the Project as yourself, or ask a platform admin to grant the automation the \"administer\" verb on projects", c.requester)
+		}
+		if c.new.Owner != c.requester {
+			return fmt.Errorf("spec.owner %q is not you (%q): only platform admins may create a Project for someone else; leave spec.owner out", c.new.Owner, c.requester)
 		}
 		return nil
 	}
-	if newOwner != oldOwner && requester != oldOwner {
-		return fmt.Errorf("spec.owner may be changed only by the owner (%q) or a platform admin; keep it %q", oldOwner, oldOwner)
+	old := c.old
+	switch {
+	case c.new.Owner != old.Owner:
+		if c.requester == c.new.Owner && old.HandOverTo == c.requester && c.onlyOffer {
+			return nil // the recipient accepts
+		}
+		if c.requester == c.new.Owner && old.HandOverTo == c.requester {
+			return fmt.Errorf("accepting Project ownership changes spec.owner only; make your other changes in a second edit")
+		}
+		if c.requester == old.Owner {
+			return fmt.Errorf("the owner hands a Project over by offering it: set spec.handOverTo to %q and keep spec.owner %q; %s accepts by setting spec.owner to themselves",
+				c.new.Owner, old.Owner, c.new.Owner)
+		}
+		return fmt.Errorf("spec.owner may be changed only by accepting an offer made to you in spec.handOverTo, or by a platform admin; keep it %q", old.Owner)
+	case c.new.HandOverTo != old.HandOverTo:
+		if c.requester == old.Owner {
+			return nil
+		}
+		if c.requester == old.HandOverTo && c.new.HandOverTo == "" && c.onlyOffer {
+			return nil // the recipient declines
+		}
+		return fmt.Errorf("spec.handOverTo may be set only by the owner (%q) or a platform admin", old.Owner)
+	}
+	return nil
+}
+
+// validateOffer checks the user a Project is offered to.
+func validateOffer(spec *tenancyv1.ProjectSpec) error {
+	to := spec.HandOverTo
+	switch {
+	case to == "":
+		return nil
+	case strings.TrimSpace(to) != to || strings.IndexFunc(to, unicode.IsControl) >= 0:
+		return fmt.Errorf("spec.handOverTo %q must be a user name without surrounding spaces or control characters", to)
+	case systemIdentity(to):
+		return fmt.Errorf("spec.handOverTo %q is not a person: a Project can be handed over only to a user", to)
+	case to == spec.Owner:
+		return fmt.Errorf("spec.handOverTo %q is already the owner; clear spec.handOverTo", to)
 	}
 	return nil
 }

@@ -262,66 +262,130 @@ func TestValidateSubjectsOtherControlCharacters(t *testing.T) {
 }
 
 func TestOwnerDecision(t *testing.T) {
+	spec := func(owner, offer string) *tenancyv1.ProjectSpec {
+		return &tenancyv1.ProjectSpec{Owner: owner, HandOverTo: offer}
+	}
 	tests := []struct {
-		name          string
-		creating      bool
-		oldOwner      string
-		newOwner      string
-		requester     string
-		platformAdmin bool
+		name string
+		c    ownerChange
 		// wantErr lists fragments the error must contain; nil means allowed.
 		wantErr []string
 	}{
 		// Create.
-		{name: "create for oneself", creating: true, newOwner: "alice", requester: "alice"},
-		{name: "create for oneself as platform admin", creating: true, newOwner: "root", requester: "root", platformAdmin: true},
-		{name: "create for someone else as platform admin", creating: true, newOwner: "alice", requester: "root", platformAdmin: true},
+		{name: "create for oneself", c: ownerChange{creating: true, new: spec("alice", ""), requester: "alice"}},
+		{name: "create for oneself as platform admin", c: ownerChange{creating: true, new: spec("root", ""), requester: "root", platformAdmin: true}},
+		{name: "create for someone else as platform admin", c: ownerChange{creating: true, new: spec("alice", ""), requester: "root", platformAdmin: true}},
+		{name: "create with an offer", c: ownerChange{creating: true, new: spec("alice", "bob"), requester: "alice"}},
 		{
-			name: "create for someone else", creating: true, newOwner: "bob", requester: "alice",
+			name: "create for someone else", c: ownerChange{creating: true, new: spec("bob", ""), requester: "alice"},
 			wantErr: []string{`spec.owner "bob" is not you ("alice")`, "only platform admins"},
 		},
 		{
-			name: "create with empty owner", creating: true, newOwner: "", requester: "alice",
+			name: "create with empty owner", c: ownerChange{creating: true, new: spec("", ""), requester: "alice"},
 			wantErr: []string{"spec.owner must not be empty"},
 		},
 		{
-			name: "create with empty owner as platform admin", creating: true, newOwner: "", requester: "root", platformAdmin: true,
+			name: "create with empty owner as platform admin", c: ownerChange{creating: true, new: spec("", ""), requester: "root", platformAdmin: true},
 			wantErr: []string{"spec.owner must not be empty"},
 		},
 		{
-			name: "create: owner compared exactly", creating: true, newOwner: "Alice", requester: "alice",
+			name: "create: owner compared exactly", c: ownerChange{creating: true, new: spec("Alice", ""), requester: "alice"},
 			wantErr: []string{`spec.owner "Alice" is not you ("alice")`},
 		},
+		{
+			name:    "a ServiceAccount creates for itself",
+			c:       ownerChange{creating: true, new: spec("system:serviceaccount:team-a:ci", ""), requester: "system:serviceaccount:team-a:ci"},
+			wantErr: []string{"system:serviceaccount:team-a:ci is not a person", "administer"},
+		},
+		{
+			name:    "a ServiceAccount creates for its tenant",
+			c:       ownerChange{creating: true, new: spec("alice", ""), requester: "system:serviceaccount:team-a:ci"},
+			wantErr: []string{"is not a person"},
+		},
+		{
+			name:    "a node creates",
+			c:       ownerChange{creating: true, new: spec("system:node:n1", ""), requester: "system:node:n1"},
+			wantErr: []string{"is not a person"},
+		},
+		{
+			name: "a ServiceAccount a platform admin granted administer",
+			c:    ownerChange{creating: true, new: spec("alice", ""), requester: "system:serviceaccount:gitops:argocd", platformAdmin: true},
+		},
+		{
+			name:    "offered to a ServiceAccount",
+			c:       ownerChange{creating: true, new: spec("alice", "system:serviceaccount:team-a:ci"), requester: "alice"},
+			wantErr: []string{"is not a person"},
+		},
 
-		// Update.
-		{name: "unchanged owner, edited by the owner", oldOwner: "alice", newOwner: "alice", requester: "alice"},
-		{name: "unchanged owner, edited by an admin of the Project", oldOwner: "alice", newOwner: "alice", requester: "bob"},
-		{name: "handed over by the owner", oldOwner: "alice", newOwner: "bob", requester: "alice"},
-		{name: "handed over by a platform admin", oldOwner: "alice", newOwner: "bob", requester: "root", platformAdmin: true},
+		// Update: edits that keep the owner.
+		{name: "unchanged owner, edited by the owner", c: ownerChange{old: spec("alice", ""), new: spec("alice", ""), requester: "alice"}},
+		{name: "unchanged owner, edited by an admin of the Project", c: ownerChange{old: spec("alice", ""), new: spec("alice", ""), requester: "bob"}},
+
+		// Update: offers.
+		{name: "offered by the owner", c: ownerChange{old: spec("alice", ""), new: spec("alice", "bob"), requester: "alice", onlyOffer: true}},
+		{name: "offer withdrawn by the owner", c: ownerChange{old: spec("alice", "bob"), new: spec("alice", ""), requester: "alice", onlyOffer: true}},
+		{name: "declined by the recipient", c: ownerChange{old: spec("alice", "bob"), new: spec("alice", ""), requester: "bob", onlyOffer: true}},
+		{name: "offered by a platform admin", c: ownerChange{old: spec("alice", ""), new: spec("alice", "bob"), requester: "root", platformAdmin: true}},
 		{
-			name: "taken by the new owner", oldOwner: "alice", newOwner: "bob", requester: "bob",
-			wantErr: []string{`only by the owner ("alice") or a platform admin`, `keep it "alice"`},
+			name: "offered by an admin of the Project", c: ownerChange{old: spec("alice", ""), new: spec("alice", "carol"), requester: "bob", onlyOffer: true},
+			wantErr: []string{`spec.handOverTo may be set only by the owner ("alice")`},
 		},
 		{
-			name: "changed by a third user", oldOwner: "alice", newOwner: "bob", requester: "carol",
-			wantErr: []string{`only by the owner ("alice")`},
+			name: "redirected by the recipient", c: ownerChange{old: spec("alice", "bob"), new: spec("alice", "carol"), requester: "bob", onlyOffer: true},
+			wantErr: []string{"only by the owner"},
 		},
 		{
-			name: "cleared by the owner", oldOwner: "alice", newOwner: "", requester: "alice",
+			name: "offered to the owner", c: ownerChange{old: spec("alice", ""), new: spec("alice", "alice"), requester: "alice", onlyOffer: true},
+			wantErr: []string{"already the owner"},
+		},
+		{
+			name: "offered to a name with spaces", c: ownerChange{old: spec("alice", ""), new: spec("alice", " bob"), requester: "alice", onlyOffer: true},
+			wantErr: []string{"without surrounding spaces"},
+		},
+
+		// Update: owner changes.
+		{name: "accepted by the recipient", c: ownerChange{old: spec("alice", "bob"), new: spec("bob", ""), requester: "bob", onlyOffer: true}},
+		{name: "handed over by a platform admin", c: ownerChange{old: spec("alice", ""), new: spec("bob", ""), requester: "root", platformAdmin: true}},
+		{
+			name: "handed over by the owner without an offer", c: ownerChange{old: spec("alice", ""), new: spec("bob", ""), requester: "alice", onlyOffer: true},
+			wantErr: []string{`set spec.handOverTo to "bob"`, "bob accepts"},
+		},
+		{
+			name: "handed to a made-up user by the owner", c: ownerChange{old: spec("alice", ""), new: spec("nobody-at-all", ""), requester: "alice", onlyOffer: true},
+			wantErr: []string{"hands a Project over by offering it"},
+		},
+		{
+			name: "taken by a user who was not offered it", c: ownerChange{old: spec("alice", ""), new: spec("bob", ""), requester: "bob", onlyOffer: true},
+			wantErr: []string{"only by accepting an offer", `keep it "alice"`},
+		},
+		{
+			name: "taken by a user offered it, with other changes", c: ownerChange{old: spec("alice", "bob"), new: spec("bob", ""), requester: "bob"},
+			wantErr: []string{"changes spec.owner only"},
+		},
+		{
+			name: "taken by another user than the one offered", c: ownerChange{old: spec("alice", "bob"), new: spec("carol", ""), requester: "carol", onlyOffer: true},
+			wantErr: []string{"only by accepting an offer"},
+		},
+		{
+			name: "given by the recipient to a third user", c: ownerChange{old: spec("alice", "bob"), new: spec("carol", ""), requester: "bob", onlyOffer: true},
+			wantErr: []string{"only by accepting an offer"},
+		},
+		{
+			name: "cleared by the owner", c: ownerChange{old: spec("alice", ""), new: spec("", ""), requester: "alice"},
 			wantErr: []string{"spec.owner must not be empty"},
 		},
 		{
-			name: "cleared by a platform admin", oldOwner: "alice", newOwner: "", requester: "root", platformAdmin: true,
+			name: "cleared by a platform admin", c: ownerChange{old: spec("alice", ""), new: spec("", ""), requester: "root", platformAdmin: true},
 			wantErr: []string{"spec.owner must not be empty"},
 		},
 		{
-			name: "ownerless Project claimed by a user", oldOwner: "", newOwner: "bob", requester: "bob",
-			wantErr: []string{`only by the owner ("")`},
+			name: "ownerless Project claimed by a user", c: ownerChange{old: spec("", ""), new: spec("bob", ""), requester: "bob", onlyOffer: true},
+			wantErr: []string{"only by accepting an offer"},
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := ownerDecision(tt.creating, tt.oldOwner, tt.newOwner, tt.requester, tt.platformAdmin)
+			err := ownerDecision(tt.c)
 			if tt.wantErr == nil {
 				if err != nil {
 					t.Fatalf("ownerDecision = %v, want nil", err)

@@ -5,10 +5,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 
 	admissionv1 "k8s.io/api/admission/v1"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -17,16 +20,13 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	tenancyv1 "github.com/atrium-dev/atrium/apis/tenancy/v1alpha1"
+	"github.com/atrium-dev/atrium/internal/slots"
 )
 
-// Indexes of Projects: by spec.owner to count what a user owns, by
-// spec.tier to find a tier's Projects. Named after this package so that the
-// webhook can share a manager with the operator (as in the tests), which
-// indexes spec.tier too.
-const (
-	ownerIndex = "admission.spec.owner"
-	tierIndex  = "admission.spec.tier"
-)
+// tierIndex indexes Projects by spec.tier to find a tier's Projects. Named
+// after this package so that the webhook can share a manager with the
+// operator, which indexes spec.tier too.
+const tierIndex = "admission.spec.tier"
 
 // Paths the webhooks are served at.
 const (
@@ -46,26 +46,30 @@ type Projects struct {
 	// Project must name its tier.
 	DefaultTier string
 	// Reserved are name patterns (path.Match syntax) no Project may take.
+	// The namespaces tiers admit traffic from are reserved too.
 	Reserved []string
+	// Slots keeps the per-user limits exact (see package slots).
+	Slots *slots.Ledger
+	// APIReader reads what must not come from a cache: the ClusterRole
+	// whose rights adopting a namespace gives.
+	APIReader client.Reader
 
 	decoder admission.Decoder
 }
 
-// +kubebuilder:webhook:path=/mutate-tenancy-atrium-dev-v1alpha1-project,mutating=true,failurePolicy=fail,sideEffects=None,groups=tenancy.atrium.dev,resources=projects,verbs=create,versions=v1alpha1,name=mproject.tenancy.atrium.dev,admissionReviewVersions=v1,timeoutSeconds=10
-// +kubebuilder:webhook:path=/validate-tenancy-atrium-dev-v1alpha1-project,mutating=false,failurePolicy=fail,sideEffects=None,groups=tenancy.atrium.dev,resources=projects,verbs=create;update;delete,versions=v1alpha1,name=vproject.tenancy.atrium.dev,admissionReviewVersions=v1,timeoutSeconds=10
+// +kubebuilder:webhook:path=/mutate-tenancy-atrium-dev-v1alpha1-project,mutating=true,failurePolicy=fail,sideEffects=None,groups=tenancy.atrium.dev,resources=projects,verbs=create;update,versions=v1alpha1,name=mproject.tenancy.atrium.dev,admissionReviewVersions=v1,timeoutSeconds=10
+// +kubebuilder:webhook:path=/validate-tenancy-atrium-dev-v1alpha1-project,mutating=false,failurePolicy=fail,sideEffects=NoneOnDryRun,groups=tenancy.atrium.dev,resources=projects,verbs=create;update;delete,versions=v1alpha1,name=vproject.tenancy.atrium.dev,admissionReviewVersions=v1,timeoutSeconds=10
 // +kubebuilder:webhook:path=/validate-tenancy-atrium-dev-v1alpha1-projecttier,mutating=false,failurePolicy=fail,sideEffects=None,groups=tenancy.atrium.dev,resources=projecttiers,verbs=delete,versions=v1alpha1,name=vprojecttier.tenancy.atrium.dev,admissionReviewVersions=v1,timeoutSeconds=10
+// +kubebuilder:webhook:path=/validate-tenancy-atrium-dev-v1alpha1-projecttier,mutating=false,failurePolicy=ignore,sideEffects=None,groups=tenancy.atrium.dev,resources=projecttiers,verbs=create;update,versions=v1alpha1,name=wprojecttier.tenancy.atrium.dev,admissionReviewVersions=v1,timeoutSeconds=5
 // +kubebuilder:webhook:path=/validate-v1-namespace,mutating=false,failurePolicy=fail,sideEffects=None,groups="",resources=namespaces,verbs=delete,versions=v1,name=vnamespace.tenancy.atrium.dev,admissionReviewVersions=v1,timeoutSeconds=10
 
 // +kubebuilder:rbac:groups=tenancy.atrium.dev,resources=projects;projecttiers,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch
+// +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=clusterroles,verbs=get,resourceNames=admin
+// +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;list;create;delete,namespace=system
 
-// SetupWithManager registers the three webhooks and the index they use.
+// SetupWithManager registers the webhooks and the index they use.
 func (h *Projects) SetupWithManager(ctx context.Context, mgr ctrl.Manager) error {
-	if err := mgr.GetFieldIndexer().IndexField(ctx, &tenancyv1.Project{}, ownerIndex, func(o client.Object) []string {
-		return []string{o.(*tenancyv1.Project).Spec.Owner}
-	}); err != nil {
-		return err
-	}
 	if err := mgr.GetFieldIndexer().IndexField(ctx, &tenancyv1.Project{}, tierIndex, func(o client.Object) []string {
 		return []string{o.(*tenancyv1.Project).Spec.Tier}
 	}); err != nil {
@@ -76,17 +80,33 @@ func (h *Projects) SetupWithManager(ctx context.Context, mgr ctrl.Manager) error
 	srv.Register(MutateProjectPath, &webhook.Admission{Handler: admission.HandlerFunc(h.mutate)})
 	srv.Register(ValidateProjectPath, &webhook.Admission{Handler: admission.HandlerFunc(h.validate)})
 	srv.Register(ValidateNamespacePath, &webhook.Admission{Handler: admission.HandlerFunc(h.validateNamespaceDelete)})
-	srv.Register(ValidateTierPath, &webhook.Admission{Handler: admission.HandlerFunc(h.validateTierDelete)})
+	srv.Register(ValidateTierPath, &webhook.Admission{Handler: admission.HandlerFunc(h.validateTier)})
 	return nil
 }
 
 // mutate fills in what a requester need not say: the owner (the requester),
 // the default tier, and which existing namespace, if any, the Project is
-// about to adopt.
+// about to adopt. On an update that changes the owner it withdraws the
+// hand-over offer, which is then accepted or void.
 func (h *Projects) mutate(ctx context.Context, req admission.Request) admission.Response {
 	p := &tenancyv1.Project{}
 	if err := h.decoder.Decode(req, p); err != nil {
 		return admission.Errored(http.StatusBadRequest, err)
+	}
+	if req.Operation == admissionv1.Update {
+		old := &tenancyv1.Project{}
+		if err := h.decoder.DecodeRaw(req.OldObject, old); err != nil {
+			return admission.Errored(http.StatusBadRequest, err)
+		}
+		if old.Spec.Owner == p.Spec.Owner || p.Spec.HandOverTo == "" {
+			return admission.Allowed("")
+		}
+		p.Spec.HandOverTo = ""
+		raw, err := json.Marshal(p)
+		if err != nil {
+			return admission.Errored(http.StatusInternalServerError, err)
+		}
+		return admission.PatchResponseFromRaw(req.Object.Raw, raw)
 	}
 	if p.Spec.Owner == "" {
 		p.Spec.Owner = req.UserInfo.Username
@@ -157,17 +177,30 @@ func (h *Projects) validateCreate(ctx context.Context, req admission.Request, p 
 	if err := validateName(p.Name, h.Reserved); err != nil {
 		return admission.Denied(err.Error())
 	}
+	if resp, ok := h.checkPlatformName(ctx, p.Name); !ok {
+		return resp
+	}
 	if problems := validateSubjects(&p.Spec); len(problems) > 0 {
 		return admission.Denied(strings.Join(problems, "; "))
 	}
 	rq := h.requester(ctx, req)
-	if resp, ok := h.checkOwner(rq, true, "", p.Spec.Owner); !ok {
+	if resp, ok := h.checkOwner(rq, nil, p); !ok {
 		return resp
 	}
-	if resp, ok := h.checkTier(ctx, rq, p); !ok {
+	tier, resp, ok := h.checkTier(ctx, rq, p)
+	if !ok {
 		return resp
 	}
-	return h.checkAdoption(ctx, req, p)
+	adoption := h.checkAdoption(ctx, req, p)
+	if !adoption.Allowed {
+		return adoption
+	}
+	// Last, once nothing else can refuse the request: a slot taken for a
+	// request that is refused is held for the grace period.
+	if resp, ok := h.takeSlot(ctx, rq, tier, p); !ok {
+		return resp
+	}
+	return adoption
 }
 
 func (h *Projects) validateUpdate(ctx context.Context, req admission.Request, old, p *tenancyv1.Project) admission.Response {
@@ -192,11 +225,18 @@ func (h *Projects) validateUpdate(ctx context.Context, req admission.Request, ol
 			return admission.Denied(fmt.Sprintf("finalizer %s is managed by Atrium and cannot be removed; delete the Project instead", tenancyv1.ProjectFinalizer))
 		}
 	}
-	if resp, ok := h.checkOwner(rq, false, old.Spec.Owner, p.Spec.Owner); !ok {
+	if resp, ok := h.checkRecipient(rq, old, p); !ok {
+		return resp
+	}
+	if resp, ok := h.checkOwner(rq, old, p); !ok {
 		return resp
 	}
 	if old.Spec.Tier != p.Spec.Tier || old.Spec.Owner != p.Spec.Owner {
-		if resp, ok := h.checkTier(ctx, rq, p); !ok {
+		tier, resp, ok := h.checkTier(ctx, rq, p)
+		if !ok {
+			return resp
+		}
+		if resp, ok := h.takeSlot(ctx, rq, tier, p); !ok {
 			return resp
 		}
 	}
@@ -205,15 +245,20 @@ func (h *Projects) validateUpdate(ctx context.Context, req admission.Request, ol
 
 // checkOwner applies ownerDecision, asking RBAC whether the requester is a
 // platform admin only when that would change the answer.
-func (h *Projects) checkOwner(rq *requester, creating bool, oldOwner, newOwner string) (admission.Response, bool) {
-	user := rq.req.UserInfo.Username
-	err := ownerDecision(creating, oldOwner, newOwner, user, false)
-	if err != nil && newOwner != "" {
+func (h *Projects) checkOwner(rq *requester, old, p *tenancyv1.Project) (admission.Response, bool) {
+	c := ownerChange{creating: old == nil, new: &p.Spec, requester: rq.req.UserInfo.Username}
+	if old != nil {
+		c.old = &old.Spec
+		c.onlyOffer = onlyOfferChanged(old, p)
+	}
+	err := ownerDecision(c)
+	if err != nil && p.Spec.Owner != "" {
 		admin, aerr := rq.platformAdmin()
 		if aerr != nil {
 			return admission.Errored(http.StatusInternalServerError, aerr), false
 		}
-		err = ownerDecision(creating, oldOwner, newOwner, user, admin)
+		c.platformAdmin = admin
+		err = ownerDecision(c)
 	}
 	if err != nil {
 		return admission.Denied(err.Error()), false
@@ -221,54 +266,131 @@ func (h *Projects) checkOwner(rq *requester, creating bool, oldOwner, newOwner s
 	return admission.Response{}, true
 }
 
-// checkTier checks that the Project's tier exists, that the requester may use
-// it, and that the owner stays within the tier's per-user limit.
-func (h *Projects) checkTier(ctx context.Context, rq *requester, p *tenancyv1.Project) (admission.Response, bool) {
+// checkRecipient confines the user a Project is offered to: RBAC lets them
+// update the Project so that they can accept, and they may do only that
+// (or decline) until they own it, unless they are an admin of it anyway.
+func (h *Projects) checkRecipient(rq *requester, old, p *tenancyv1.Project) (admission.Response, bool) {
+	user := rq.req.UserInfo
+	if old.Spec.HandOverTo == "" || user.Username != old.Spec.HandOverTo || user.Username == old.Spec.Owner ||
+		onlyOfferChanged(old, p) || listedAdmin(&old.Spec, user.Username, user.Groups) {
+		return admission.Response{}, true
+	}
+	admin, err := rq.platformAdmin()
+	if err != nil {
+		return admission.Errored(http.StatusInternalServerError, err), false
+	}
+	if admin {
+		return admission.Response{}, true
+	}
+	return admission.Denied(fmt.Sprintf("Project %s is offered to you (%s): accept it by setting spec.owner to %q, or decline by clearing spec.handOverTo, and change nothing else until you own it",
+		old.Name, user.Username, user.Username)), false
+}
+
+// onlyOfferChanged reports whether an update changes nothing but the owner
+// and the hand-over offer.
+func onlyOfferChanged(old, p *tenancyv1.Project) bool {
+	spec := p.Spec
+	spec.Owner, spec.HandOverTo = old.Spec.Owner, old.Spec.HandOverTo
+	return equality.Semantic.DeepEqual(spec, old.Spec) &&
+		equality.Semantic.DeepEqual(p.Labels, old.Labels) &&
+		equality.Semantic.DeepEqual(p.Annotations, old.Annotations) &&
+		equality.Semantic.DeepEqual(p.Finalizers, old.Finalizers)
+}
+
+// listedAdmin reports whether a user is among a Project's admins, by name or
+// through one of their groups.
+func listedAdmin(spec *tenancyv1.ProjectSpec, user string, groups []string) bool {
+	for _, s := range spec.Admins {
+		switch {
+		case (s.Kind == "" || s.Kind == tenancyv1.UserSubject) && s.Name == user:
+			return true
+		case s.Kind == tenancyv1.GroupSubject && slices.Contains(groups, s.Name):
+			return true
+		}
+	}
+	return false
+}
+
+// checkTier checks that the Project's tier exists and that the requester may
+// use it, and returns it.
+func (h *Projects) checkTier(ctx context.Context, rq *requester, p *tenancyv1.Project) (*tenancyv1.ProjectTier, admission.Response, bool) {
 	if p.Spec.Tier == "" {
-		return admission.Denied("spec.tier is required: name a ProjectTier (kubectl get projecttiers lists them)"), false
+		return nil, admission.Denied("spec.tier is required: name a ProjectTier (kubectl get projecttiers lists them)"), false
 	}
 	tier := &tenancyv1.ProjectTier{}
 	if err := h.Client.Get(ctx, client.ObjectKey{Name: p.Spec.Tier}, tier); err != nil {
 		if apierrors.IsNotFound(err) {
-			return admission.Denied(fmt.Sprintf("ProjectTier %q does not exist; name one of those that `kubectl get projecttiers` lists", p.Spec.Tier)), false
+			return nil, admission.Denied(fmt.Sprintf("ProjectTier %q does not exist; name one of those that `kubectl get projecttiers` lists", p.Spec.Tier)), false
 		}
-		return admission.Errored(http.StatusInternalServerError, err), false
+		return nil, admission.Errored(http.StatusInternalServerError, err), false
 	}
-	user := rq.req.UserInfo.Username
 	if !tier.Spec.SelfService {
 		// Platform admins hold "use" on every tier through their role.
 		ok, err := h.Authorizer.Allowed(ctx, rq.req.UserInfo, useTier(tier.Name))
 		if err != nil {
-			return admission.Errored(http.StatusInternalServerError, err), false
+			return nil, admission.Errored(http.StatusInternalServerError, err), false
 		}
 		if !ok {
-			return admission.Denied(fmt.Sprintf("tier %q is not open to self-service and you (%s) may not use it; choose a self-service tier or ask an admin for the \"use\" permission on it", tier.Name, user)), false
+			return nil, admission.Denied(fmt.Sprintf("tier %q is not open to self-service and you (%s) may not use it; choose a self-service tier or ask an admin for the \"use\" permission on it", tier.Name, rq.req.UserInfo.Username)), false
 		}
 	}
-	var owned tenancyv1.ProjectList
-	if err := h.Client.List(ctx, &owned, client.MatchingFields{ownerIndex: p.Spec.Owner}); err != nil {
+	return tier, admission.Response{}, true
+}
+
+// takeSlot counts the Project against its owner's limit on its tier: it
+// takes one of the owner's slots there (see package slots), or refuses the
+// request when all are held. Platform admins are not held to the limit, but
+// what they give an owner still counts.
+func (h *Projects) takeSlot(ctx context.Context, rq *requester, tier *tenancyv1.ProjectTier, p *tenancyv1.Project) (admission.Response, bool) {
+	if tier.Spec.MaxProjectsPerUser == nil {
+		return admission.Response{}, true
+	}
+	if p.UID == "" {
+		return admission.Errored(http.StatusInternalServerError, fmt.Errorf("the Project has no UID yet; admission cannot count it")), false
+	}
+	dryRun := rq.req.DryRun != nil && *rq.req.DryRun
+	limit := int(*tier.Spec.MaxProjectsPerUser)
+	out, err := h.Slots.Take(ctx, slots.HolderOf(p), limit, false, dryRun)
+	if err != nil {
 		return admission.Errored(http.StatusInternalServerError, err), false
 	}
-	n := 0
-	for _, o := range owned.Items {
-		if o.Name != p.Name && o.Spec.Tier == tier.Name && o.DeletionTimestamp.IsZero() {
-			n++
-		}
+	if out.Taken {
+		return admission.Response{}, true
 	}
-	if err := limitDecision(tier, p.Spec.Owner, n); err != nil {
-		admin, aerr := rq.platformAdmin()
-		if aerr != nil {
-			return admission.Errored(http.StatusInternalServerError, aerr), false
-		}
-		if !admin {
-			return admission.Denied(err.Error()), false
+	admin, err := rq.platformAdmin()
+	if err != nil {
+		return admission.Errored(http.StatusInternalServerError, err), false
+	}
+	if !admin {
+		return admission.Denied(limitDecision(tier, p.Spec.Owner, out.Held).Error()), false
+	}
+	if _, err := h.Slots.Take(ctx, slots.HolderOf(p), limit, true, dryRun); err != nil {
+		return admission.Errored(http.StatusInternalServerError, err), false
+	}
+	return admission.Response{}, true
+}
+
+// checkPlatformName refuses a Project named like a namespace that a tier
+// admits traffic from: the platform relies on those names (its ingress
+// controller, its monitoring), so no tenant may take one, even before the
+// platform installs there.
+func (h *Projects) checkPlatformName(ctx context.Context, name string) (admission.Response, bool) {
+	var tiers tenancyv1.ProjectTierList
+	if err := h.Client.List(ctx, &tiers); err != nil {
+		return admission.Errored(http.StatusInternalServerError, err), false
+	}
+	for _, t := range tiers.Items {
+		if slices.Contains(t.Spec.NetworkPolicy.AllowFromNamespaces, name) {
+			return admission.Denied(fmt.Sprintf("Project name %q is reserved for the platform: tier %s admits traffic from the namespace of that name into its Projects; choose another name", name, t.Name)), false
 		}
 	}
 	return admission.Response{}, true
 }
 
 // checkAdoption allows a Project named like an existing namespace only when
-// the requester administers that namespace and no other Project holds it.
+// no other Project holds it and the requester already holds there every
+// right that adopting it gives: those of the role the owner is bound to,
+// and deleting the namespace, which deleting the Project does.
 func (h *Projects) checkAdoption(ctx context.Context, req admission.Request, p *tenancyv1.Project) admission.Response {
 	ns := &corev1.Namespace{}
 	err := h.Client.Get(ctx, client.ObjectKey{Name: p.Name}, ns)
@@ -287,12 +409,23 @@ func (h *Projects) checkAdoption(ctx context.Context, req admission.Request, p *
 	if !ns.DeletionTimestamp.IsZero() {
 		return admission.Denied(fmt.Sprintf("namespace %s is being deleted; wait until it is gone, then create the Project again", ns.Name))
 	}
-	ok, err := h.Authorizer.Allowed(ctx, req.UserInfo, adminOfNamespace(ns.Name))
+	role := &rbacv1.ClusterRole{}
+	if err := h.APIReader.Get(ctx, client.ObjectKey{Name: OwnerRole}, role); err != nil {
+		return admission.Errored(http.StatusInternalServerError, fmt.Errorf("reading ClusterRole %s: %w", OwnerRole, err))
+	}
+	missing, err := missingRights(ctx, h.Authorizer, req.UserInfo, adoptionRights(role, ns.Name))
 	if err != nil {
 		return admission.Errored(http.StatusInternalServerError, err)
 	}
-	if !ok {
-		return admission.Denied(fmt.Sprintf("namespace %s already exists and you (%s) are not an admin there, so a Project cannot adopt it; choose another name, or ask an admin of the namespace to create the Project", ns.Name, req.UserInfo.Username))
+	if len(missing) > 0 {
+		shown := missing
+		more := ""
+		if len(shown) > 3 {
+			shown, more = shown[:3], fmt.Sprintf(" and %d more", len(missing)-3)
+		}
+		return admission.Denied(fmt.Sprintf("namespace %s already exists and adopting it would give you (%s) rights you do not hold there: %s%s; "+
+			"only someone who is already a full admin of the namespace (role %q, and allowed to delete it) may adopt it. Choose another name, or ask such an admin to create the Project",
+			ns.Name, req.UserInfo.Username, strings.Join(shown, ", "), more, OwnerRole))
 	}
 	return admission.Allowed(fmt.Sprintf("the Project adopts the existing namespace %s", ns.Name))
 }
@@ -319,6 +452,33 @@ func (h *Projects) validateNamespaceDelete(ctx context.Context, req admission.Re
 		return admission.Denied(fmt.Sprintf("namespace %s belongs to Project %s, which has deletion protection: set spec.deletionProtection to false on the Project and delete the Project instead", ns.Name, p.Name))
 	}
 	return admission.Allowed("")
+}
+
+// validateTier refuses to delete a tier that Projects use and warns (a
+// webhook that fails open: it only advises) when
+// a tier admits traffic from a namespace that belongs to a tenant: the
+// isolating NetworkPolicy never admits tenant namespaces (a tenant could
+// name its Project so), so such an entry has no effect while the tenant's
+// Project exists.
+func (h *Projects) validateTier(ctx context.Context, req admission.Request) admission.Response {
+	if req.Operation == admissionv1.Delete {
+		return h.validateTierDelete(ctx, req)
+	}
+	tier := &tenancyv1.ProjectTier{}
+	if err := h.decoder.Decode(req, tier); err != nil {
+		return admission.Errored(http.StatusBadRequest, err)
+	}
+	var warnings []string
+	for _, name := range tier.Spec.NetworkPolicy.AllowFromNamespaces {
+		p := &tenancyv1.Project{}
+		switch err := h.Client.Get(ctx, client.ObjectKey{Name: name}, p); {
+		case err == nil:
+			warnings = append(warnings, fmt.Sprintf("namespace %s belongs to Project %s (owner %s), a tenant: Projects never admit traffic from tenant namespaces, so this entry has no effect while that Project exists", name, p.Name, p.Spec.Owner))
+		case !apierrors.IsNotFound(err):
+			return admission.Errored(http.StatusInternalServerError, err)
+		}
+	}
+	return admission.Allowed("").WithWarnings(warnings...)
 }
 
 // validateTierDelete refuses to delete a tier that Projects use: their quota,
