@@ -586,7 +586,7 @@ func grantNamespaceAdmin(t *testing.T, ns, user string) {
 		},
 		&rbacv1.Role{
 			ObjectMeta: metav1.ObjectMeta{Name: "power-delete-namespace", Namespace: ns},
-			Rules: []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"namespaces"}, ResourceNames: []string{ns}, Verbs: []string{"get", "delete"}}},
+			Rules:      []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"namespaces"}, ResourceNames: []string{ns}, Verbs: []string{"get", "delete"}}},
 		},
 		&rbacv1.RoleBinding{
 			ObjectMeta: metav1.ObjectMeta{Name: "power-delete-namespace", Namespace: ns},
