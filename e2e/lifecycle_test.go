@@ -7,6 +7,7 @@ import (
 	"time"
 
 	mdns "github.com/miekg/dns"
+	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -18,6 +19,8 @@ import (
 	accessv1 "github.com/atrium-dev/atrium/apis/access/v1alpha1"
 	fleetv1 "github.com/atrium-dev/atrium/apis/fleet/v1alpha1"
 	tenancyv1 "github.com/atrium-dev/atrium/apis/tenancy/v1alpha1"
+	atriumfleet "github.com/atrium-dev/atrium/internal/fleet"
+	"github.com/atrium-dev/atrium/internal/slots"
 	"github.com/atrium-dev/atrium/internal/testenv"
 )
 
@@ -197,19 +200,28 @@ func (m *myProjectsWatch) waitFor(ctx context.Context, typ watch.EventType, name
 }
 
 // projectLeftovers are the cluster-wide objects still labelled with the
-// Project.
+// Project, and the slots that still count it against an owner's limit.
 func projectLeftovers(ctx context.Context, t *testing.T, project string) []string {
 	t.Helper()
 	sel := client.MatchingLabels{tenancyv1.ProjectLabel: project}
 	var roles rbacv1.ClusterRoleList
 	var bindings rbacv1.ClusterRoleBindingList
+	var leases coordinationv1.LeaseList
 	if err := f.env.Client.List(ctx, &roles, sel); err != nil {
 		t.Fatal(err)
 	}
 	if err := f.env.Client.List(ctx, &bindings, sel); err != nil {
 		t.Fatal(err)
 	}
+	if err := f.env.Client.List(ctx, &leases, client.InNamespace(atriumfleet.Namespace), client.HasLabels{slots.KeyLabel}); err != nil {
+		t.Fatal(err)
+	}
 	var out []string
+	for _, l := range leases.Items {
+		if l.Annotations[slots.ProjectAnnotation] == project {
+			out = append(out, "slot Lease "+l.Name)
+		}
+	}
 	for _, r := range roles.Items {
 		out = append(out, "ClusterRole "+r.Name)
 	}
