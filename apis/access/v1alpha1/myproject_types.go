@@ -17,12 +17,16 @@ const (
 	RoleMember Role = "Member"
 	// RoleViewer is in spec.viewers (the namespace's view role).
 	RoleViewer Role = "Viewer"
+	// RoleOffered is the user the Project is offered to (spec.handOverTo),
+	// who may accept or decline it and do nothing else.
+	RoleOffered Role = "Offered"
 )
 
 // MyProject is one Project the requesting user belongs to, as they see it:
 // named like the Project (and its namespace), with the user's role in it.
 // The list holds the Projects where the user, or a group they are in, is
-// the owner, an admin, a member or a viewer, and no other.
+// the owner, an admin, a member or a viewer, or that are offered to the
+// user, and no other.
 //
 // +kubebuilder:object:root=true
 type MyProject struct {
@@ -31,7 +35,8 @@ type MyProject struct {
 	metav1.ObjectMeta `json:"metadata,omitempty"`
 
 	// Role is the highest role the user holds in the Project, directly or
-	// through a group: Owner, Admin, Member or Viewer.
+	// through a group: Owner, Admin, Member or Viewer, or Offered when the
+	// Project is offered to them (spec.handOverTo).
 	Role Role `json:"role"`
 	// Owner is the Project's owner.
 	Owner string `json:"owner,omitempty"`

@@ -12,7 +12,8 @@ import (
 // RoleOf is the highest role the user holds in the Project, directly or
 // through one of their groups, and false when they hold none. It follows
 // what the projects operator grants: the owner and admins get the
-// namespace's admin role, members edit, viewers view.
+// namespace's admin role, members edit, viewers view; the user a Project
+// is offered to may read it and accept it.
 func RoleOf(p *tenancyv1.Project, u user.Info) (accessv1.Role, bool) {
 	if u == nil || u.GetName() == "" {
 		return "", false
@@ -33,6 +34,9 @@ func RoleOf(p *tenancyv1.Project, u user.Info) (accessv1.Role, bool) {
 				return r.role, true
 			}
 		}
+	}
+	if p.Spec.HandOverTo != "" && p.Spec.HandOverTo == u.GetName() {
+		return accessv1.RoleOffered, true
 	}
 	return "", false
 }

@@ -35,6 +35,7 @@ func groupSubject(name string) []tenancyv1.Subject {
 
 func TestRoleOf(t *testing.T) {
 	p := project("lab", "alice", nil, userSubject("bob"), groupSubject("devs"), append(userSubject("carol"), groupSubject("auditors")...))
+	p.Spec.HandOverTo = "frank"
 	for _, tc := range []struct {
 		name   string
 		user   user.Info
@@ -49,6 +50,9 @@ func TestRoleOf(t *testing.T) {
 		// The highest role wins: a viewer who is also in the members' group.
 		{"highest role", &user.DefaultInfo{Name: "carol", Groups: []string{"devs"}}, accessv1.RoleMember, true},
 		{"stranger", &user.DefaultInfo{Name: "mallory", Groups: []string{"system:authenticated"}}, "", false},
+		// The user it is offered to sees it, until they accept or decline.
+		{"offered", &user.DefaultInfo{Name: "frank"}, accessv1.RoleOffered, true},
+		{"group named like the user it is offered to", &user.DefaultInfo{Name: "mallory", Groups: []string{"frank"}}, "", false},
 		// A user named like a group, or in a group named like a user, is
 		// neither.
 		{"user named like a group", &user.DefaultInfo{Name: "devs"}, "", false},
