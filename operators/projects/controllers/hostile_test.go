@@ -169,6 +169,14 @@ func TestAttackHandOverToEscapeTheLimit(t *testing.T) {
 	}
 	waitReady(t, "ho-mine")
 
+	// The slots that count her Projects are out of her reach.
+	mustForbid(t, mallory.List(ctx, &coordinationv1.LeaseList{}, client.InNamespace(systemNamespace)))
+	mySlot := &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Namespace: systemNamespace, Name: slots.Name(slots.Key("mallory", "single"), 0)}}
+	if err := env.Client.Get(ctx, client.ObjectKeyFromObject(mySlot), mySlot); err != nil {
+		t.Fatalf("no slot counts Mallory's Project: %v", err)
+	}
+	mustForbid(t, mallory.Delete(ctx, mySlot))
+
 	// Straight to a made-up name, or to the victim: refused.
 	for _, to := range []string{"nobody-at-all", "victim"} {
 		mustDeny(t, update(ctx, mallory, "ho-mine", func(p *tenancyv1.Project) { p.Spec.Owner = to }), "hands a Project over by offering it")
