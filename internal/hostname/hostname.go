@@ -110,6 +110,9 @@ func Normalize(input string, opts Options) (Hostname, error) {
 			return fail("label %q %s", l, err)
 		}
 	}
+	if l, scripts, u := checkScripts(ascii); l != "" {
+		return fail("label %q (%q) mixes scripts (%s); a name that mixes scripts can pass for another, so it is refused", l, u, strings.Join(scripts, ", "))
+	}
 	if isNumeric(labels[len(labels)-1]) {
 		return fail("ends in an all-numeric label, which no top-level domain is")
 	}

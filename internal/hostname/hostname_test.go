@@ -27,6 +27,23 @@ func TestNormalize(t *testing.T) {
 		{in: long63 + ".example.org", want: long63 + ".example.org"},
 		{in: "*.example.org", wildcard: true, want: "*.example.org"},
 		{in: "*.Example.org.", wildcard: true, want: "*.example.org"},
+		// One script per label, or a combination a language is written in.
+		{in: "пример.example", want: "xn--e1afmkfd.example"},
+		{in: "παράδειγμα.example", want: "xn--hxajbheg2az3al.example"},
+		{in: "日本語とカタカナabc.example", want: "xn--abc-vb4b9ma3lrd4032dpxc355l.example"},
+		{in: "한국어abc.example", want: "xn--abc-lt8l948gbwt.example"},
+		{in: "bücher-2.example", want: "xn--bcher-2-n2a.example"},
+		{in: "*.пример.example", wildcard: true, want: "*.xn--e1afmkfd.example"},
+		// Look-alikes: a Cyrillic "а" or "о" in a Latin name, a Greek
+		// omicron, also in punycode and under a wildcard.
+		{in: "аpple.example", err: "mixes scripts (Cyrillic, Latin)"},
+		{in: "gооgle.example", err: "mixes scripts"},
+		{in: "www.pаypal.example", err: "mixes scripts"},
+		{in: "xn--pple-43d.example", err: "mixes scripts (Cyrillic, Latin)"},
+		{in: "ωμεγα-ο.example", want: "xn----ylbfh8aw8d.example"},
+		{in: "micrοsoft.example", err: "mixes scripts (Greek, Latin)"},
+		{in: "*.аpple.example", wildcard: true, err: "mixes scripts"},
+		{in: "пример-test.example", err: "mixes scripts"},
 
 		{in: "", err: "is empty"},
 		{in: " www.example.org", err: "spaces"},
@@ -104,7 +121,8 @@ func TestClaimName(t *testing.T) {
 // input: a normalized hostname normalizes to itself, fits the limits, has a
 // claim name the API server accepts, and that claim name maps back to it.
 func FuzzNormalize(f *testing.F) {
-	for _, s := range []string{"www.example.org", "*.example.org", "Bücher.Example.", "10.0.0.1", "xn--bcher-kva.example", "a..b", "ab--c.d"} {
+	for _, s := range []string{"www.example.org", "*.example.org", "Bücher.Example.", "10.0.0.1", "xn--bcher-kva.example", "a..b", "ab--c.d",
+		"аpple.example", "*.пример.example", "xn--pple-43d.example", "*.xn--e1afmkfd.example", "日本語とカタカナabc.example", "*.*.example"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, in string) {
@@ -125,6 +143,12 @@ func FuzzNormalize(f *testing.F) {
 		}
 		if back, ok := ParseClaimName(name); !ok || back != h {
 			t.Fatalf("claim name %q does not map back to %q", name, h.Name)
+		}
+		if h.Wildcard != strings.HasPrefix(h.Name, "*.") || strings.Contains(strings.TrimPrefix(h.Name, "*."), "*") {
+			t.Fatalf("%q: wildcard %v but name %q", in, h.Wildcard, h.Name)
+		}
+		if l, scripts, _ := checkScripts(strings.TrimPrefix(h.Name, "*.")); l != "" {
+			t.Fatalf("%q admitted with label %s mixing %v", in, l, scripts)
 		}
 	})
 }
