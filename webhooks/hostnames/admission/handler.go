@@ -36,7 +36,25 @@ type Hostnames struct {
 	Checks []Check
 	// Metrics records decisions; nil records nothing.
 	Metrics *Metrics
+	// MaxHostnames is the most hostnames one object may carry; zero means
+	// DefaultMaxHostnames.
+	MaxHostnames int
+	// Budget is how long one admission may spend reserving at the hub
+	// before it gives up, undoes what it reserved and refuses; zero means
+	// DefaultBudget. It must leave room within the API server's webhook
+	// timeout (10s).
+	Budget time.Duration
 }
+
+// Defaults of the bounds on one admission.
+const (
+	// DefaultMaxHostnames is generous for a site (a name, its www, some
+	// aliases) and keeps one object from reserving a whole zone.
+	DefaultMaxHostnames = 100
+	// DefaultBudget leaves two of the API server's ten seconds for the
+	// answer and the undo.
+	DefaultBudget = 7 * time.Second
+)
 
 var _ admission.Handler = &Hostnames{}
 
@@ -74,15 +92,38 @@ func (h *Hostnames) Handle(ctx context.Context, req admission.Request) (resp adm
 		warnings = append(warnings, v.Warnings...)
 	}
 
+	return h.reserve(ctx, req, r, start, warnings)
+}
+
+// reserve reserves every hostname of the object at the hub. A refusal
+// undoes the claims this request created, so a refused object holds no
+// hostname; so does running out of the time budget, so the webhook always
+// answers within the API server's timeout.
+func (h *Hostnames) reserve(ctx context.Context, req admission.Request, r *Review, start time.Time, warnings []string) admission.Response {
 	holder := claims.Holder{Namespace: req.Namespace}
 	if r.NamespaceObject != nil {
 		holder.Project = r.NamespaceObject.Labels[tenancyv1.ProjectLabel]
 	}
 	ref := fleetv1.SourceRef{Group: req.Kind.Group, Kind: req.Kind.Kind, Name: req.Name, UID: string(r.Object.GetUID())}
 	dryRun := req.DryRun != nil && *req.DryRun
-	for _, host := range r.Hostnames {
+	budget := h.Budget
+	if budget <= 0 {
+		budget = DefaultBudget
+	}
+	var created []*fleetv1.HostnameClaim
+	refuse := func(msg string) admission.Response {
+		h.Reserver.Undo(ctx, created)
+		return admission.Denied(msg).WithWarnings(warnings...)
+	}
+	for i, host := range r.Hostnames {
+		if time.Since(start) > budget {
+			return refuse(fmt.Sprintf("reserving the object's %d hostnames took longer than %s (%d done; the hub is slow); nothing was kept, try again", len(r.Hostnames), budget, i))
+		}
 		isNew := slices.Contains(r.New, host)
-		err := h.Reserver.Reserve(ctx, host, holder, ref, dryRun)
+		claim, err := h.Reserver.Take(ctx, host, holder, ref, dryRun)
+		if claim != nil {
+			created = append(created, claim)
+		}
 		var held *claims.HeldError
 		var down *claims.UnavailableError
 		switch {
@@ -92,9 +133,9 @@ func (h *Hostnames) Handle(ctx context.Context, req admission.Request) (resp adm
 			// updates, and say what is wrong.
 			warnings = append(warnings, err.Error())
 		case errors.As(err, &held), errors.As(err, &down):
-			return admission.Denied(err.Error()).WithWarnings(warnings...)
+			return refuse(err.Error())
 		default:
-			return admission.Denied(fmt.Sprintf("reserving hostname %s: %v", host.Name, err)).WithWarnings(warnings...)
+			return refuse(fmt.Sprintf("reserving hostname %s: %v", host.Name, err))
 		}
 	}
 	return admission.Allowed("").WithWarnings(warnings...)
@@ -120,6 +161,14 @@ func (h *Hostnames) review(ctx context.Context, req admission.Request, src sourc
 	raw, err := src.Hostnames(obj)
 	if err != nil {
 		return nil, []string{fmt.Sprintf("reading hostnames: %v", err)}, nil
+	}
+	max := h.MaxHostnames
+	if max <= 0 {
+		max = DefaultMaxHostnames
+	}
+	if len(raw) > max {
+		// Before normalizing or writing anything.
+		return r, []string{fmt.Sprintf("the object has %d hostnames; the most one object may have is %d: split it into several", len(raw), max)}, nil
 	}
 	var problems []string
 	r.Hostnames, problems = normalizeAll(raw, src.AllowsWildcards())

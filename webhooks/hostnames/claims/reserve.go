@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/util/retry"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	fleetv1 "github.com/atrium-dev/atrium/apis/fleet/v1alpha1"
@@ -64,6 +66,31 @@ type Reserver struct {
 // the reservation would succeed. It returns nil, a *HeldError, an
 // *UnavailableError, or another error.
 func (r *Reserver) Reserve(ctx context.Context, host hostname.Hostname, holder Holder, src fleetv1.SourceRef, dryRun bool) error {
+	_, err := r.Take(ctx, host, holder, src, dryRun)
+	return err
+}
+
+
+// undoTimeout bounds Undo, which runs after the request's own budget.
+const undoTimeout = 2 * time.Second
+
+// Undo deletes claims a refused admission created, unless something else
+// has been recorded on them since (the delete names their resourceVersion):
+// the object will not be stored, so they would only hold the hostname for
+// the releaser's grace period. Errors are left to the releaser, which
+// removes a claim without a stored source after its grace period anyway.
+func (r *Reserver) Undo(ctx context.Context, created []*fleetv1.HostnameClaim) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), undoTimeout)
+	defer cancel()
+	for _, c := range created {
+		err := r.Hub.Delete(ctx, c, client.Preconditions{UID: ptr.To(c.UID), ResourceVersion: ptr.To(c.ResourceVersion)})
+		countHub("delete", err)
+	}
+}
+
+// Take is Reserve, and also returns the claim when this call created it, so
+// that an admission refused later can Undo it.
+func (r *Reserver) Take(ctx context.Context, host hostname.Hostname, holder Holder, src fleetv1.SourceRef, dryRun bool) (created *fleetv1.HostnameClaim, err error) {
 	holder.Cluster = r.Cluster
 	src.ReservedAt = metav1.Now()
 	name := hostname.ClaimName(host)
@@ -72,7 +99,7 @@ func (r *Reserver) Reserve(ctx context.Context, host hostname.Hostname, holder H
 	cached := &fleetv1.HostnameClaim{}
 	if err := r.Index.Get(ctx, client.ObjectKey{Name: name}, cached); err == nil &&
 		heldBy(cached, holder) && (dryRun || hasSource(cached, src)) {
-		return nil
+		return nil, nil
 	}
 
 	if dryRun {
@@ -81,13 +108,13 @@ func (r *Reserver) Reserve(ctx context.Context, host hostname.Hostname, holder H
 		countHub("get", err)
 		switch {
 		case apierrors.IsNotFound(err):
-			return nil
+			return nil, nil
 		case err != nil:
-			return unavailable(err)
+			return nil, unavailable(err)
 		case heldBy(live, holder):
-			return nil
+			return nil, nil
 		default:
-			return &HeldError{Hostname: host.Name, Holder: holderOf(live)}
+			return nil, &HeldError{Hostname: host.Name, Holder: holderOf(live)}
 		}
 	}
 
@@ -104,16 +131,16 @@ func (r *Reserver) Reserve(ctx context.Context, host hostname.Hostname, holder H
 			Sources:   []fleetv1.SourceRef{src},
 		},
 	}
-	err := r.Hub.Create(ctx, claim)
+	err = r.Hub.Create(ctx, claim)
 	countHub("create", err)
 	switch {
 	case err == nil:
-		return nil
+		return claim, nil
 	case !apierrors.IsAlreadyExists(err):
-		return unavailable(err)
+		return nil, unavailable(err)
 	}
 	// Somebody holds it: this namespace (add the source) or another one.
-	return r.addSource(ctx, name, host, holder, src)
+	return nil, r.addSource(ctx, name, host, holder, src)
 }
 
 // addSource records src on the existing claim if holder holds it.
@@ -142,7 +169,8 @@ func (r *Reserver) addSource(ctx context.Context, name string, host hostname.Hos
 		return err
 	case apierrors.IsNotFound(err):
 		// Released between our create and our read: try once more.
-		return r.Reserve(ctx, host, holder, src, false)
+		_, err := r.Take(ctx, host, holder, src, false)
+		return err
 	default:
 		return unavailable(err)
 	}
