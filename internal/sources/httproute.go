@@ -19,3 +19,11 @@ func (httpRoute) AllowsWildcards() bool { return true }
 func (httpRoute) Hostnames(obj *unstructured.Unstructured) ([]string, error) {
 	return stringsAt(obj.Object, "spec", "hostnames")
 }
+
+func (httpRoute) CatchAll(obj *unstructured.Unstructured) (string, error) {
+	hosts, err := stringsAt(obj.Object, "spec", "hostnames")
+	if err != nil || len(hosts) > 0 {
+		return "", err
+	}
+	return "spec.hostnames is empty, so the route takes every hostname of its parent Gateways' listeners", nil
+}

@@ -1,6 +1,8 @@
 package sources
 
 import (
+	"fmt"
+
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 )
@@ -33,4 +35,19 @@ func (ingress) Hostnames(obj *unstructured.Unstructured) ([]string, error) {
 		return err
 	}, "spec", "tls")
 	return out, err
+}
+
+func (ingress) CatchAll(obj *unstructured.Unstructured) (string, error) {
+	if _, found, err := unstructured.NestedFieldNoCopy(obj.Object, "spec", "defaultBackend"); err != nil || found {
+		return "spec.defaultBackend serves every hostname that no rule names", err
+	}
+	what, i := "", 0
+	err := eachItem(obj.Object, func(rule map[string]any) error {
+		if h, _ := rule["host"].(string); h == "" && what == "" {
+			what = fmt.Sprintf("spec.rules[%d] has no host, so it serves every hostname", i)
+		}
+		i++
+		return nil
+	}, "spec", "rules")
+	return what, err
 }

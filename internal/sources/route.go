@@ -33,3 +33,11 @@ func (route) Hostnames(obj *unstructured.Unstructured) ([]string, error) {
 	}
 	return []string{host}, nil
 }
+
+func (route) CatchAll(obj *unstructured.Unstructured) (string, error) {
+	sub, _, err := unstructured.NestedString(obj.Object, "spec", "subdomain")
+	if err != nil || sub == "" {
+		return "", err
+	}
+	return "spec.subdomain leaves the hostname to the router shard that admits the Route, so it cannot be claimed; set spec.host", nil
+}

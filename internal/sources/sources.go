@@ -20,6 +20,11 @@ type Source interface {
 	Hostnames(obj *unstructured.Unstructured) ([]string, error)
 	// AllowsWildcards says whether a "*." hostname is meaningful for the kind.
 	AllowsWildcards() bool
+	// CatchAll says what part of the object would serve hostnames it does
+	// not name (an Ingress rule without a host, a default backend, an
+	// HTTPRoute without hostnames), or "" when there is none. Such a part
+	// takes traffic for names nobody claimed, so tenants may not use it.
+	CatchAll(obj *unstructured.Unstructured) (string, error)
 }
 
 // Kind names a kind and its resource.

@@ -2,6 +2,7 @@ package sources
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -97,4 +98,67 @@ func TestRegistry(t *testing.T) {
 		}
 	}()
 	Register(ingress{})
+}
+
+func TestCatchAll(t *testing.T) {
+	ingress := schema.GroupKind{Group: "networking.k8s.io", Kind: "Ingress"}
+	httpRoute := schema.GroupKind{Group: "gateway.networking.k8s.io", Kind: "HTTPRoute"}
+	route := schema.GroupKind{Group: "route.openshift.io", Kind: "Route"}
+	endpoint := schema.GroupKind{Group: "externaldns.k8s.io", Kind: "DNSEndpoint"}
+	for _, tc := range []struct {
+		name string
+		gk   schema.GroupKind
+		yaml string
+		want string // fragment; "" when the object names every hostname it serves
+	}{
+		{"ingress with hosts", ingress, `
+spec:
+  rules: [{host: a.example.org}, {host: b.example.org}]`, ""},
+		{"ingress rule without host", ingress, `
+spec:
+  rules: [{host: a.example.org}, {http: {}}]`, "spec.rules[1] has no host"},
+		{"ingress rule with an empty host", ingress, `
+spec:
+  rules: [{host: ""}]`, "spec.rules[0] has no host"},
+		{"ingress default backend", ingress, `
+spec:
+  defaultBackend: {service: {name: x}}`, "spec.defaultBackend"},
+		{"ingress default backend and hosts", ingress, `
+spec:
+  defaultBackend: {service: {name: x}}
+  rules: [{host: a.example.org}]`, "spec.defaultBackend"},
+		{"empty ingress", ingress, `spec: {}`, ""},
+		{"httproute with hostnames", httpRoute, `
+spec:
+  hostnames: [a.example.org]`, ""},
+		{"httproute without hostnames", httpRoute, `
+spec:
+  parentRefs: [{name: gw}]`, "spec.hostnames is empty"},
+		{"httproute with an empty list", httpRoute, `
+spec:
+  hostnames: []`, "spec.hostnames is empty"},
+		{"route with host", route, `
+spec:
+  host: a.example.org`, ""},
+		{"route with subdomain", route, `
+spec:
+  subdomain: shop`, "spec.subdomain"},
+		{"dnsendpoint", endpoint, `
+spec:
+  endpoints: [{dnsName: a.example.org}]`, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, ok := For(tc.gk)
+			if !ok {
+				t.Fatalf("no source for %s", tc.gk)
+			}
+			got, err := s.CatchAll(obj(t, tc.yaml))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if (tc.want == "") != (got == "") || !strings.Contains(got, tc.want) {
+				t.Errorf("CatchAll = %q, want %q", got, tc.want)
+			}
+		})
+	}
 }

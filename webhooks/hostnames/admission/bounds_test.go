@@ -3,9 +3,19 @@ package admission_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
+	"time"
 
+	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	tenancyv1 "github.com/atrium-dev/atrium/apis/tenancy/v1alpha1"
+	"github.com/atrium-dev/atrium/internal/testenv"
 )
 
 // One Ingress with thousands of hostnames used to run the webhook past the
@@ -54,5 +64,75 @@ func TestRefusedObjectLeavesNoClaims(t *testing.T) {
 	// The names are free for anybody at once.
 	if err := b.client().Create(ctx, ingress("undo-b", "other", free...)); err != nil {
 		t.Fatalf("the refused object's hostnames are still held: %v", err)
+	}
+}
+
+// Parts of objects that serve hostnames they do not name used to pass with
+// no claim at all: in a Project's namespace they are refused, outside one
+// (the platform's own ingress default backend, say) they are not.
+func TestAttackCatchAllsInAProject(t *testing.T) {
+	skipShort(t)
+	ctx := context.Background()
+	a := members["member-a"]
+	p := &tenancyv1.Project{ObjectMeta: metav1.ObjectMeta{Name: "catchy"}, Spec: tenancyv1.ProjectSpec{Owner: "tenant-c", Tier: "standard"}}
+	if err := a.client().Create(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	namespace(t, a, "catchy", map[string]string{tenancyv1.ProjectLabel: "catchy"})
+	namespace(t, a, "platform-ingress", nil)
+	backend := networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{Name: "web", Port: networkingv1.ServiceBackendPort{Number: 80}}}
+	ruleWithoutHost := func(ns string) client.Object {
+		ing := ingress(ns, "no-host", "ok.web.atrium.test")
+		ing.Spec.Rules = append(ing.Spec.Rules, networkingv1.IngressRule{IngressRuleValue: networkingv1.IngressRuleValue{HTTP: &networkingv1.HTTPIngressRuleValue{
+			Paths: []networkingv1.HTTPIngressPath{{Path: "/", PathType: ptr.To(networkingv1.PathTypePrefix), Backend: backend}},
+		}}})
+		return ing
+	}
+	defaultBackend := func(ns string) client.Object {
+		ing := ingress(ns, "default-backend")
+		ing.Spec.DefaultBackend = &backend
+		return ing
+	}
+	routeWithoutHostnames := func(ns string) client.Object {
+		u := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
+			"spec": map[string]any{"parentRefs": []any{map[string]any{"name": "shared"}}}}}
+		u.SetNamespace(ns)
+		u.SetName("no-hostnames")
+		return u
+	}
+	subdomainRoute := func(ns string) client.Object {
+		u := route(ns, "subdomain", "")
+		u.Object["spec"] = map[string]any{"subdomain": "shop"}
+		return u
+	}
+	for _, tc := range []struct {
+		name string
+		obj  func(ns string) client.Object
+		want string
+	}{
+		{"Ingress rule without a host", ruleWithoutHost, "spec.rules[1] has no host"},
+		{"Ingress with only a default backend", defaultBackend, "spec.defaultBackend serves every hostname"},
+		{"HTTPRoute without hostnames", routeWithoutHostnames, "every hostname of its parent Gateways' listeners"},
+		{"Route with spec.subdomain", subdomainRoute, "spec.subdomain leaves the hostname to the router shard"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := testenv.Eventually(ctx, 10*time.Second, func() error {
+				err := a.client().Create(ctx, tc.obj("catchy"))
+				if err == nil {
+					return fmt.Errorf("admitted in a Project's namespace")
+				}
+				if !strings.Contains(err.Error(), tc.want) {
+					return err
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			mustDeny(t, a.client().Create(ctx, tc.obj("catchy")), tc.want, "every hostname served must be named")
+			if err := a.client().Create(ctx, tc.obj("platform-ingress")); err != nil {
+				t.Fatalf("outside Projects: %v", err)
+			}
+		})
 	}
 }

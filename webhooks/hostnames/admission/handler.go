@@ -81,6 +81,13 @@ func (h *Hostnames) Handle(ctx context.Context, req admission.Request) (resp adm
 	}
 
 	var warnings []string
+	if msg, refuse, err := catchAll(req, r, src); err != nil {
+		return admission.Errored(http.StatusBadRequest, err)
+	} else if refuse {
+		return admission.Denied(msg)
+	} else if msg != "" {
+		warnings = append(warnings, msg)
+	}
 	for _, c := range h.Checks {
 		v, err := c.Check(ctx, r)
 		if err != nil {
@@ -202,6 +209,27 @@ func (h *Hostnames) review(ctx context.Context, req admission.Request, src sourc
 		}
 	}
 	return r, nil, nil
+}
+
+// catchAll refuses, in a Project's namespace, an object part that would
+// serve hostnames it does not name: every hostname a tenant serves is a
+// claim. An object that had the same catch-all before this update (made
+// before the rule) is admitted with a warning, so that it can be fixed.
+func catchAll(req admission.Request, r *Review, src sources.Source) (msg string, refuse bool, err error) {
+	if r.NamespaceObject == nil || r.NamespaceObject.Labels[tenancyv1.ProjectLabel] == "" {
+		return "", false, nil
+	}
+	what, err := src.CatchAll(r.Object)
+	if err != nil || what == "" {
+		return "", false, err
+	}
+	msg = fmt.Sprintf("%s %s: in a Project's namespace every hostname served must be named, so that it can be claimed; name the hostnames", req.Kind.Kind, what)
+	if r.OldObject != nil {
+		if before, _ := src.CatchAll(r.OldObject); before != "" {
+			return msg, false, nil
+		}
+	}
+	return msg, true, nil
 }
 
 // normalizeAll normalizes and de-duplicates hostnames, collecting every
