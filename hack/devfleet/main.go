@@ -192,7 +192,7 @@ func lookupHint(port int) string {
 	names := [][2]string{
 		{"www.my-website.web.atrium.test", "A"},
 		{"blog.my-website.web.atrium.test", "CNAME"},
-		{"a-www.my-website.web.atrium.test", "TXT"},
+		{"_atrium-a.www.my-website.web.atrium.test", "TXT"},
 	}
 	notes := []string{"# the example Ingress", "# the example DNSEndpoint", "# who owns the record"}
 	var lines []string

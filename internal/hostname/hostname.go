@@ -125,7 +125,7 @@ func Normalize(input string, opts Options) (Hostname, error) {
 	}
 	h := Hostname{Name: name, Wildcard: wildcard}
 	if n := len(ClaimName(h)); n > MaxLength {
-		return fail("is a wildcard over a %d-character domain; the most for a wildcard is %d", len(ascii), MaxLength-len(wildcardLabel)-1)
+		return fail("is a wildcard over a %d-character domain; the most for a wildcard is %d", len(ascii), MaxLength-len(WildcardLabel)-1)
 	}
 	return h, nil
 }
@@ -163,10 +163,12 @@ func isNumeric(l string) bool {
 	return l != ""
 }
 
-// wildcardLabel stands for "*" in claim names. Its hyphens in the third and
-// fourth places make it a label Normalize never returns, so no hostname's
-// claim name can collide with a wildcard's.
-const wildcardLabel = "ww--wildcard"
+// WildcardLabel stands for "*" where a name may not hold one: in claim
+// names, and in the names of the DNS operator's ownership records. Its
+// hyphens in the third and fourth places make it a label Normalize never
+// returns, so nothing written for a wildcard collides with what is written
+// for a hostname.
+const WildcardLabel = "ww--wildcard"
 
 // ClaimName is the name of the HostnameClaim object for a normalized
 // hostname: the hostname itself (already a valid object name), with a
@@ -174,14 +176,14 @@ const wildcardLabel = "ww--wildcard"
 // makes creating the claim an atomic reservation of the hostname.
 func ClaimName(h Hostname) string {
 	if rest, ok := strings.CutPrefix(h.Name, "*."); ok {
-		return wildcardLabel + "." + rest
+		return WildcardLabel + "." + rest
 	}
 	return h.Name
 }
 
 // ParseClaimName is the inverse of ClaimName.
 func ParseClaimName(name string) (Hostname, bool) {
-	if rest, ok := strings.CutPrefix(name, wildcardLabel+"."); ok {
+	if rest, ok := strings.CutPrefix(name, WildcardLabel+"."); ok {
 		return Hostname{Name: "*." + rest, Wildcard: true}, true
 	}
 	if strings.HasPrefix(name, "*") {

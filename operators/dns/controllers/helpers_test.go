@@ -139,7 +139,7 @@ var dnsTypeName = map[uint16]string{1: "A", 5: "CNAME", 16: "TXT", 28: "AAAA"}
 func owners(t *testing.T, name string) []string {
 	t.Helper()
 	var out []string
-	for _, txt := range lookup(t, "a-"+name, 16) {
+	for _, txt := range lookup(t, controllers.OwnershipName(name, "A"), 16) {
 		for _, kv := range strings.Split(txt, ",") {
 			if k, v, ok := strings.Cut(kv, "="); ok && k == "external-dns/owner" {
 				out = append(out, v)
@@ -234,3 +234,6 @@ func waitFor(t *testing.T, ok func() bool) {
 		t.Fatal(err)
 	}
 }
+
+// ownerRecord is the name of the ownership record of name's A set.
+func ownerRecord(name string) string { return controllers.OwnershipName(name, "A") }

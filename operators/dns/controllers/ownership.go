@@ -9,14 +9,37 @@ import (
 	"sigs.k8s.io/external-dns/plan"
 	edprovider "sigs.k8s.io/external-dns/provider"
 	"sigs.k8s.io/external-dns/registry/mapper"
+
+	"github.com/atrium-dev/atrium/internal/hostname"
 )
 
-// txtWildcardReplacement stands for a leading "*" in the names of
-// ownership records (a "*" may only lead a name). newRegistry configures
-// the TXT registry with it, and ownershipRecords names records the same way.
-const txtWildcardReplacement = "any"
+// Ownership records (the TXT registry's, one per record set, naming the
+// cluster that owns it) are named so that no hostname anybody can claim
+// has one's name, and no two claimable names share one:
+//
+//   - txtPrefix puts them under a label of their own that starts with "_"
+//     ("_atrium-a.www.example.org" for the A set of www.example.org), which
+//     no claimable hostname has (hostnames are letters, digits and
+//     hyphens), so no tenant can put a CNAME or anything else there;
+//   - txtWildcardReplacement stands for a leading "*" ("*" may only lead a
+//     name), and is a label no claimable hostname has (hyphens in its third
+//     and fourth places), so "*.example.org" and any one name under it
+//     never map to the same record, as the registry's usual "any" would
+//     with "any.example.org".
+//
+// newRegistry configures the TXT registry with both, and ownershipRecords
+// names records the same way.
+const (
+	txtPrefix              = "_atrium-%{record_type}."
+	txtWildcardReplacement = hostname.WildcardLabel
+)
 
-var txtNames = mapper.NewAffixNameMapper("", "", txtWildcardReplacement)
+var txtNames = mapper.NewAffixNameMapper(txtPrefix, "", txtWildcardReplacement)
+
+// ownershipName is the name of the ownership record of a record set.
+func ownershipName(dnsName, recordType string) string {
+	return txtNames.ToTXTName(dnsName, recordType)
+}
 
 // ownershipRecords are the TXT records the registry writes beside new
 // record sets, built the same way (name, and labels with this cluster as
@@ -27,7 +50,7 @@ func ownershipRecords(creates []*endpoint.Endpoint, owner string) []*endpoint.En
 		labels := endpoint.NewLabels()
 		maps.Copy(labels, ep.Labels)
 		labels[endpoint.OwnerLabelKey] = owner
-		txt := endpoint.NewEndpoint(txtNames.ToTXTName(ep.DNSName, ep.RecordType), endpoint.RecordTypeTXT, labels.Serialize(true, false, nil))
+		txt := endpoint.NewEndpoint(ownershipName(ep.DNSName, ep.RecordType), endpoint.RecordTypeTXT, labels.Serialize(true, false, nil))
 		txt.WithSetIdentifier(ep.SetIdentifier)
 		out = append(out, txt)
 	}

@@ -3,11 +3,14 @@ package controllers
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
 
 	"sigs.k8s.io/external-dns/endpoint"
 	"sigs.k8s.io/external-dns/plan"
 	edprovider "sigs.k8s.io/external-dns/provider"
+
+	"github.com/atrium-dev/atrium/internal/hostname"
 )
 
 // recordingProvider keeps every batch of changes it is asked to apply.
@@ -93,5 +96,45 @@ func TestOwnershipIsWrittenFirst(t *testing.T) {
 	}
 	if got := texts(second, "CNAME"); len(got) != 1 {
 		t.Fatalf("record sets = %v", got)
+	}
+}
+
+// No hostname anybody can claim is the name of an ownership record (so no
+// tenant can put a CNAME there and break the zone's updates), and no two
+// claimable names share one (so one cluster's wildcard and another's name
+// under it never fight over one record).
+func TestOwnershipNamesAreNotClaimable(t *testing.T) {
+	names := []string{
+		"www.example.test", "*.example.test", "any.example.test", "ww.example.test",
+		"a-www.example.test", "_atrium-a.www.example.test", "*.any.example.test",
+		"xn--bcher-kva.example.test", "a.b.c.example.test",
+	}
+	seen := map[string]string{}
+	for _, n := range names {
+		h, err := hostname.Normalize(n, hostname.Options{AllowWildcard: true})
+		if err != nil {
+			continue // not claimable: nothing to check
+		}
+		for _, typ := range managedTypes {
+			owner := ownershipName(h.Name, typ)
+			if _, err := hostname.Normalize(owner, hostname.Options{AllowWildcard: true}); err == nil {
+				t.Errorf("the ownership record of %s %s, %q, is a claimable hostname", h.Name, typ, owner)
+			}
+			if other, dup := seen[owner]; dup {
+				t.Errorf("%s %s and %s share the ownership record %q", h.Name, typ, other, owner)
+			}
+			seen[owner] = h.Name + " " + typ
+			// The registry reads the record back as the set it owns.
+			back, backType := txtNames.ToEndpointName(owner)
+			if h.Wildcard {
+				back = strings.Replace(back, hostname.WildcardLabel, "*", 1)
+			}
+			if back != h.Name || !strings.EqualFold(backType, typ) {
+				t.Errorf("ownership record %q reads back as %q %q, want %q %q", owner, back, backType, h.Name, typ)
+			}
+		}
+	}
+	if got := ownershipName("*.example.test", "A"); got == ownershipName("any.example.test", "A") {
+		t.Errorf("a wildcard and a name under it share %q", got)
 	}
 }

@@ -55,7 +55,7 @@ func TestPDNSProvider(t *testing.T) {
 	if !ok || len(rr.Records) != 2 || rr.TTL != 300 {
 		t.Fatalf("A RRset = %+v, %v", rr, ok)
 	}
-	owner, ok := fake.RRset("a-www.example.test", "TXT")
+	owner, ok := fake.RRset(ownershipName("www.example.test", "A"), "TXT")
 	if !ok || !strings.Contains(owner.Records[0].Content, "external-dns/owner=c1") {
 		t.Fatalf("ownership RRset = %+v, %v", owner, ok)
 	}
@@ -83,7 +83,7 @@ func TestPDNSProvider(t *testing.T) {
 	if err := r2.apply(ctx, r2.plan(current, nil)); err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{"www.example.test/A", "a-www.example.test/TXT", "alias.example.test/CNAME", "cname-alias.example.test/TXT"} {
+	for _, name := range []string{"www.example.test/A", ownershipName("www.example.test", "A") + "/TXT", "alias.example.test/CNAME", ownershipName("alias.example.test", "CNAME") + "/TXT"} {
 		n, typ, _ := strings.Cut(name, "/")
 		if _, ok := fake.RRset(n, typ); ok {
 			t.Errorf("%s still there", name)

@@ -444,6 +444,7 @@ func (r *ZoneReconciler) newRegistry() (registry.Registry, error) {
 	cfg := externaldns.NewConfig()
 	cfg.TXTOwnerID = r.Cluster
 	cfg.TXTCacheInterval = 100 * 365 * 24 * time.Hour
+	cfg.TXTPrefix = txtPrefix
 	cfg.TXTWildcardReplacement = txtWildcardReplacement
 	cfg.ManagedDNSRecordTypes = managedTypes
 	if r.writer == nil {

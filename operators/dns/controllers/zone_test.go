@@ -98,14 +98,14 @@ func TestHostnameChangeMovesAndDeleteRemoves(t *testing.T) {
 	}
 	waitRecords(t, renamed, mdns.TypeA, "192.0.2.20")
 	waitRecords(t, old, mdns.TypeA)
-	waitRecords(t, "a-"+old, mdns.TypeTXT)
+	waitRecords(t, ownerRecord(old), mdns.TypeTXT)
 	// The old name's claim (released later by the hostnames webhook) says
 	// that nothing is published for it any more.
 	waitCondition(t, old, "NoObject")
 
 	del(t, a, ing)
 	waitRecords(t, renamed, mdns.TypeA)
-	waitRecords(t, "a-"+renamed, mdns.TypeTXT)
+	waitRecords(t, ownerRecord(renamed), mdns.TypeTXT)
 }
 
 // Every kind of source: a Route's router name becomes a CNAME, a
@@ -246,7 +246,7 @@ func TestForeignRecordIsAConflict(t *testing.T) {
 	host := "clash." + zone
 	if err := dns.Update(zone, []string{
 		host + ". 60 IN A 198.51.100.9",
-		"a-" + host + `. 60 IN TXT "heritage=external-dns,external-dns/owner=member-z,external-dns/resource=ingress/x/y"`,
+		ownerRecord(host) + `. 60 IN TXT "heritage=external-dns,external-dns/owner=member-z,external-dns/resource=ingress/x/y"`,
 	}, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -264,7 +264,7 @@ func TestForeignRecordIsAConflict(t *testing.T) {
 	}
 
 	// The other owner removes its records: the hostname is published.
-	if err := dns.Update(zone, nil, []string{host + ". 0 IN A 0.0.0.0", "a-" + host + `. 0 IN TXT ""`}); err != nil {
+	if err := dns.Update(zone, nil, []string{host + ". 0 IN A 0.0.0.0", ownerRecord(host) + `. 0 IN TXT ""`}); err != nil {
 		t.Fatal(err)
 	}
 	waitRecords(t, host, mdns.TypeA, "192.0.2.40")
@@ -408,7 +408,7 @@ func TestRestartLosesAndDuplicatesNothing(t *testing.T) {
 	waitRecords(t, born, mdns.TypeA, "192.0.2.72")
 	waitRecords(t, gone, mdns.TypeA)
 	waitRecords(t, stay, mdns.TypeA, "192.0.2.70")
-	if got := lookup(t, "a-"+stay, mdns.TypeTXT); len(got) != 1 {
+	if got := lookup(t, ownerRecord(stay), mdns.TypeTXT); len(got) != 1 {
 		t.Fatalf("ownership records of %s: %v, want exactly one", stay, got)
 	}
 }
@@ -445,7 +445,8 @@ func TestHubDownKeepsPublishing(t *testing.T) {
 }
 
 // A Route with a subdomain wildcard policy publishes a wildcard record,
-// with its ownership record under the registry's wildcard replacement.
+// with its ownership record under a wildcard label no hostname can have
+// (not the registry's usual "any", which "any.<domain>" shares).
 func TestWildcard(t *testing.T) {
 	skipShort(t)
 	a := members["member-a"]
@@ -456,8 +457,11 @@ func TestWildcard(t *testing.T) {
 	})
 	defer del(t, a, r)
 	waitRecords(t, "anything.wild."+zone, mdns.TypeA, "192.0.2.100")
-	if got := owners(t, "any.wild."+zone); !slices.Equal(got, []string{"member-a"}) {
+	if got := owners(t, "*.wild."+zone); !slices.Equal(got, []string{"member-a"}) {
 		t.Fatalf("owners of the wildcard = %v", got)
+	}
+	if got := owners(t, "any.wild."+zone); len(got) != 0 {
+		t.Fatalf("the wildcard's ownership record is also any.wild's: %v", got)
 	}
 	del(t, a, r)
 	waitRecords(t, "anything.wild."+zone, mdns.TypeA)
