@@ -136,3 +136,40 @@ func TestAttackCatchAllsInAProject(t *testing.T) {
 		})
 	}
 }
+
+// A tenant on the standard tier used to claim a wildcard over the tenants'
+// whole shared zone (and its apex), taking every unclaimed name of it,
+// names of sites just deleted included.
+func TestAttackWildcardOverTheSharedDomain(t *testing.T) {
+	skipShort(t)
+	ctx := context.Background()
+	a := members["member-a"]
+	p := &tenancyv1.Project{ObjectMeta: metav1.ObjectMeta{Name: "wildy"}, Spec: tenancyv1.ProjectSpec{Owner: "tenant-w", Tier: "standard"}}
+	if err := a.client().Create(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	namespace(t, a, "wildy", map[string]string{tenancyv1.ProjectLabel: "wildy"})
+	err := testenv.Eventually(ctx, 10*time.Second, func() error {
+		err := a.client().Create(ctx, ingress("wildy", "zone", "*.web.atrium.test"))
+		if err == nil || !strings.Contains(err.Error(), "a domain all Projects of tier") {
+			return fmt.Errorf("wildcard over the shared domain: %v", err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustDeny(t, a.client().Create(ctx, ingress("wildy", "zone", "*.web.atrium.test")), "would take every unclaimed name of web.atrium.test", "such as *.wildy.web.atrium.test")
+	mustDeny(t, a.client().Create(ctx, ingress("wildy", "apex", "web.atrium.test")), "is the domain all Projects of tier \"standard\" share", "such as www.wildy.web.atrium.test")
+	// Spelled otherwise, in a kind whose schema lets it through.
+	mustDeny(t, a.client().Create(ctx, route("wildy", "apex-dot", "WEB.atrium.test.")), "is the domain all Projects")
+	for _, h := range []string{"*.web.atrium.test", "web.atrium.test"} {
+		if _, err := claim(t, h); !apierrors.IsNotFound(err) {
+			t.Errorf("claim for %s: %v", h, err)
+		}
+	}
+	// A wildcard under a name of its own is fine.
+	if err := a.client().Create(ctx, ingress("wildy", "own", "*.wildy.web.atrium.test")); err != nil {
+		t.Fatal(err)
+	}
+}

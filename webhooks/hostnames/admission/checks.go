@@ -80,6 +80,16 @@ func (t TierDomains) Check(ctx context.Context, r *Review) (Verdict, error) {
 	}
 	var v Verdict
 	for _, h := range r.New {
+		if d, ok := overShared(h, tier.Spec.AllowedDomains); ok {
+			if h.Wildcard {
+				v.Denials = append(v.Denials, fmt.Sprintf("wildcard %s would take every unclaimed name of %s, a domain all Projects of tier %q share; a wildcard must lie under a name of your own, such as *.%s.%s",
+					h.Name, d, tier.Name, project.Name, d))
+			} else {
+				v.Denials = append(v.Denials, fmt.Sprintf("hostname %s is the domain all Projects of tier %q share, not a name in it; use a name under it, such as www.%s.%s",
+					h.Name, tier.Name, project.Name, d))
+			}
+			continue
+		}
 		if !underAny(h, tier.Spec.AllowedDomains) {
 			allowed := "none"
 			if len(tier.Spec.AllowedDomains) > 0 {
@@ -90,6 +100,20 @@ func (t TierDomains) Check(ctx context.Context, r *Review) (Verdict, error) {
 		}
 	}
 	return v, nil
+}
+
+// overShared reports whether a hostname is one of the shared domains
+// itself (its apex) or a wildcard directly over one, and which: a tier's
+// domains belong to all of its Projects, so no one Project may take the
+// name or every name of one.
+func overShared(h hostname.Hostname, domains []string) (string, bool) {
+	name := strings.TrimPrefix(h.Name, "*.")
+	for _, d := range domains {
+		if d = strings.TrimSuffix(strings.ToLower(d), "."); d != "" && name == d {
+			return d, true
+		}
+	}
+	return "", false
 }
 
 // underAny reports whether a hostname equals or lies beneath one of the
