@@ -11,6 +11,14 @@ const (
 	ClusterLabel = "fleet.atrium.dev/cluster"
 	// NamespaceLabel holds spec.namespace.
 	NamespaceLabel = "fleet.atrium.dev/namespace"
+	// TentativeLabel is on a wildcard's claim while the admission that
+	// made it checks that no other holder has a name under it; a claim
+	// with it does not yet hold the names under the wildcard.
+	TentativeLabel = "fleet.atrium.dev/tentative"
+	// UnderLabelPrefix starts one label per domain a claim's hostname lies
+	// under (".../<hash of the domain>"), so that a wildcard's admission
+	// finds every claim beneath it with one list.
+	UnderLabelPrefix = "under.fleet.atrium.dev/"
 )
 
 // SourceRef names one object that uses a claimed hostname.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -172,4 +173,99 @@ func TestAttackWildcardOverTheSharedDomain(t *testing.T) {
 	if err := a.client().Create(ctx, ingress("wildy", "own", "*.wildy.web.atrium.test")); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// A name under another holder's wildcard, and a wildcard over names others
+// hold, used to be admitted: the wildcard would serve the other's names.
+func TestAttackOverlapAcrossHolders(t *testing.T) {
+	skipShort(t)
+	ctx := context.Background()
+	a, b := members["member-a"], members["member-b"]
+	namespace(t, a, "over-a", nil)
+	namespace(t, a, "over-a2", nil)
+	namespace(t, b, "over-b", nil)
+	if err := a.client().Create(ctx, ingress("over-a", "wild", "*.shop.over.example")); err != nil {
+		t.Fatal(err)
+	}
+	// Under it, from another cluster, from another namespace, one level or
+	// more below: refused.
+	mustDeny(t, b.client().Create(ctx, ingress("over-b", "name", "www.shop.over.example")), "overlaps *.shop.over.example", "namespace over-a of cluster member-a")
+	mustDeny(t, a.client().Create(ctx, ingress("over-a2", "name", "www.shop.over.example")), "overlaps *.shop.over.example")
+	mustDeny(t, b.client().Create(ctx, ingress("over-b", "deep", "a.b.shop.over.example")), "overlaps")
+	mustDeny(t, b.client().Create(ctx, ingress("over-b", "wider", "*.over.example")), "overlaps *.shop.over.example")
+	mustDeny(t, b.client().Create(ctx, ingress("over-b", "narrower", "*.x.shop.over.example")), "overlaps *.shop.over.example")
+	// The holder itself may add names under its wildcard; the domain
+	// itself is not under it.
+	if err := a.client().Create(ctx, ingress("over-a", "name", "www.shop.over.example", "*.x.shop.over.example")); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.client().Create(ctx, ingress("over-b", "apex", "shop.over.example")); err != nil {
+		t.Fatal(err)
+	}
+	// A wildcard over a name another holder has is refused, and leaves no
+	// claim behind.
+	if err := b.client().Create(ctx, ingress("over-b", "site", "www.cafe.over.example")); err != nil {
+		t.Fatal(err)
+	}
+	mustDeny(t, a.client().Create(ctx, ingress("over-a", "cafe", "*.cafe.over.example")), "overlaps www.cafe.over.example", "namespace over-b of cluster member-b")
+	if _, err := claim(t, "*.cafe.over.example"); !apierrors.IsNotFound(err) {
+		t.Fatalf("the refused wildcard's claim: %v", err)
+	}
+	// A dry run says so too, and writes nothing.
+	mustDeny(t, b.client().Create(ctx, ingress("over-b", "dry", "api.shop.over.example"), client.DryRunAll), "overlaps")
+}
+
+// A wildcard and a name under it asked for at the same moment from two
+// clusters: every round exactly one of them wins.
+func TestWildcardAndNameRaceFromTwoClusters(t *testing.T) {
+	skipShort(t)
+	ctx := context.Background()
+	a, b := members["member-a"], members["member-b"]
+	namespace(t, a, "race-wild", nil)
+	namespace(t, b, "race-name", nil)
+	const rounds = 45
+	winners := map[string]int{}
+	for i := range rounds {
+		domain := fmt.Sprintf("r%d.race.example", i)
+		var wg sync.WaitGroup
+		var errWild, errName error
+		wg.Add(2)
+		// Staggered by a few milliseconds, one way or the other, so that
+		// each side is sometimes first and sometimes in the middle of the
+		// other's checks.
+		stagger := []time.Duration{-40, -15, -5, -2, 0, 2, 5, 15, 40}[i%9] * time.Millisecond
+		go func() {
+			defer wg.Done()
+			time.Sleep(max(stagger, 0))
+			errWild = a.client().Create(ctx, ingress("race-wild", fmt.Sprintf("w%d", i), "*."+domain))
+		}()
+		go func() {
+			defer wg.Done()
+			time.Sleep(max(-stagger, 0))
+			errName = b.client().Create(ctx, ingress("race-name", fmt.Sprintf("n%d", i), "www."+domain))
+		}()
+		wg.Wait()
+		for _, err := range []error{errWild, errName} {
+			if err != nil && !strings.Contains(err.Error(), "overlaps") {
+				t.Fatalf("round %d: unexpected error %v", i, err)
+			}
+		}
+		switch {
+		case errWild == nil && errName == nil:
+			t.Fatalf("round %d: both the wildcard and the name under it were admitted", i)
+		case errWild != nil && errName != nil:
+			t.Fatalf("round %d: neither was admitted: %v; %v", i, errWild, errName)
+		case errWild == nil:
+			winners["wildcard"]++
+			if _, err := claim(t, "www."+domain); !apierrors.IsNotFound(err) {
+				t.Fatalf("round %d: the losing name's claim: %v", i, err)
+			}
+		default:
+			winners["name"]++
+			if _, err := claim(t, "*."+domain); !apierrors.IsNotFound(err) {
+				t.Fatalf("round %d: the losing wildcard's claim: %v", i, err)
+			}
+		}
+	}
+	t.Logf("winners over %d rounds: %v", rounds, winners)
 }

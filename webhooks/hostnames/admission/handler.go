@@ -133,13 +133,14 @@ func (h *Hostnames) reserve(ctx context.Context, req admission.Request, r *Revie
 		}
 		var held *claims.HeldError
 		var down *claims.UnavailableError
+		var overlap *claims.OverlapError
 		switch {
 		case err == nil:
-		case !isNew && (errors.As(err, &down) || errors.As(err, &held)):
+		case !isNew && (errors.As(err, &down) || errors.As(err, &held) || errors.As(err, &overlap)):
 			// The object had this hostname before: keep admitting its
 			// updates, and say what is wrong.
 			warnings = append(warnings, err.Error())
-		case errors.As(err, &held), errors.As(err, &down):
+		case errors.As(err, &held), errors.As(err, &down), errors.As(err, &overlap):
 			return refuse(err.Error())
 		default:
 			return refuse(fmt.Sprintf("reserving hostname %s: %v", host.Name, err))

@@ -108,7 +108,7 @@ func (r *Reserver) Take(ctx context.Context, host hostname.Hostname, holder Hold
 		countHub("get", err)
 		switch {
 		case apierrors.IsNotFound(err):
-			return nil, nil
+			return nil, r.checkOverlap(ctx, host, holder, true)
 		case err != nil:
 			return nil, unavailable(err)
 		case heldBy(live, holder):
@@ -118,11 +118,10 @@ func (r *Reserver) Take(ctx context.Context, host hostname.Hostname, holder Hold
 		}
 	}
 
+	labels := overlapLabels(host)
+	labels[fleetv1.ClusterLabel], labels[fleetv1.NamespaceLabel] = holder.Cluster, holder.Namespace
 	claim := &fleetv1.HostnameClaim{
-		ObjectMeta: metav1.ObjectMeta{
-			Name:   name,
-			Labels: map[string]string{fleetv1.ClusterLabel: holder.Cluster, fleetv1.NamespaceLabel: holder.Namespace},
-		},
+		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels},
 		Spec: fleetv1.HostnameClaimSpec{
 			Hostname:  host.Name,
 			Cluster:   holder.Cluster,
@@ -135,6 +134,16 @@ func (r *Reserver) Take(ctx context.Context, host hostname.Hostname, holder Hold
 	countHub("create", err)
 	switch {
 	case err == nil:
+		if err := r.checkOverlap(ctx, host, holder, false); err != nil {
+			r.withdraw(ctx, claim)
+			return nil, err
+		}
+		if host.Wildcard {
+			if err := r.confirm(ctx, claim); err != nil {
+				r.withdraw(ctx, claim)
+				return nil, err
+			}
+		}
 		return claim, nil
 	case !apierrors.IsAlreadyExists(err):
 		return nil, unavailable(err)
