@@ -294,7 +294,10 @@ func decide(wants []Want, claims map[string]*fleetv1.HostnameClaim, o Options) (
 	var problems []Problem
 	for host, ws := range byHost {
 		claim := claims[hostname.ClaimName(ws[0].Host)]
-		held := claim != nil && claim.Spec.Cluster == o.Cluster && claim.DeletionTimestamp.IsZero()
+		// A tentative claim (a wildcard whose admission is still looking
+		// for overlaps) does not hold its names yet.
+		held := claim != nil && claim.Spec.Cluster == o.Cluster && claim.DeletionTimestamp.IsZero() &&
+			claim.Labels[fleetv1.TentativeLabel] == ""
 		var mine []Want
 		for _, w := range ws {
 			if held && w.Source.Namespace == claim.Spec.Namespace {

@@ -197,6 +197,15 @@ func TestDecide(t *testing.T) {
 		published: map[string][]string{"www.example.test": {"www.example.test A 192.0.2.1"}},
 		problems:  []string{"b/copy NotClaimed"},
 	}, {
+		name:  "a tentative wildcard claim (its admission still checks for overlaps) holds nothing yet",
+		wants: []Want{want("*.example.test", "a", "web", "192.0.2.1")},
+		claims: func() map[string]*fleetv1.HostnameClaim {
+			c := claim("*.example.test", "c1", "a")
+			c.Labels = map[string]string{fleetv1.TentativeLabel: "true"}
+			return claimsOf(c)
+		}(),
+		problems: []string{"a/web NotClaimed"},
+	}, {
 		name:     "claim of another cluster (stale cache) is not ours",
 		wants:    []Want{want("www.example.test", "a", "web", "192.0.2.1")},
 		claims:   claimsOf(claim("www.example.test", "c2", "a")),
