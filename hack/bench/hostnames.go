@@ -221,7 +221,7 @@ func measureHandler(ctx context.Context, tier *tenancyv1.ProjectTier, n int) (ma
 	h := &admission.Hostnames{
 		Client:   member,
 		Reserver: &claims.Reserver{Hub: hub, Index: hub, Cluster: benchCluster},
-		Checks:   []admission.Check{admission.TierDomains{Client: member}, policysync.Check{Engine: engine}},
+		Checks:   []admission.Check{admission.TierDomains{Client: member, Claims: hub}, policysync.Check{Engine: engine}},
 	}
 
 	// Requests are encoded before timing: the API server sends them encoded.

@@ -44,6 +44,13 @@ type ProjectTierSpec struct {
 	// +optional
 	AllowedDomains []string `json:"allowedDomains,omitempty"`
 
+	// MaxHostnamesPerProject is the most hostnames one Project may hold
+	// (claims in the fleet's hostname registry, for any of its objects).
+	// Unset means no limit beyond the webhook's per-object bound.
+	// +kubebuilder:validation:Minimum=0
+	// +optional
+	MaxHostnamesPerProject *int32 `json:"maxHostnamesPerProject,omitempty"`
+
 	// NetworkPolicy is the isolation applied to Projects that keep
 	// networkIsolation Enabled.
 	// +optional

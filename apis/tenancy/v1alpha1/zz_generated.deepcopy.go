@@ -223,6 +223,11 @@ func (in *ProjectTierSpec) DeepCopyInto(out *ProjectTierSpec) {
 		*out = make([]string, len(*in))
 		copy(*out, *in)
 	}
+	if in.MaxHostnamesPerProject != nil {
+		in, out := &in.MaxHostnamesPerProject, &out.MaxHostnamesPerProject
+		*out = new(int32)
+		**out = **in
+	}
 	in.NetworkPolicy.DeepCopyInto(&out.NetworkPolicy)
 }
 

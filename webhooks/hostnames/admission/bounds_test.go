@@ -269,3 +269,49 @@ func TestWildcardAndNameRaceFromTwoClusters(t *testing.T) {
 	}
 	t.Logf("winners over %d rounds: %v", rounds, winners)
 }
+
+// A Project holds no more hostnames than its tier allows, however many
+// objects it spreads them over; reusing a hostname it holds costs nothing.
+func TestHostnamesPerProjectAreBounded(t *testing.T) {
+	skipShort(t)
+	ctx := context.Background()
+	a := members["member-a"]
+	tier := &tenancyv1.ProjectTier{ObjectMeta: metav1.ObjectMeta{Name: "counted"},
+		Spec: tenancyv1.ProjectTierSpec{AllowedDomains: []string{"web.atrium.test"}, MaxHostnamesPerProject: ptr.To[int32](3)}}
+	if err := a.client().Create(ctx, tier); err != nil {
+		t.Fatal(err)
+	}
+	p := &tenancyv1.Project{ObjectMeta: metav1.ObjectMeta{Name: "county"}, Spec: tenancyv1.ProjectSpec{Owner: "tenant-c", Tier: "counted"}}
+	if err := a.client().Create(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	namespace(t, a, "county", map[string]string{tenancyv1.ProjectLabel: "county"})
+	err := testenv.Eventually(ctx, 10*time.Second, func() error {
+		return a.client().Create(ctx, ingress("county", "one", "a.county.web.atrium.test", "b.county.web.atrium.test"))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.client().Create(ctx, ingress("county", "two", "a.county.web.atrium.test", "c.county.web.atrium.test")); err != nil {
+		t.Fatal(err)
+	}
+	err = testenv.Eventually(ctx, 10*time.Second, func() error {
+		err := a.client().Create(ctx, ingress("county", "three", "d.county.web.atrium.test"))
+		if err == nil {
+			return fmt.Errorf("a fourth hostname was admitted")
+		}
+		if !strings.Contains(err.Error(), "Project county holds 3 hostname(s) and this object would add 1; tier \"counted\" allows at most 3") {
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := claim(t, "d.county.web.atrium.test"); !apierrors.IsNotFound(err) {
+		t.Fatalf("the refused hostname was claimed: %v", err)
+	}
+	if err := a.client().Create(ctx, ingress("county", "again", "b.county.web.atrium.test")); err != nil {
+		t.Fatalf("reusing a held hostname: %v", err)
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	fleetv1 "github.com/atrium-dev/atrium/apis/fleet/v1alpha1"
 	tenancyv1 "github.com/atrium-dev/atrium/apis/tenancy/v1alpha1"
 	"github.com/atrium-dev/atrium/internal/hostname"
 )
@@ -48,10 +49,14 @@ type Check interface {
 }
 
 // TierDomains is the built-in policy: a new hostname of a Project's
-// namespace must lie under a domain that the Project's tier allows. Objects
-// in namespaces that belong to no Project are not restricted by it.
+// namespace must lie under a domain that the Project's tier allows, and the
+// Project may hold no more hostnames than its tier allows. Objects in
+// namespaces that belong to no Project are not restricted by it.
 type TierDomains struct {
 	Client client.Reader
+	// Claims reads this cluster's claims (the hub cache), to count a
+	// Project's hostnames; nil skips the count.
+	Claims client.Reader
 }
 
 func (TierDomains) Name() string { return "tier-domains" }
@@ -79,6 +84,9 @@ func (t TierDomains) Check(ctx context.Context, r *Review) (Verdict, error) {
 		return Verdict{}, err
 	}
 	var v Verdict
+	if err := t.checkCount(ctx, r, project, tier, &v); err != nil {
+		return Verdict{}, err
+	}
 	for _, h := range r.New {
 		if d, ok := overShared(h, tier.Spec.AllowedDomains); ok {
 			if h.Wildcard {
@@ -100,6 +108,37 @@ func (t TierDomains) Check(ctx context.Context, r *Review) (Verdict, error) {
 		}
 	}
 	return v, nil
+}
+
+// checkCount refuses new hostnames that would take the Project past its
+// tier's MaxHostnamesPerProject. It counts the claims the namespace holds
+// in this cluster's cache of the hub, before anything is written; a
+// hostname the namespace holds already (for another object) does not count
+// again.
+func (t TierDomains) checkCount(ctx context.Context, r *Review, project *tenancyv1.Project, tier *tenancyv1.ProjectTier, v *Verdict) error {
+	max := tier.Spec.MaxHostnamesPerProject
+	if max == nil || t.Claims == nil {
+		return nil
+	}
+	var held fleetv1.HostnameClaimList
+	if err := t.Claims.List(ctx, &held, client.MatchingLabels{fleetv1.NamespaceLabel: r.Namespace}); err != nil {
+		return err
+	}
+	names := map[string]bool{}
+	for _, c := range held.Items {
+		names[c.Name] = true
+	}
+	more := 0
+	for _, h := range r.New {
+		if !names[hostname.ClaimName(h)] {
+			more++
+		}
+	}
+	if more > 0 && len(names)+more > int(*max) {
+		v.Denials = append(v.Denials, fmt.Sprintf("Project %s holds %d hostname(s) and this object would add %d; tier %q allows at most %d per Project: remove hostnames you no longer use, or ask for another tier",
+			project.Name, len(names), more, tier.Name, *max))
+	}
+	return nil
 }
 
 // overShared reports whether a hostname is one of the shared domains

@@ -90,7 +90,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) (*Webhook, error) {
 	h := &admission.Hostnames{
 		Client:   mgr.GetClient(),
 		Reserver: &claims.Reserver{Hub: live, Index: hubCluster.GetCache(), Cluster: o.Cluster},
-		Checks:   []admission.Check{admission.TierDomains{Client: mgr.GetClient()}, policysync.Check{Engine: engine}},
+		Checks:   []admission.Check{admission.TierDomains{Client: mgr.GetClient(), Claims: hubCluster.GetCache()}, policysync.Check{Engine: engine}},
 		Metrics:  o.Metrics,
 	}
 	mgr.GetWebhookServer().Register(admission.Path, &webhook.Admission{Handler: h})
