@@ -30,7 +30,8 @@ generate: tools ## Generate deepcopy code for the API types.
 
 .PHONY: manifests
 manifests: tools ## Generate CRDs, RBAC roles and webhook configurations from markers.
-	$(CONTROLLER_GEN) crd paths=./apis/... output:crd:artifacts:config=config/crd/bases
+	$(CONTROLLER_GEN) crd paths=./apis/tenancy/... output:crd:artifacts:config=config/crd/bases
+	$(CONTROLLER_GEN) crd paths=./apis/fleet/... output:crd:artifacts:config=config/crd/fleet
 	$(CONTROLLER_GEN) rbac:roleName=atrium-projects paths=./operators/projects/... output:rbac:artifacts:config=operators/projects/config/rbac
 	$(CONTROLLER_GEN) rbac:roleName=atrium-dns paths=./operators/dns/... output:rbac:artifacts:config=operators/dns/config/rbac
 	$(CONTROLLER_GEN) rbac:roleName=atrium-myprojects paths=./apiservers/myprojects/... output:rbac:artifacts:config=apiservers/myprojects/config/rbac
