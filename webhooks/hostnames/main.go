@@ -26,8 +26,8 @@ import (
 // +kubebuilder:rbac:groups="",resources=events,verbs=create;patch,namespace=system
 // +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch
 // +kubebuilder:rbac:groups=tenancy.atrium.dev,resources=projects;projecttiers,verbs=get;list;watch
-// On the hub (the same role is bound there):
-// +kubebuilder:rbac:groups=fleet.atrium.dev,resources=hostnameclaims,verbs=get;list;watch;create;update;delete
+// What the webhook does at the hub is in package hubrbac: the hub's role
+// for this member's identity there, apart from this cluster's role.
 
 func main() {
 	opts := manager.Flags("atrium-hostnames", ":8084", ":8085", true)
