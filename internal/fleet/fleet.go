@@ -91,7 +91,7 @@ func Start(ctx context.Context, o Options) (_ *Fleet, err error) {
 	if err := m.BuildBinaries(root, f.BinDir); err != nil {
 		return nil, err
 	}
-	if f.Hub, err = StartHub(ctx, m); err != nil {
+	if f.Hub, err = StartHub(ctx); err != nil {
 		return nil, err
 	}
 	for _, mo := range o.Members {
@@ -106,14 +106,29 @@ func Start(ctx context.Context, o Options) (_ *Fleet, err error) {
 	return f, nil
 }
 
-// StartHub starts the hub: the fleet CRDs and, for the members'
-// components, their identities and roles there.
-func StartHub(ctx context.Context, m *shipped.Manifests) (*testenv.Env, error) {
-	hub, err := testenv.Start(testenv.Options{})
+// StartHub starts the hub as an admin installs one: config/hub (the fleet
+// CRDs, the hub roles of the components that reach it, the policies that
+// narrow them to each member's own claims, and the namespace of the
+// members' identities). Each member's identities are minted with
+// MintMember.
+func StartHub(ctx context.Context) (*testenv.Env, error) {
+	root, err := testenv.RepoRoot()
 	if err != nil {
 		return nil, err
 	}
-	if err := shipped.InstallRBAC(ctx, hub, m); err != nil {
+	m, err := shipped.Build(root, HubKustomization)
+	if err != nil {
+		return nil, err
+	}
+	crds, err := m.CRDs()
+	if err != nil {
+		return nil, err
+	}
+	hub, err := testenv.Start(testenv.Options{CRDs: crds})
+	if err != nil {
+		return nil, err
+	}
+	if err := shipped.Install(ctx, hub, m); err != nil {
 		_ = hub.Stop()
 		return nil, err
 	}
@@ -152,7 +167,8 @@ func (f *Fleet) startMember(ctx context.Context, m *shipped.Manifests, mo Member
 
 // configure writes the member's settings where the Deployments read them,
 // as an admin installing the member would: its name, its DNS settings and
-// credentials, and each component's own kubeconfig for the hub.
+// credentials, and each component's kubeconfig of its own identity at the
+// hub, minted for this member.
 func (f *Fleet) configure(ctx context.Context, mem *Member, mo MemberOptions) error {
 	c := mem.Env.Client
 	if err := patchConfigMap(ctx, c, "atrium-cluster", map[string]string{"name": mo.Name}); err != nil {
@@ -163,13 +179,14 @@ func (f *Fleet) configure(ctx context.Context, mem *Member, mo MemberOptions) er
 			return err
 		}
 	}
-	secrets := map[string]map[string][]byte{"atrium-dns-credentials": mo.DNSCredentials}
-	for secret, sa := range map[string]string{"atrium-hub-kubeconfig": "atrium-hostnames", "atrium-dns-hub-kubeconfig": "atrium-dns"} {
-		b, err := f.Hub.ServiceAccountKubeConfig(Namespace, sa)
-		if err != nil {
-			return err
-		}
-		secrets[secret] = map[string][]byte{"kubeconfig": b}
+	creds, err := MintMember(ctx, f.Hub, mo.Name)
+	if err != nil {
+		return err
+	}
+	secrets := map[string]map[string][]byte{
+		"atrium-dns-credentials":    mo.DNSCredentials,
+		"atrium-hub-kubeconfig":     {"kubeconfig": creds.Hostnames},
+		"atrium-dns-hub-kubeconfig": {"kubeconfig": creds.DNS},
 	}
 	for name, data := range secrets {
 		s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: Namespace, Name: name}, Data: data}

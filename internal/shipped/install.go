@@ -34,9 +34,10 @@ var notApplied = map[string]bool{
 }
 
 // Install creates the manifests' objects on the cluster as an admin's
-// `kubectl apply -k` would (namespaces, ServiceAccounts, RBAC, ConfigMaps,
-// policies), leaving objects that exist alone, and waits until the roles
-// they aggregate into admin, edit and view are in effect.
+// `kubectl apply -k` would (namespaces, ServiceAccounts, RBAC, admission
+// policies, ConfigMaps), leaving objects that exist alone, and waits until
+// the roles they aggregate into admin, edit and view and the admission
+// policies are in effect.
 func Install(ctx context.Context, env *testenv.Env, m *Manifests) error {
 	apiServices := m.Of("APIService")
 	return create(ctx, env, m, func(u *unstructured.Unstructured) bool {
@@ -48,29 +49,39 @@ func Install(ctx context.Context, env *testenv.Env, m *Manifests) error {
 }
 
 // rbacKinds are what InstallRBAC takes: the identities and permissions of
-// the components and the roles users get, not the components themselves.
+// the components (with the admission policies that narrow them) and the
+// roles users get, not the components themselves.
 var rbacKinds = map[string]bool{
 	"Namespace": true, "ServiceAccount": true,
 	"ClusterRole": true, "ClusterRoleBinding": true, "Role": true, "RoleBinding": true,
+	"ValidatingAdmissionPolicy": true, "ValidatingAdmissionPolicyBinding": true,
 }
 
-// InstallRBAC installs the manifests' namespaces, ServiceAccounts and RBAC
-// alone, for a cluster where the components run in the test's process (or
-// a hub, which runs none) with exactly the permissions they ship with.
+// InstallRBAC installs the manifests' namespaces, ServiceAccounts, RBAC and
+// admission policies alone, for a cluster where the components run in the
+// test's process with exactly the permissions they ship with.
 func InstallRBAC(ctx context.Context, env *testenv.Env, m *Manifests) error {
 	return create(ctx, env, m, func(u *unstructured.Unstructured) bool { return rbacKinds[u.GetKind()] })
 }
 
 // create creates the manifests' objects that pick selects, in build order,
 // leaving objects that exist alone, then waits until the roles they
-// aggregate into admin, edit and view are in effect.
+// aggregate into admin, edit and view and the admission policies are in
+// effect.
 func create(ctx context.Context, env *testenv.Env, m *Manifests, pick func(*unstructured.Unstructured) bool) error {
+	policies := false
 	for _, u := range m.objects {
 		if !pick(u) {
 			continue
 		}
 		if err := env.Client.Create(ctx, u.DeepCopy()); err != nil && !apierrors.IsAlreadyExists(err) {
 			return fmt.Errorf("%s: creating %s %s: %w", m.Path, u.GetKind(), u.GetName(), err)
+		}
+		policies = policies || u.GetKind() == "ValidatingAdmissionPolicy" || u.GetKind() == "ValidatingAdmissionPolicyBinding"
+	}
+	if policies {
+		if err := env.WaitForAdmissionPolicies(ctx); err != nil {
+			return fmt.Errorf("%s: %w", m.Path, err)
 		}
 	}
 	return env.WaitForAggregation(ctx)

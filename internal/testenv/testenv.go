@@ -32,7 +32,9 @@ import (
 // unstructured, so only names and kinds matter. Pass it in ExtraCRDs.
 const StandInCRDs = "internal/testenv/testdata/crds"
 
-// Options says what to install besides the CRDs of config/crd/bases.
+// Options says what to install besides Atrium's own CRDs: those every
+// member serves (config/crd/bases) and the hub's (config/crd/fleet), so
+// that any test control plane can play a member, the hub or both.
 type Options struct {
 	// Webhooks are component folders (such as "webhooks/projects") whose
 	// config/webhook/manifests.yaml is installed, pointed at the test's
@@ -91,7 +93,7 @@ func Start(opts Options) (*Env, error) {
 		}
 	}
 	scheme := manager.Scheme()
-	crds := []string{filepath.Join(root, "config", "crd", "bases")}
+	crds := []string{filepath.Join(root, "config", "crd", "bases"), filepath.Join(root, "config", "crd", "fleet")}
 	for _, c := range opts.ExtraCRDs {
 		crds = append(crds, filepath.Join(root, c))
 	}

@@ -18,7 +18,11 @@ import (
 	"github.com/atrium-dev/atrium/operators/dns/provider"
 )
 
-// +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;list;watch;create;update;patch;delete
+// Leader election, in the component's own namespace only (a Role, not a
+// ClusterRole: other controllers' leases, kube-system's among them, are not
+// its to take), with the events it records about its Lease (core events).
+// +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;create;update,namespace=system
+// +kubebuilder:rbac:groups="",resources=events,verbs=create;patch,namespace=system
 
 func main() {
 	opts := manager.Flags("atrium-dns", ":8086", ":8087", true)

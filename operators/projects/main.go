@@ -11,7 +11,11 @@ import (
 	"github.com/atrium-dev/atrium/operators/projects/controllers"
 )
 
-// +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;list;watch;create;update;patch;delete
+// Leader election, in the component's own namespace only (a Role, not a
+// ClusterRole: other controllers' leases, kube-system's among them, are not
+// its to take), with the events it records about its Lease (core events).
+// +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;create;update,namespace=system
+// +kubebuilder:rbac:groups="",resources=events,verbs=create;patch,namespace=system
 
 func main() {
 	opts := manager.Flags("atrium-projects", ":8080", ":8081", true)

@@ -19,12 +19,15 @@ import (
 
 // +kubebuilder:webhook:path=/validate-hostnames,mutating=false,failurePolicy=fail,sideEffects=NoneOnDryRun,groups=networking.k8s.io;gateway.networking.k8s.io;route.openshift.io;externaldns.k8s.io,resources=ingresses;httproutes;routes;dnsendpoints,verbs=create;update,versions=v1;v1alpha1,name=vhostnames.fleet.atrium.dev,admissionReviewVersions=v1,timeoutSeconds=10
 
-// +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;list;watch;create;update;patch;delete
-// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+// Leader election, in the component's own namespace only (a Role, not a
+// ClusterRole: other controllers' leases, kube-system's among them, are not
+// its to take), with the events it records about its Lease (core events).
+// +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;create;update,namespace=system
+// +kubebuilder:rbac:groups="",resources=events,verbs=create;patch,namespace=system
 // +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch
 // +kubebuilder:rbac:groups=tenancy.atrium.dev,resources=projects;projecttiers,verbs=get;list;watch
-// On the hub (the same role is bound there):
-// +kubebuilder:rbac:groups=fleet.atrium.dev,resources=hostnameclaims,verbs=get;list;watch;create;update;delete
+// What the webhook does at the hub is in package hubrbac: the hub's role
+// for this member's identity there, apart from this cluster's role.
 
 func main() {
 	opts := manager.Flags("atrium-hostnames", ":8084", ":8085", true)

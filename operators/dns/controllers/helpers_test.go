@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -15,9 +16,11 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	fleetv1 "github.com/atrium-dev/atrium/apis/fleet/v1alpha1"
+	"github.com/atrium-dev/atrium/internal/fleet"
 	"github.com/atrium-dev/atrium/internal/hostname"
 	"github.com/atrium-dev/atrium/internal/testenv"
 	"github.com/atrium-dev/atrium/operators/dns/controllers"
@@ -54,17 +57,56 @@ func claim(t *testing.T, host, cluster, ns string) *fleetv1.HostnameClaim {
 		ObjectMeta: metav1.ObjectMeta{Name: hostname.ClaimName(h), Labels: map[string]string{fleetv1.ClusterLabel: cluster, fleetv1.NamespaceLabel: ns}},
 		Spec:       fleetv1.HostnameClaimSpec{Hostname: h.Name, Cluster: cluster, Namespace: ns},
 	}
-	if err := hub.Client.Create(context.Background(), c); err != nil {
+	if err := hostnamesIdentity(t, cluster).Create(context.Background(), c); err != nil {
 		t.Fatal(err)
 	}
 	return c
 }
 
+// release deletes a claim as its cluster's hostnames webhook does.
 func release(t *testing.T, c *fleetv1.HostnameClaim) {
 	t.Helper()
-	if err := hub.Client.Delete(context.Background(), c); client.IgnoreNotFound(err) != nil {
+	if err := hostnamesIdentity(t, c.Spec.Cluster).Delete(context.Background(), c); client.IgnoreNotFound(err) != nil {
 		t.Fatal(err)
 	}
+}
+
+var (
+	identitiesMu sync.Mutex
+	identities   = map[string]client.Client{}
+)
+
+// hostnamesIdentity is a client of the hub acting as the cluster's
+// hostnames identity there (minted once per cluster).
+func hostnamesIdentity(t *testing.T, cluster string) client.Client {
+	t.Helper()
+	identitiesMu.Lock()
+	defer identitiesMu.Unlock()
+	if c := identities[cluster]; c != nil {
+		return c
+	}
+	c := identityClient(t, cluster, func(creds fleet.HubCredentials) []byte { return creds.Hostnames })
+	identities[cluster] = c
+	return c
+}
+
+// identityClient is a client of the hub acting as one of the cluster's
+// identities there, minted as an admin mints them.
+func identityClient(t *testing.T, cluster string, which func(fleet.HubCredentials) []byte) client.Client {
+	t.Helper()
+	creds, err := fleet.MintMember(context.Background(), hub, cluster)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := clientcmd.RESTConfigFromKubeConfig(which(creds))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := client.New(cfg, client.Options{Scheme: hub.Scheme})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
 
 // ingress creates an Ingress for hosts; with lbIP its status names that

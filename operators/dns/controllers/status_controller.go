@@ -52,7 +52,9 @@ type ClaimStatusReconciler struct {
 	Concurrency int
 }
 
-// +kubebuilder:rbac:groups=fleet.atrium.dev,resources=hostnameclaims/status,verbs=get;patch
+// Patching claim status at the hub is granted by package hubrbac's role
+// and narrowed by its ValidatingAdmissionPolicy to the DNSRegistered
+// condition of this cluster's claims.
 
 // SetupWithManager watches this cluster's claims at the hub and the zone
 // controller's changes.

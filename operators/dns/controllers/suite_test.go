@@ -12,6 +12,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -19,14 +20,18 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/atrium-dev/atrium/internal/bind"
+	"github.com/atrium-dev/atrium/internal/fleet"
+	"github.com/atrium-dev/atrium/internal/shipped"
 	"github.com/atrium-dev/atrium/internal/testenv"
 	"github.com/atrium-dev/atrium/operators/dns/controllers"
 	"github.com/atrium-dev/atrium/operators/dns/provider"
 )
 
-// The test fleet: a hub, two members sharing one zone in a real BIND9, and
-// each member's DNS operator running in this process. Claims are created at
-// the hub the way the hostnames webhook creates them.
+// The test fleet: a hub installed from config/hub, two members sharing one
+// zone in a real BIND9, and each member's DNS operator running in this
+// process as its shipped ServiceAccount, reaching the hub as the member's
+// own DNS identity there. Claims are created at the hub the way the
+// hostnames webhook creates them, as the member's hostnames identity.
 var (
 	hub     *testenv.Env
 	dns     *bind.Server
@@ -51,6 +56,9 @@ type member struct {
 	proxy *testenv.FaultProxy
 	// stop stops the member's operator; it is nil while stopped.
 	stop func()
+	// config is the operator's own ServiceAccount on the member; hubConfig
+	// is the member's DNS identity at the hub, through proxy.
+	config, hubConfig *rest.Config
 }
 
 func TestMain(m *testing.M) {
@@ -82,7 +90,17 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	if hub, err = testenv.Start(testenv.Options{}); err != nil {
+	if hub, err = fleet.StartHub(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	root, err := testenv.RepoRoot()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	shippedManifests, err := shipped.Build(root, "config/default")
+	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
@@ -116,12 +134,42 @@ func run(m *testing.M) int {
 		}
 		mb := &member{name: name, env: env, proxy: proxy}
 		members[name] = mb
+		if err := mb.configure(ctx, shippedManifests); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
 		if err := mb.startOperator(); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
 	}
 	return m.Run()
+}
+
+// configure gives the member what its operator runs with, as an admin
+// installs it: the shipped RBAC and admission policies of config/default
+// on the member, and the member's own identities at the hub.
+func (mb *member) configure(ctx context.Context, shippedManifests *shipped.Manifests) error {
+	if err := shipped.InstallRBAC(ctx, mb.env, shippedManifests); err != nil {
+		return err
+	}
+	kubeconfig, err := mb.env.ServiceAccountKubeConfig(fleet.Namespace, "atrium-dns")
+	if err != nil {
+		return err
+	}
+	if mb.config, err = clientcmd.RESTConfigFromKubeConfig(kubeconfig); err != nil {
+		return err
+	}
+	mb.config.QPS, mb.config.Burst = mb.env.Config.QPS, mb.env.Config.Burst
+	creds, err := fleet.MintMember(ctx, hub, mb.name)
+	if err != nil {
+		return err
+	}
+	if mb.hubConfig, err = clientcmd.RESTConfigFromKubeConfig(creds.DNS); err != nil {
+		return err
+	}
+	mb.hubConfig.Host = "https://" + mb.proxy.Addr()
+	return nil
 }
 
 // startOperator runs the member's DNS operator until stop is called.
@@ -133,7 +181,7 @@ func (mb *member) startOperator() error {
 	if err != nil {
 		return err
 	}
-	mgr, err := ctrl.NewManager(mb.env.Config, ctrl.Options{
+	mgr, err := ctrl.NewManager(mb.config, ctrl.Options{
 		Scheme:                 mb.env.Scheme,
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
@@ -144,10 +192,8 @@ func (mb *member) startOperator() error {
 	if err != nil {
 		return err
 	}
-	hubCfg := rest.CopyConfig(hub.Config)
-	hubCfg.Host = "https://" + mb.proxy.Addr()
 	if err := controllers.Setup(mgr, controllers.Config{
-		Cluster: mb.name, Hub: hubCfg, HubTimeout: 2 * time.Second,
+		Cluster: mb.name, Hub: rest.CopyConfig(mb.hubConfig), HubTimeout: 2 * time.Second,
 		Provider: p, OwnershipFirst: true, Zones: []string{zone, zone2}, DefaultTargets: []string{"192.0.2.100"},
 		TTL: time.Minute, Batch: 200 * time.Millisecond, Resync: resync, ConflictRetry: 2 * time.Second, NotClaimedGrace: 3 * time.Second,
 		StatusConcurrency: 4, Recorder: mgr.GetEventRecorder("atrium-dns"),

@@ -127,8 +127,8 @@ type problemKey struct {
 // +kubebuilder:rbac:groups=route.openshift.io,resources=routes,verbs=get;list;watch
 // +kubebuilder:rbac:groups=externaldns.k8s.io,resources=dnsendpoints,verbs=get;list;watch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
-// On the hub (the same role is bound there):
-// +kubebuilder:rbac:groups=fleet.atrium.dev,resources=hostnameclaims,verbs=get;list;watch
+// Reading this cluster's claims at the hub is in package hubrbac (the
+// hub's role for this member's DNS identity), apart from this cluster's role.
 
 // SetupWithManager watches the source kinds on the member and this
 // cluster's claims at the hub; every event asks for a sync after Batch.

@@ -20,17 +20,23 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/config"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
+	"github.com/atrium-dev/atrium/internal/fleet"
+	"github.com/atrium-dev/atrium/internal/shipped"
 	"github.com/atrium-dev/atrium/internal/sources"
 	"github.com/atrium-dev/atrium/internal/testenv"
 	"github.com/atrium-dev/atrium/webhooks/hostnames/wiring"
 )
 
-// The test fleet: a hub and two members, each member with the hostnames
-// webhook and claims controller running in this process, reaching the hub
-// through a proxy that a test can cut.
+// The test fleet: a hub installed from config/hub and two members, each
+// member with the hostnames webhook and claims controller running in this
+// process as its shipped ServiceAccount, reaching the hub as the member's
+// own identity there, through a proxy that a test can cut.
 var (
 	hub     *testenv.Env
 	members = map[string]*member{}
+	// shippedManifests is config/default, whose RBAC and admission
+	// policies each member has.
+	shippedManifests *shipped.Manifests
 )
 
 type member struct {
@@ -60,21 +66,27 @@ func (l *countingLimiter) Wait(ctx context.Context) error {
 }
 
 // hubConfig is the member's hub config built as the binary builds it, from
-// a kubeconfig file (here pointing at the member's proxy) and the webhook's
-// default hub flags, with its limiter counting.
-func hubConfig(member *rest.Config, proxy *testenv.FaultProxy) (*rest.Config, *countingLimiter, error) {
-	kc, err := clientcmd.Load(hub.KubeConfig())
+// a kubeconfig file (the member's own identity at the hub, minted as an
+// admin mints it, pointing at the member's proxy) and the webhook's default
+// hub flags, with its limiter counting.
+func hubConfig(ctx context.Context, cluster string, member *rest.Config, proxy *testenv.FaultProxy) (*rest.Config, *countingLimiter, error) {
+	creds, err := fleet.MintMember(ctx, hub, cluster)
 	if err != nil {
 		return nil, nil, err
 	}
-	// The file is read once, here; it holds the hub's admin credentials.
+	kc, err := clientcmd.Load(creds.Hostnames)
+	if err != nil {
+		return nil, nil, err
+	}
 	dir, err := os.MkdirTemp("", "atrium-hub")
 	if err != nil {
 		return nil, nil, err
 	}
 	defer os.RemoveAll(dir)
-	for _, c := range kc.Clusters {
-		c.Server = "https://" + proxy.Addr()
+	if proxy != nil {
+		for _, c := range kc.Clusters {
+			c.Server = "https://" + proxy.Addr()
+		}
 	}
 	f := wiring.HubDefaults
 	f.Kubeconfig = filepath.Join(dir, "hub.kubeconfig")
@@ -93,6 +105,25 @@ func hubConfig(member *rest.Config, proxy *testenv.FaultProxy) (*rest.Config, *c
 	return cfg, l, nil
 }
 
+// memberConfig is the webhook's config on its own cluster: its shipped
+// ServiceAccount, with the RBAC and admission policies of config/default
+// installed there, as the Deployment runs it.
+func memberConfig(ctx context.Context, env *testenv.Env) (*rest.Config, error) {
+	if err := shipped.InstallRBAC(ctx, env, shippedManifests); err != nil {
+		return nil, err
+	}
+	kubeconfig, err := env.ServiceAccountKubeConfig(fleet.Namespace, "atrium-hostnames")
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := clientcmd.RESTConfigFromKubeConfig(kubeconfig)
+	if err != nil {
+		return nil, err
+	}
+	cfg.QPS, cfg.Burst = env.Config.QPS, env.Config.Burst
+	return cfg, nil
+}
+
 // grace is short so release can be seen within a test.
 const grace = 2 * time.Second
 
@@ -108,7 +139,18 @@ func run(m *testing.M) int {
 	testenv.SetupLogging()
 	ctx, cancel := context.WithCancel(context.Background())
 	var err error
-	if hub, err = testenv.Start(testenv.Options{}); err != nil {
+	root, err := testenv.RepoRoot()
+	if err != nil {
+		cancel()
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	if shippedManifests, err = shipped.Build(root, "config/default"); err != nil {
+		cancel()
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	if hub, err = fleet.StartHub(ctx); err != nil {
 		cancel()
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -154,12 +196,16 @@ func startMember(ctx context.Context, name string) (*member, error) {
 	if err != nil {
 		return nil, err
 	}
-	hubCfg, limiter, err := hubConfig(env.Config, proxy)
+	hubCfg, limiter, err := hubConfig(ctx, name, env.Config, proxy)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := memberConfig(ctx, env)
 	if err != nil {
 		return nil, err
 	}
 
-	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                 env.Scheme,
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",

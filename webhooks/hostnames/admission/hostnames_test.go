@@ -388,7 +388,7 @@ func TestUnpersistedReservationIsReleased(t *testing.T) {
 		t.Fatal(err)
 	}
 	ghost := &fleetv1.HostnameClaim{
-		ObjectMeta: metav1.ObjectMeta{Name: hostname.ClaimName(h), Labels: map[string]string{fleetv1.ClusterLabel: "member-a"}},
+		ObjectMeta: metav1.ObjectMeta{Name: hostname.ClaimName(h), Labels: map[string]string{fleetv1.ClusterLabel: "member-a", fleetv1.NamespaceLabel: "ghost"}},
 		Spec: fleetv1.HostnameClaimSpec{Hostname: h.Name, Cluster: "member-a", Namespace: "ghost", Sources: []fleetv1.SourceRef{{
 			Group: "networking.k8s.io", Kind: "Ingress", Name: "never-persisted", UID: "11111111-2222-3333-4444-555555555555",
 			ReservedAt: metav1.Now(),

@@ -17,7 +17,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -25,6 +24,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
+	"github.com/atrium-dev/atrium/internal/fleet"
 	"github.com/atrium-dev/atrium/internal/testenv"
 	"github.com/atrium-dev/atrium/webhooks/hostnames/admission"
 	"github.com/atrium-dev/atrium/webhooks/hostnames/wiring"
@@ -70,8 +70,8 @@ type replica struct {
 	stopped chan struct{}
 }
 
-// leaseName is the Lease of the test's replicas, in the member's default
-// namespace.
+// leaseName is the Lease of the test's replicas, in the namespace the
+// shipped Deployment runs in (its Role grants leases there alone).
 const leaseName = "atrium-hostnames-replicas-test.atrium.dev"
 
 func freePort(t *testing.T) int {
@@ -92,8 +92,15 @@ func newReplica(t *testing.T, m *member) *replica {
 	host, _, certDir := m.env.WebhookServing()
 	port, probe := freePort(t), freePort(t)
 	r := &replica{addr: fmt.Sprintf("%s:%d", host, port), probe: fmt.Sprintf("127.0.0.1:%d", probe)}
-	var err error
-	r.mgr, err = ctrl.NewManager(m.env.Config, ctrl.Options{
+	cfg, err := memberConfig(context.Background(), m.env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hubCfg, _, err := hubConfig(context.Background(), "replicas", m.env.Config, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.mgr, err = ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                 m.env.Scheme,
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: r.probe,
@@ -104,7 +111,7 @@ func newReplica(t *testing.T, m *member) *replica {
 		// a clean stop.
 		LeaderElection:                true,
 		LeaderElectionID:              leaseName,
-		LeaderElectionNamespace:       "default",
+		LeaderElectionNamespace:       fleet.Namespace,
 		LeaderElectionReleaseOnCancel: true,
 		LeaseDuration:                 ptr.To(4 * time.Second),
 		RenewDeadline:                 ptr.To(3 * time.Second),
@@ -114,7 +121,7 @@ func newReplica(t *testing.T, m *member) *replica {
 		t.Fatal(err)
 	}
 	r.webhook, err = wiring.Setup(context.Background(), r.mgr, wiring.Options{
-		Cluster: "replicas", Hub: rest.CopyConfig(hub.Config), HubTimeout: 2 * time.Second, Grace: grace, Resync: time.Minute,
+		Cluster: "replicas", Hub: hubCfg, HubTimeout: 2 * time.Second, Grace: grace, Resync: time.Minute,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -48,7 +48,8 @@ type Releaser struct {
 	now func() time.Time
 }
 
-// +kubebuilder:rbac:groups=fleet.atrium.dev,resources=hostnameclaims/status,verbs=get;update;patch
+// The source objects, read on this cluster. Writing claims at the hub is
+// granted by package hubrbac (the hub's role for this member's identity).
 // +kubebuilder:rbac:groups=networking.k8s.io,resources=ingresses,verbs=get;list;watch
 // +kubebuilder:rbac:groups=gateway.networking.k8s.io,resources=httproutes,verbs=get;list;watch
 // +kubebuilder:rbac:groups=route.openshift.io,resources=routes,verbs=get;list;watch
