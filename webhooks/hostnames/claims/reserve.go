@@ -70,7 +70,6 @@ func (r *Reserver) Reserve(ctx context.Context, host hostname.Hostname, holder H
 	return err
 }
 
-
 // undoTimeout bounds Undo, which runs after the request's own budget.
 const undoTimeout = 2 * time.Second
 
