@@ -8,7 +8,9 @@ import (
 	"testing"
 	"time"
 
+	mdns "github.com/miekg/dns"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
@@ -163,4 +165,69 @@ func TestHandOver(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	HandOver(ctx, t, HandOverInput{Project: "handed-over", Owner: "hugo", Recipient: "hana", Timeout: time.Minute})
+}
+
+// ZoneCannotBeTakenInput names a power user's namespace, a tenant and the
+// hostname of a site that was just deleted.
+type ZoneCannotBeTakenInput struct {
+	PowerNamespace, Tenant, Project string
+	Timeout                         time.Duration
+}
+
+// ZoneCannotBeTaken: a wildcard over the tenants' whole zone, from a
+// namespace outside any Project (a power user with direct access) or from a
+// tenant's Project, is refused, so a name nobody holds (a site deleted a
+// moment ago) resolves to nothing rather than to the squatter.
+func ZoneCannotBeTaken(ctx context.Context, t *testing.T, in ZoneCannotBeTakenInput) {
+	t.Helper()
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: in.PowerNamespace}}
+	if err := f.env.Client.Create(ctx, ns); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = f.env.Client.Delete(context.Background(), ns) }()
+	wild := func(ns string) *networkingv1.Ingress {
+		return &networkingv1.Ingress{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "everything"},
+			Spec:       networkingv1.IngressSpec{Rules: []networkingv1.IngressRule{{Host: "*." + dnsZone}}},
+		}
+	}
+	err := f.env.Client.Create(ctx, wild(in.PowerNamespace))
+	if !apierrors.IsForbidden(err) || !strings.Contains(err.Error(), "belongs to no Project") {
+		t.Fatalf("a wildcard over the zone from outside Projects: %v", err)
+	}
+	tenant, err := f.env.ClientAs(in.Tenant)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tenant.Create(ctx, &tenancyv1.Project{ObjectMeta: metav1.ObjectMeta{Name: in.Project}}); err != nil {
+		t.Fatal(err)
+	}
+	waitReady(ctx, t, in.Project, in.Timeout)
+	err = testenv.Eventually(ctx, in.Timeout, func() error {
+		err := tenant.Create(ctx, wild(in.Project))
+		if apierrors.IsForbidden(err) && strings.Contains(err.Error(), "a domain all Projects of tier") {
+			return nil
+		}
+		return fmt.Errorf("a wildcard over the zone from a Project: %v", err)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Nothing answers for a name nobody holds.
+	if err := records("just-deleted."+dnsZone, mdns.TypeA); err != nil {
+		t.Error(err)
+	}
+	gvr := tenancyv1.GroupVersion.WithResource("projects")
+	if err := testenv.KubectlDelete(ctx, f.env.UserConfig(in.Tenant), gvr, "", in.Project); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestZoneCannotBeTaken(t *testing.T) {
+	if testing.Short() {
+		t.Skip("e2e")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	ZoneCannotBeTaken(ctx, t, ZoneCannotBeTakenInput{PowerNamespace: "power-user", Tenant: "zara", Project: "zaras-lab", Timeout: time.Minute})
 }

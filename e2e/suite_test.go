@@ -115,6 +115,9 @@ func startFleet(tmp string) (_ *fleet, err error) {
 		return nil, err
 	}
 	fl.hub, fl.member = fl.Hub, fl.Members[0]
+	if err := fl.hub.CreateFromFiles(ctx, "e2e/testdata/hub/domainpolicy.yaml"); err != nil {
+		return nil, err
+	}
 	fl.env = fl.member.Env
 	if err := fl.env.CreateFromFiles(ctx, "docs/examples/projecttier-standard.yaml", "docs/examples/projecttier-large.yaml"); err != nil {
 		return nil, err

@@ -107,6 +107,10 @@ func run(stateDir string) error {
 	}
 	firstMember := fl.Members[0].Env
 
+	step("applying docs/examples/hub to the hub (the fleet's domain policy)")
+	if err := fl.Hub.CreateFromFiles(ctx, filepath.Join("docs", "examples", "hub")); err != nil {
+		return err
+	}
 	step("applying docs/examples to member-1")
 	if err := applyExamples(ctx, firstMember, filepath.Join(root, "docs", "examples")); err != nil {
 		return err

@@ -20,6 +20,7 @@ func addKnownTypes(s *runtime.Scheme) error {
 	s.AddKnownTypes(GroupVersion,
 		&HostnameClaim{}, &HostnameClaimList{},
 		&MemberCluster{}, &MemberClusterList{},
+		&DomainPolicy{}, &DomainPolicyList{},
 	)
 	metav1.AddToGroupVersion(s, GroupVersion)
 	return nil

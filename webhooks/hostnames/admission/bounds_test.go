@@ -15,6 +15,7 @@ import (
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	fleetv1 "github.com/atrium-dev/atrium/apis/fleet/v1alpha1"
 	tenancyv1 "github.com/atrium-dev/atrium/apis/tenancy/v1alpha1"
 	"github.com/atrium-dev/atrium/internal/testenv"
 )
@@ -313,5 +314,83 @@ func TestHostnamesPerProjectAreBounded(t *testing.T) {
 	}
 	if err := a.client().Create(ctx, ingress("county", "again", "b.county.web.atrium.test")); err != nil {
 		t.Fatalf("reusing a held hostname: %v", err)
+	}
+}
+
+// Namespaces outside Projects used to claim any hostname in any domain,
+// names under the tenants' zone or another Project's subtree included. The
+// fleet's domain policy at the hub now says which domains each cluster may
+// claim in, and which namespaces outside Projects may claim there; a change
+// reaches the webhooks without a restart.
+func TestFleetDomainPolicy(t *testing.T) {
+	skipShort(t)
+	ctx := context.Background()
+	a, b := members["member-a"], members["member-b"]
+	pol := &fleetv1.DomainPolicy{
+		ObjectMeta: metav1.ObjectMeta{Name: "net-domains"},
+		Spec: fleetv1.DomainPolicySpec{
+			Clusters: []string{"member-a"},
+			Domains: []fleetv1.DomainGrant{
+				{Domain: "platform.net", NamespacesOutsideProjects: []string{"open-ns"}},
+				{Domain: "tenants.net"},
+			},
+		},
+	}
+	if err := hub.Client.Create(ctx, pol); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = hub.Client.Delete(context.Background(), pol) })
+	tier := &tenancyv1.ProjectTier{ObjectMeta: metav1.ObjectMeta{Name: "net"}, Spec: tenancyv1.ProjectTierSpec{AllowedDomains: []string{"tenants.net"}}}
+	if err := a.client().Create(ctx, tier); err != nil {
+		t.Fatal(err)
+	}
+	p := &tenancyv1.Project{ObjectMeta: metav1.ObjectMeta{Name: "netproj"}, Spec: tenancyv1.ProjectSpec{Owner: "tenant-n", Tier: "net"}}
+	if err := a.client().Create(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	namespace(t, a, "netproj", map[string]string{tenancyv1.ProjectLabel: "netproj"})
+	namespace(t, a, "open-ns", nil)
+	namespace(t, a, "closed-ns", nil)
+	namespace(t, b, "open-ns", nil)
+
+	// The grant reaches member-a's webhook through its cache of the hub.
+	err := testenv.Eventually(ctx, 10*time.Second, func() error {
+		return a.client().Create(ctx, ingress("open-ns", "platform", "www.platform.net"))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.client().Create(ctx, ingress("netproj", "site", "www.netproj.tenants.net")); err != nil {
+		t.Fatalf("a Project in a granted domain: %v", err)
+	}
+	// Outside a Project, only the namespaces named; another cluster, not
+	// at all; a domain nobody granted, nobody.
+	mustDeny(t, a.client().Create(ctx, ingress("closed-ns", "squat", "shop.tenants.net")), "namespace closed-ns belongs to no Project", "only Projects claim hostnames under tenants.net")
+	mustDeny(t, a.client().Create(ctx, ingress("closed-ns", "squat", "api.platform.net")), "namespace closed-ns belongs to no Project")
+	mustDeny(t, a.client().Create(ctx, ingress("closed-ns", "sub", "x.netproj.tenants.net")), "belongs to no Project")
+	mustDeny(t, b.client().Create(ctx, ingress("open-ns", "platform", "api.platform.net")), "in no domain that the fleet's domain policy lets cluster member-b claim")
+	mustDeny(t, a.client().Create(ctx, ingress("open-ns", "elsewhere", "www.other.net")), "in no domain", "allowed: ", "platform.net", "tenants.net")
+	for _, h := range []string{"shop.tenants.net", "api.platform.net", "www.other.net"} {
+		if _, err := claim(t, h); !apierrors.IsNotFound(err) {
+			t.Errorf("claim for refused %s: %v", h, err)
+		}
+	}
+
+	// The admins name closed-ns too: admitted, with no restart.
+	pol.Spec.Domains[0].NamespacesOutsideProjects = []string{"open-ns", "closed-ns"}
+	if err := hub.Client.Update(ctx, pol); err != nil {
+		t.Fatal(err)
+	}
+	err = testenv.Eventually(ctx, 10*time.Second, func() error {
+		return a.client().Create(ctx, ingress("closed-ns", "late", "api.platform.net"))
+	})
+	if err != nil {
+		t.Fatalf("the policy change did not reach the webhook: %v", err)
+	}
+	// A member's identity cannot write the fleet's domain policy.
+	hubAs := hubIdentity(t, "member-a")
+	if err := hubAs.Create(ctx, &fleetv1.DomainPolicy{ObjectMeta: metav1.ObjectMeta{Name: "mine"},
+		Spec: fleetv1.DomainPolicySpec{Domains: []fleetv1.DomainGrant{{Domain: "net", NamespacesOutsideProjects: []string{"*"}}}}}); !apierrors.IsForbidden(err) {
+		t.Fatalf("a member's hub identity wrote a DomainPolicy: %v", err)
 	}
 }

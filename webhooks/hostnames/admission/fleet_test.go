@@ -155,6 +155,11 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
+	if err := hub.CreateFromFiles(ctx, "webhooks/hostnames/admission/testdata/domainpolicy.yaml"); err != nil {
+		cancel()
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
 	// Stop the components before the API servers: an API server waits for
 	// its open watches when it stops.
 	defer func() {

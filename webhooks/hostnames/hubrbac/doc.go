@@ -14,3 +14,7 @@ package hubrbac
 // condition.
 // +kubebuilder:rbac:groups=fleet.atrium.dev,resources=hostnameclaims,verbs=get;list;watch;create;update;delete
 // +kubebuilder:rbac:groups=fleet.atrium.dev,resources=hostnameclaims/status,verbs=patch
+
+// Admission follows the fleet's domain policy: which domains this cluster
+// may claim hostnames in (written by the hub's admins only).
+// +kubebuilder:rbac:groups=fleet.atrium.dev,resources=domainpolicies,verbs=get;list;watch

@@ -90,8 +90,12 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) (*Webhook, error) {
 	h := &admission.Hostnames{
 		Client:   mgr.GetClient(),
 		Reserver: &claims.Reserver{Hub: live, Index: hubCluster.GetCache(), Cluster: o.Cluster},
-		Checks:   []admission.Check{admission.TierDomains{Client: mgr.GetClient(), Claims: hubCluster.GetCache()}, policysync.Check{Engine: engine}},
-		Metrics:  o.Metrics,
+		Checks: []admission.Check{
+			admission.FleetDomains{Policies: hubCluster.GetCache(), Cluster: o.Cluster},
+			admission.TierDomains{Client: mgr.GetClient(), Claims: hubCluster.GetCache()},
+			policysync.Check{Engine: engine},
+		},
+		Metrics: o.Metrics,
 	}
 	mgr.GetWebhookServer().Register(admission.Path, &webhook.Admission{Handler: h})
 	releaser := &claims.Releaser{
@@ -110,7 +114,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) (*Webhook, error) {
 	if err != nil {
 		return nil, err
 	}
-	index, err := manager.InformersSynced(ctx, hubCluster.GetCache(), &fleetv1.HostnameClaim{})
+	index, err := manager.InformersSynced(ctx, hubCluster.GetCache(), &fleetv1.HostnameClaim{}, &fleetv1.DomainPolicy{})
 	if err != nil {
 		return nil, err
 	}
