@@ -291,8 +291,8 @@ func TestOutcomes(t *testing.T) {
 	}
 	changes := &plan.Changes{Create: []*endpoint.Endpoint{owned("new.example.test", "A", "", "192.0.2.1")}}
 
-	reasons := func(applyErr error) (map[string]string, int) {
-		out, conflicts := outcomesOf(published, current, changes, applyErr, "c1")
+	reasons := func(failed map[string]error) (map[string]string, int) {
+		out, conflicts := outcomesOf(published, current, changes, failed, "c1")
 		got := map[string]string{}
 		for _, o := range out {
 			got[o.Host] = o.Reason
@@ -312,9 +312,16 @@ func TestOutcomes(t *testing.T) {
 	if conflicts != 2 {
 		t.Errorf("conflicts = %d, want 2", conflicts)
 	}
-	got, _ = reasons(errors.New("SERVFAIL"))
+	got, _ = reasons(map[string]error{"new.example.test": errors.New("SERVFAIL")})
 	if got["new.example.test"] != "ProviderError" || got["mine.example.test"] != "Registered" {
 		t.Errorf("after a failed write: %v", got)
+	}
+	// Of two pending hostnames one was refused, the other written: the
+	// refused one says so on its own.
+	changes.Create = append(changes.Create, owned("mine.example.test", "A", "", "192.0.2.1"))
+	got, _ = reasons(map[string]error{"new.example.test": errors.New("422 Conflicts with pre-existing RRset")})
+	if got["new.example.test"] != "Refused" || got["mine.example.test"] != "Registered" {
+		t.Errorf("after one refused record set: %v", got)
 	}
 }
 

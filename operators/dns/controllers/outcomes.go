@@ -79,9 +79,10 @@ func (s *Outcomes) Replace(next map[string]Outcome) []string {
 	return changed
 }
 
-// outcomesOf says, per claimed hostname, what the sync achieved, and counts
-// the hostnames blocked by another owner's records.
-func outcomesOf(published []Published, current []*endpoint.Endpoint, changes *plan.Changes, applyErr error, owner string) (map[string]Outcome, int) {
+// outcomesOf says, per claimed hostname, what the sync achieved (failed
+// holds the write error of each hostname whose changes did not go
+// through), and counts the hostnames blocked by another owner's records.
+func outcomesOf(published []Published, current []*endpoint.Endpoint, changes *plan.Changes, failed map[string]error, owner string) (map[string]Outcome, int) {
 	foreign := map[string][]string{}
 	for _, ep := range current {
 		if !slices.Contains(managedTypes, ep.RecordType) {
@@ -104,7 +105,7 @@ func outcomesOf(published []Published, current []*endpoint.Endpoint, changes *pl
 	pending := map[string]bool{}
 	for _, list := range [][]*endpoint.Endpoint{changes.Create, changes.UpdateNew, changes.Delete} {
 		for _, ep := range list {
-			pending[ep.DNSName] = true
+			pending[strings.ToLower(strings.TrimSuffix(ep.DNSName, "."))] = true
 		}
 	}
 	out := make(map[string]Outcome, len(published))
@@ -118,8 +119,12 @@ func outcomesOf(published []Published, current []*endpoint.Endpoint, changes *pl
 			conflicts++
 			o.Reason = "Conflict"
 			o.Message = fmt.Sprintf("the zone already has records for %s owned by %s; they are left alone and this hostname is not published until they are removed", p.Host, strings.Join(foreign[p.Host], ", "))
-		case applyErr != nil && pending[p.Host]:
-			o.Reason, o.Message = "ProviderError", fmt.Sprintf("writing records for %s failed (retried with backoff): %v", p.Host, applyErr)
+		case failed[p.Host] != nil && len(failed) < len(pending):
+			// The others' changes went through: this record set is the
+			// one the server will not take.
+			o.Reason, o.Message = "Refused", fmt.Sprintf("the DNS server refused the records for %s, and wrote the zone's other changes (retried with backoff): %v", p.Host, failed[p.Host])
+		case failed[p.Host] != nil:
+			o.Reason, o.Message = "ProviderError", fmt.Sprintf("writing records for %s failed (retried with backoff): %v", p.Host, failed[p.Host])
 		default:
 			o.Status, o.Reason = metav1.ConditionTrue, "Registered"
 			o.Message = "published " + describe(p.Endpoints)

@@ -57,7 +57,7 @@ func applyNew(t *testing.T, ownershipFirst bool, eps ...*endpoint.Endpoint) []*p
 	for _, ep := range eps {
 		fresh = append(fresh, ep.DeepCopy())
 	}
-	if err := r.apply(ctx, r.plan(current, fresh)); err != nil {
+	if _, err := r.apply(ctx, r.plan(current, fresh)); err != nil {
 		t.Fatal(err)
 	}
 	return p.calls

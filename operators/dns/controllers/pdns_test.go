@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"sigs.k8s.io/external-dns/endpoint"
+	"sigs.k8s.io/external-dns/plan"
 
 	"github.com/atrium-dev/atrium/internal/pdnsfake"
 	"github.com/atrium-dev/atrium/operators/dns/provider"
@@ -48,7 +49,7 @@ func TestPDNSProvider(t *testing.T) {
 	www := endpoint.NewEndpointWithTTL("www.example.test", "A", 300, "192.0.2.1", "192.0.2.2")
 	www.Labels[endpoint.ResourceLabelKey] = "ingress/a/web"
 	alias := endpoint.NewEndpointWithTTL("alias.example.test", "CNAME", 300, "www.example.test")
-	if err := r.apply(ctx, r.plan(current, []*endpoint.Endpoint{www, alias})); err != nil {
+	if _, err := r.apply(ctx, r.plan(current, []*endpoint.Endpoint{www, alias})); err != nil {
 		t.Fatal(err)
 	}
 	rr, ok := fake.RRset("www.example.test", "A")
@@ -80,7 +81,7 @@ func TestPDNSProvider(t *testing.T) {
 		t.Fatalf("a second plan changes %+v", changes)
 	}
 	// Deleted: record sets and ownership records go.
-	if err := r2.apply(ctx, r2.plan(current, nil)); err != nil {
+	if _, err := r2.apply(ctx, r2.plan(current, nil)); err != nil {
 		t.Fatal(err)
 	}
 	for _, name := range []string{"www.example.test/A", ownershipName("www.example.test", "A") + "/TXT", "alias.example.test/CNAME", ownershipName("alias.example.test", "CNAME") + "/TXT"} {
@@ -95,5 +96,40 @@ func TestPDNSProvider(t *testing.T) {
 	bad := pdnsReconciler(t, fake, "wrong")
 	if _, err := bad.registry.Records(ctx); err == nil {
 		t.Fatal("a wrong API key read the zone")
+	}
+}
+
+// PowerDNS refuses a whole PATCH for one record set it will not take (here
+// a tenant's CNAME at a name that has a TXT record made by hand): that
+// record set is refused on its own and reported, while every other change
+// of the same sync reaches the zone.
+func TestPDNSOneRefusedRecordSetHoldsUpNobody(t *testing.T) {
+	fake := pdnsfake.Start("s3cret", "localhost", "example.test")
+	defer fake.Close()
+	ctx := context.Background()
+	r := pdnsReconciler(t, fake, "s3cret")
+	byHand := endpoint.NewEndpointWithTTL("taken.example.test", "TXT", 300, "made by hand")
+	if err := r.Provider.ApplyChanges(ctx, &plan.Changes{Create: []*endpoint.Endpoint{byHand}}); err != nil {
+		t.Fatal(err)
+	}
+	current, err := r.registry.Records(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	www := endpoint.NewEndpointWithTTL("www.example.test", "A", 300, "192.0.2.1")
+	cname := endpoint.NewEndpointWithTTL("taken.example.test", "CNAME", 300, "www.example.test")
+	api := endpoint.NewEndpointWithTTL("api.example.test", "A", 300, "192.0.2.2")
+	changes := r.plan(current, []*endpoint.Endpoint{www, cname, api})
+	failed, err := r.apply(ctx, changes)
+	if err == nil || len(failed) != 1 || failed["taken.example.test"] == nil {
+		t.Fatalf("apply: failed %v, err %v; want taken.example.test alone", failed, err)
+	}
+	for _, name := range []string{"www.example.test", "api.example.test"} {
+		if _, ok := fake.RRset(name, "A"); !ok {
+			t.Errorf("%s was not written", name)
+		}
+	}
+	if _, ok := fake.RRset("taken.example.test", "CNAME"); ok {
+		t.Error("the refused CNAME is in the zone")
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -215,8 +217,8 @@ func (r *ZoneReconciler) Reconcile(ctx context.Context, _ ctrl.Request) (ctrl.Re
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	applyErr := r.apply(ctx, changes)
-	outcomes, conflicts := outcomesOf(published, current, changes, applyErr, r.Cluster)
+	failed, applyErr := r.apply(ctx, changes)
+	outcomes, conflicts := outcomesOf(published, current, changes, failed, r.Cluster)
 	r.publish(ctx, outcomes)
 	zoneSyncSeconds.WithLabelValues(r.Cluster).Observe(time.Since(start).Seconds())
 	if applyErr != nil {
@@ -261,11 +263,74 @@ func (r *ZoneReconciler) planChanges(ctx context.Context, published []Published)
 }
 
 // apply writes the changes through the registry, which adds and removes
-// the ownership records with them.
-func (r *ZoneReconciler) apply(ctx context.Context, changes *plan.Changes) error {
+// the ownership records with them. When the DNS server refuses the batch
+// (PowerDNS refuses a whole PATCH for one record set it will not take: a
+// CNAME beside other data, say), each hostname's changes are written on
+// their own, so that one refused record set holds up nobody else's; it
+// returns the error of each hostname whose changes still failed.
+func (r *ZoneReconciler) apply(ctx context.Context, changes *plan.Changes) (map[string]error, error) {
 	if !changes.HasChanges() {
-		return nil
+		return nil, nil
 	}
+	err := r.applyOnce(ctx, changes)
+	if err == nil {
+		return nil, nil
+	}
+	// What reached the zone is unknown: read it again next time.
+	defer func() { r.registry = nil }()
+	groups := changesByName(changes)
+	failed := map[string]error{}
+	if len(groups) == 1 {
+		for name := range groups {
+			failed[name] = err
+		}
+		return failed, err
+	}
+	names := slices.Sorted(maps.Keys(groups))
+	for _, name := range names {
+		if gerr := r.applyOnce(ctx, groups[name]); gerr != nil {
+			failed[name] = gerr
+		}
+	}
+	ctrl.LoggerFrom(ctx).Info("the DNS server refused a batch; wrote each hostname on its own", "hostnames", len(names), "refused", len(failed), "error", err)
+	if len(failed) == 0 {
+		return nil, nil
+	}
+	first := names[slices.IndexFunc(names, func(n string) bool { return failed[n] != nil })]
+	return failed, fmt.Errorf("the DNS server did not take the records of %d of %d hostname(s), %s first: %w", len(failed), len(names), first, failed[first])
+}
+
+// changesByName splits changes by the hostname they are for.
+func changesByName(c *plan.Changes) map[string]*plan.Changes {
+	out := map[string]*plan.Changes{}
+	group := func(ep *endpoint.Endpoint) *plan.Changes {
+		name := strings.ToLower(strings.TrimSuffix(ep.DNSName, "."))
+		if out[name] == nil {
+			out[name] = &plan.Changes{}
+		}
+		return out[name]
+	}
+	for _, ep := range c.Create {
+		g := group(ep)
+		g.Create = append(g.Create, ep)
+	}
+	for _, ep := range c.UpdateOld {
+		g := group(ep)
+		g.UpdateOld = append(g.UpdateOld, ep)
+	}
+	for _, ep := range c.UpdateNew {
+		g := group(ep)
+		g.UpdateNew = append(g.UpdateNew, ep)
+	}
+	for _, ep := range c.Delete {
+		g := group(ep)
+		g.Delete = append(g.Delete, ep)
+	}
+	return out
+}
+
+// applyOnce writes one batch of changes.
+func (r *ZoneReconciler) applyOnce(ctx context.Context, changes *plan.Changes) error {
 	if r.OwnershipFirst && len(changes.Create) > 0 {
 		// Ownership before data. The registry writes new record sets
 		// first and their ownership records after; a crash in between
@@ -275,7 +340,6 @@ func (r *ZoneReconciler) apply(ctx context.Context, changes *plan.Changes) error
 		// are harmless and used when the record sets follow.
 		owners := ownershipRecords(changes.Create, r.Cluster)
 		if err := r.Provider.ApplyChanges(ctx, &plan.Changes{Create: owners}); err != nil {
-			r.registry = nil
 			zoneFailures.WithLabelValues(r.Cluster, "write").Inc()
 			return err
 		}
@@ -288,8 +352,6 @@ func (r *ZoneReconciler) apply(ctx context.Context, changes *plan.Changes) error
 	err := r.registry.ApplyChanges(ctx, changes)
 	zoneChanges.WithLabelValues(r.Cluster).Add(float64(len(changes.Create) + len(changes.UpdateNew) + len(changes.Delete)))
 	if err != nil {
-		// What reached the zone is unknown: read it again next time.
-		r.registry = nil
 		zoneFailures.WithLabelValues(r.Cluster, "write").Inc()
 	}
 	ctrl.LoggerFrom(ctx).V(1).Info("applied DNS changes", "create", len(changes.Create), "update", len(changes.UpdateNew), "delete", len(changes.Delete), "error", err)
