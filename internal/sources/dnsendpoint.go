@@ -1,6 +1,10 @@
 package sources
 
 import (
+	"fmt"
+	"slices"
+	"strings"
+
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 )
@@ -29,3 +33,22 @@ func (dnsEndpoint) Hostnames(obj *unstructured.Unstructured) ([]string, error) {
 
 // A DNSEndpoint publishes exactly the names it lists.
 func (dnsEndpoint) CatchAll(*unstructured.Unstructured) (string, error) { return "", nil }
+
+// tenantRecordTypes are the record types a tenant's DNSEndpoint may ask
+// for: what the DNS operator publishes. Delegations (NS), zone data (SOA)
+// and the rest would let one tenant's records reach past its own names.
+var tenantRecordTypes = []string{"A", "AAAA", "CNAME"}
+
+// TenantRefusal says what of a DNSEndpoint a tenant may not ask for: a
+// record type other than A, AAAA or CNAME.
+func (dnsEndpoint) TenantRefusal(obj *unstructured.Unstructured) (string, error) {
+	what, i := "", 0
+	err := eachItem(obj.Object, func(ep map[string]any) error {
+		if t, _ := ep["recordType"].(string); what == "" && t != "" && !slices.Contains(tenantRecordTypes, strings.ToUpper(t)) {
+			what = fmt.Sprintf("spec.endpoints[%d] asks for a %s record; a Project's DNSEndpoints publish %s records only", i, t, strings.Join(tenantRecordTypes, ", "))
+		}
+		i++
+		return nil
+	}, "spec", "endpoints")
+	return what, err
+}

@@ -79,6 +79,51 @@ func Served(mapper meta.RESTMapper) []Source {
 	return out
 }
 
+// claimOnly is implemented by kinds whose hostnames are claimed but not
+// published in DNS by themselves (a Gateway's listeners: the records are
+// its HTTPRoutes').
+type claimOnly interface{ ClaimOnly() bool }
+
+// tenantOnly is implemented by kinds whose hostnames are claimed only in
+// Projects' namespaces.
+type tenantOnly interface{ TenantOnly() bool }
+
+// TenantOnly reports whether a kind's objects claim hostnames only in a
+// Project's namespace (a Gateway: the platform's own Gateways outside
+// Projects are infrastructure that tenants' routes attach to).
+func TenantOnly(s Source) bool {
+	t, ok := s.(tenantOnly)
+	return ok && t.TenantOnly()
+}
+
+// tenantRefuser is implemented by kinds with more that a tenant may not
+// ask for than hostnames and catch-alls (a DNSEndpoint's record types).
+type tenantRefuser interface {
+	TenantRefusal(obj *unstructured.Unstructured) (string, error)
+}
+
+// TenantRefusal says what of an object a tenant may not ask for, beyond
+// its hostnames, or "".
+func TenantRefusal(s Source, obj *unstructured.Unstructured) (string, error) {
+	if r, ok := s.(tenantRefuser); ok {
+		return r.TenantRefusal(obj)
+	}
+	return "", nil
+}
+
+// Published returns the served sources whose hostnames the DNS operator
+// publishes.
+func Published(mapper meta.RESTMapper) []Source {
+	var out []Source
+	for _, s := range Served(mapper) {
+		if c, ok := s.(claimOnly); ok && c.ClaimOnly() {
+			continue
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
 // stringsAt reads a list of strings at a path, tolerating its absence.
 func stringsAt(obj map[string]any, path ...string) ([]string, error) {
 	out, _, err := unstructured.NestedStringSlice(obj, path...)

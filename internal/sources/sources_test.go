@@ -88,7 +88,7 @@ func TestRegistry(t *testing.T) {
 		}
 		kinds = append(kinds, k.GroupVersionKind.Kind)
 	}
-	want := []string{"DNSEndpoint", "HTTPRoute", "Ingress", "Route"}
+	want := []string{"DNSEndpoint", "Gateway", "HTTPRoute", "Ingress", "Route"}
 	if !reflect.DeepEqual(kinds, want) {
 		t.Fatalf("kinds %v, want %v", kinds, want)
 	}
@@ -105,6 +105,7 @@ func TestCatchAll(t *testing.T) {
 	httpRoute := schema.GroupKind{Group: "gateway.networking.k8s.io", Kind: "HTTPRoute"}
 	route := schema.GroupKind{Group: "route.openshift.io", Kind: "Route"}
 	endpoint := schema.GroupKind{Group: "externaldns.k8s.io", Kind: "DNSEndpoint"}
+	gateway := schema.GroupKind{Group: "gateway.networking.k8s.io", Kind: "Gateway"}
 	for _, tc := range []struct {
 		name string
 		gk   schema.GroupKind
@@ -146,6 +147,15 @@ spec:
 		{"dnsendpoint", endpoint, `
 spec:
   endpoints: [{dnsName: a.example.org}]`, ""},
+		{"gateway with listener hostnames", gateway, `
+spec:
+  listeners: [{name: web, protocol: HTTPS, hostname: "*.a.example.org"}]`, ""},
+		{"gateway listener without hostname", gateway, `
+spec:
+  listeners: [{name: web, protocol: HTTPS, hostname: a.example.org}, {name: all, protocol: HTTP}]`, "spec.listeners[1] (all) has no hostname"},
+		{"gateway TCP listener without hostname (hostnames do not apply)", gateway, `
+spec:
+  listeners: [{name: db, protocol: TCP, port: 5432}]`, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s, ok := For(tc.gk)
@@ -160,5 +170,45 @@ spec:
 				t.Errorf("CatchAll = %q, want %q", got, tc.want)
 			}
 		})
+	}
+}
+
+func TestGatewayHostnamesAreClaimedNotPublished(t *testing.T) {
+	gk := schema.GroupKind{Group: "gateway.networking.k8s.io", Kind: "Gateway"}
+	s, ok := For(gk)
+	if !ok {
+		t.Fatal("no Gateway source")
+	}
+	got, err := s.Hostnames(obj(t, `
+spec:
+  listeners: [{name: a, hostname: "*.a.example.org"}, {name: b}, {name: c, hostname: c.example.org}]`))
+	if err != nil || !reflect.DeepEqual(got, []string{"*.a.example.org", "c.example.org"}) {
+		t.Fatalf("Hostnames = %v, %v", got, err)
+	}
+	if !TenantOnly(s) {
+		t.Error("the platform's Gateways would claim their listeners' hostnames")
+	}
+	if c, ok := s.(claimOnly); !ok || !c.ClaimOnly() {
+		t.Error("the DNS operator would publish a Gateway's listener hostnames")
+	}
+}
+
+func TestDNSEndpointRecordTypesForTenants(t *testing.T) {
+	s, _ := For(schema.GroupKind{Group: "externaldns.k8s.io", Kind: "DNSEndpoint"})
+	for _, tc := range []struct{ yaml, want string }{
+		{`spec: {endpoints: [{dnsName: a.example.org, recordType: A}, {dnsName: b.example.org, recordType: cname}]}`, ""},
+		{`spec: {endpoints: [{dnsName: a.example.org}]}`, ""},
+		{`spec: {endpoints: [{dnsName: a.example.org, recordType: A}, {dnsName: a.example.org, recordType: NS}]}`, "spec.endpoints[1] asks for a NS record"},
+		{`spec: {endpoints: [{dnsName: a.example.org, recordType: SOA}]}`, "a SOA record"},
+		{`spec: {endpoints: [{dnsName: a.example.org, recordType: TXT}]}`, "a TXT record"},
+	} {
+		got, err := TenantRefusal(s, obj(t, tc.yaml))
+		if err != nil || (tc.want == "") != (got == "") || !strings.Contains(got, tc.want) {
+			t.Errorf("%s: TenantRefusal = %q, %v; want %q", tc.yaml, got, err, tc.want)
+		}
+	}
+	ing, _ := For(schema.GroupKind{Group: "networking.k8s.io", Kind: "Ingress"})
+	if got, _ := TenantRefusal(ing, obj(t, `spec: {}`)); got != "" {
+		t.Errorf("an Ingress has a tenant refusal: %q", got)
 	}
 }

@@ -74,7 +74,7 @@ func Setup(mgr ctrl.Manager, c Config) error {
 	changed := make(chan event.TypedGenericEvent[string], 4096)
 	zone := &ZoneReconciler{
 		Local: mgr.GetClient(), Claims: hubCluster.GetCache(),
-		Kinds:    sources.Served(mgr.GetRESTMapper()),
+		Kinds:    sources.Published(mgr.GetRESTMapper()),
 		Gateways: served(mgr.GetRESTMapper(), GatewayKind),
 		Provider: c.Provider, OwnershipFirst: c.OwnershipFirst, Zones: c.Zones, Cluster: c.Cluster,
 		DefaultTargets: c.DefaultTargets, TTL: c.TTL, Batch: c.Batch,

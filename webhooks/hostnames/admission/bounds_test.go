@@ -107,11 +107,21 @@ func TestAttackCatchAllsInAProject(t *testing.T) {
 		u.Object["spec"] = map[string]any{"subdomain": "shop"}
 		return u
 	}
+	nsRecord := func(ns string) client.Object {
+		u := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "externaldns.k8s.io/v1alpha1", "kind": "DNSEndpoint",
+			"spec": map[string]any{"endpoints": []any{
+				map[string]any{"dnsName": "delegated.catchy.web.atrium.test", "recordType": "NS", "targets": []any{"ns1.elsewhere.example"}},
+			}}}}
+		u.SetNamespace(ns)
+		u.SetName("delegation")
+		return u
+	}
 	for _, tc := range []struct {
 		name string
 		obj  func(ns string) client.Object
 		want string
 	}{
+		{"DNSEndpoint with an NS record", nsRecord, "spec.endpoints[0] asks for a NS record"},
 		{"Ingress rule without a host", ruleWithoutHost, "spec.rules[1] has no host"},
 		{"Ingress with only a default backend", defaultBackend, "spec.defaultBackend serves every hostname"},
 		{"HTTPRoute without hostnames", routeWithoutHostnames, "every hostname of its parent Gateways' listeners"},
@@ -131,7 +141,7 @@ func TestAttackCatchAllsInAProject(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			mustDeny(t, a.client().Create(ctx, tc.obj("catchy")), tc.want, "every hostname served must be named")
+			mustDeny(t, a.client().Create(ctx, tc.obj("catchy")), tc.want)
 			if err := a.client().Create(ctx, tc.obj("platform-ingress")); err != nil {
 				t.Fatalf("outside Projects: %v", err)
 			}
@@ -170,8 +180,12 @@ func TestAttackWildcardOverTheSharedDomain(t *testing.T) {
 			t.Errorf("claim for %s: %v", h, err)
 		}
 	}
+	// A wildcard under another Project's name would take that Project's
+	// names before it uses them: refused.
+	mustDeny(t, a.client().Create(ctx, ingress("wildy", "theirs", "*.someone-else.web.atrium.test")), "is not under wildy.web.atrium.test", "under its own name")
+	mustDeny(t, a.client().Create(ctx, ingress("wildy", "theirs", "*.x.someone-else.web.atrium.test")), "is not under wildy.web.atrium.test")
 	// A wildcard under a name of its own is fine.
-	if err := a.client().Create(ctx, ingress("wildy", "own", "*.wildy.web.atrium.test")); err != nil {
+	if err := a.client().Create(ctx, ingress("wildy", "own", "*.wildy.web.atrium.test", "*.api.wildy.web.atrium.test")); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -392,5 +406,66 @@ func TestFleetDomainPolicy(t *testing.T) {
 	if err := hubAs.Create(ctx, &fleetv1.DomainPolicy{ObjectMeta: metav1.ObjectMeta{Name: "mine"},
 		Spec: fleetv1.DomainPolicySpec{Domains: []fleetv1.DomainGrant{{Domain: "net", NamespacesOutsideProjects: []string{"*"}}}}}); !apierrors.IsForbidden(err) {
 		t.Fatalf("a member's hub identity wrote a DomainPolicy: %v", err)
+	}
+}
+
+// Gateway listener hostnames used to be no source at all: a tenant's
+// Gateway serves its listeners' hostnames, so they are claimed like any
+// other, and a listener without one is a catch-all. The platform's shared
+// Gateways, outside Projects, claim nothing: tenants' routes attach to
+// them with names of their own.
+func TestGatewayListenersAreClaimed(t *testing.T) {
+	skipShort(t)
+	ctx := context.Background()
+	a := members["member-a"]
+	for _, name := range []string{"gw-one", "gw-two"} {
+		p := &tenancyv1.Project{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: tenancyv1.ProjectSpec{Owner: "tenant-" + name, Tier: "standard"}}
+		if err := a.client().Create(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+		namespace(t, a, name, map[string]string{tenancyv1.ProjectLabel: name})
+	}
+	namespace(t, a, "shared-gateways", nil)
+	gw := func(ns, name string, listeners ...map[string]any) *unstructured.Unstructured {
+		ls := make([]any, 0, len(listeners))
+		for _, l := range listeners {
+			ls = append(ls, l)
+		}
+		u := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway",
+			"spec": map[string]any{"gatewayClassName": "shared", "listeners": ls}}}
+		u.SetNamespace(ns)
+		u.SetName(name)
+		return u
+	}
+	listener := func(name, host string) map[string]any {
+		l := map[string]any{"name": name, "protocol": "HTTPS", "port": int64(443)}
+		if host != "" {
+			l["hostname"] = host
+		}
+		return l
+	}
+	err := testenv.Eventually(ctx, 10*time.Second, func() error {
+		return a.client().Create(ctx, gw("gw-one", "mine", listener("web", "*.gw-one.web.atrium.test")))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, err := claim(t, "*.gw-one.web.atrium.test"); err != nil || c.Spec.Namespace != "gw-one" {
+		t.Fatalf("the listener's hostname is not claimed for gw-one: %+v, %v", c, err)
+	}
+	// Another tenant can take neither the name nor one under it, by any kind.
+	mustDeny(t, a.client().Create(ctx, gw("gw-two", "theirs", listener("web", "www.gw-one.web.atrium.test"))), "overlaps *.gw-one.web.atrium.test")
+	mustDeny(t, a.client().Create(ctx, ingress("gw-two", "theirs", "api.gw-one.web.atrium.test")), "overlaps")
+	mustDeny(t, a.client().Create(ctx, gw("gw-two", "all", listener("all", ""))), "spec.listeners[0] (all) has no hostname")
+	// The platform's shared Gateway claims nothing, so tenants' names under
+	// its listener stay theirs to claim.
+	if err := a.client().Create(ctx, gw("shared-gateways", "shared", listener("tenants", "*.web.atrium.test"), listener("any", ""))); err != nil {
+		t.Fatalf("the platform's Gateway: %v", err)
+	}
+	if _, err := claim(t, "*.web.atrium.test"); !apierrors.IsNotFound(err) {
+		t.Fatalf("the platform's Gateway claimed its listener: %v", err)
+	}
+	if err := a.client().Create(ctx, ingress("gw-two", "site", "www.gw-two.web.atrium.test")); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -98,6 +98,11 @@ func (t TierDomains) Check(ctx context.Context, r *Review) (Verdict, error) {
 			}
 			continue
 		}
+		if d, ok := wildcardOutsideOwn(h, project.Name, tier.Spec.AllowedDomains); ok {
+			v.Denials = append(v.Denials, fmt.Sprintf("wildcard %s is not under %s.%s: a Project's wildcards lie under its own name, so that no Project takes the names of another's",
+				h.Name, project.Name, d))
+			continue
+		}
 		if !underAny(h, tier.Spec.AllowedDomains) {
 			allowed := "none"
 			if len(tier.Spec.AllowedDomains) > 0 {
@@ -139,6 +144,28 @@ func (t TierDomains) checkCount(ctx context.Context, r *Review, project *tenancy
 			project.Name, len(names), more, tier.Name, *max))
 	}
 	return nil
+}
+
+// wildcardOutsideOwn reports whether a wildcard lies under one of the
+// shared domains but not under the Project's own name in it
+// ("*.<project>.<domain>" and deeper), and which domain.
+func wildcardOutsideOwn(h hostname.Hostname, project string, domains []string) (string, bool) {
+	if !h.Wildcard {
+		return "", false
+	}
+	base := strings.TrimPrefix(h.Name, "*.")
+	for _, d := range domains {
+		d = strings.TrimSuffix(strings.ToLower(d), ".")
+		if d == "" || !strings.HasSuffix(base, "."+d) {
+			continue
+		}
+		own := project + "." + d
+		if base == own || strings.HasSuffix(base, "."+own) {
+			return "", false
+		}
+		return d, true
+	}
+	return "", false
 }
 
 // overShared reports whether a hostname is one of the shared domains

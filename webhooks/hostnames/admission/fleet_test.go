@@ -228,8 +228,8 @@ func startMember(ctx context.Context, name string) (*member, error) {
 	}); err != nil {
 		return nil, err
 	}
-	if kinds := sources.Served(mgr.GetRESTMapper()); len(kinds) != 4 {
-		return nil, fmt.Errorf("%s serves %d source kinds, want 4", name, len(kinds))
+	if kinds := sources.Served(mgr.GetRESTMapper()); len(kinds) != 5 {
+		return nil, fmt.Errorf("%s serves %d source kinds, want 5", name, len(kinds))
 	}
 	stopped := make(chan struct{})
 	go func() {

@@ -79,6 +79,9 @@ func (h *Hostnames) Handle(ctx context.Context, req admission.Request) (resp adm
 	if len(problems) > 0 {
 		return admission.Denied(strings.Join(problems, "; "))
 	}
+	if sources.TenantOnly(src) && (r.NamespaceObject == nil || r.NamespaceObject.Labels[tenancyv1.ProjectLabel] == "") {
+		return admission.Allowed(fmt.Sprintf("a %s outside Projects is the platform's and claims no hostnames", gk.Kind))
+	}
 
 	var warnings []string
 	if msg, refuse, err := catchAll(req, r, src); err != nil {
@@ -216,21 +219,30 @@ func (h *Hostnames) review(ctx context.Context, req admission.Request, src sourc
 // serve hostnames it does not name: every hostname a tenant serves is a
 // claim. An object that had the same catch-all before this update (made
 // before the rule) is admitted with a warning, so that it can be fixed.
+// It also refuses what else the kind keeps from tenants (a DNSEndpoint's
+// record types beyond A, AAAA and CNAME).
 func catchAll(req admission.Request, r *Review, src sources.Source) (msg string, refuse bool, err error) {
 	if r.NamespaceObject == nil || r.NamespaceObject.Labels[tenancyv1.ProjectLabel] == "" {
 		return "", false, nil
 	}
 	what, err := src.CatchAll(r.Object)
+	if err != nil {
+		return "", false, err
+	}
+	if what != "" {
+		msg = fmt.Sprintf("%s %s: in a Project's namespace every hostname served must be named, so that it can be claimed; name the hostnames", req.Kind.Kind, what)
+		if r.OldObject != nil {
+			if before, _ := src.CatchAll(r.OldObject); before != "" {
+				return msg, false, nil
+			}
+		}
+		return msg, true, nil
+	}
+	what, err = sources.TenantRefusal(src, r.Object)
 	if err != nil || what == "" {
 		return "", false, err
 	}
-	msg = fmt.Sprintf("%s %s: in a Project's namespace every hostname served must be named, so that it can be claimed; name the hostnames", req.Kind.Kind, what)
-	if r.OldObject != nil {
-		if before, _ := src.CatchAll(r.OldObject); before != "" {
-			return msg, false, nil
-		}
-	}
-	return msg, true, nil
+	return fmt.Sprintf("%s %s", req.Kind.Kind, what), true, nil
 }
 
 // normalizeAll normalizes and de-duplicates hostnames, collecting every
