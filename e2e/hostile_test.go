@@ -16,6 +16,7 @@ import (
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	fleetv1 "github.com/atrium-dev/atrium/apis/fleet/v1alpha1"
 	tenancyv1 "github.com/atrium-dev/atrium/apis/tenancy/v1alpha1"
 	"github.com/atrium-dev/atrium/internal/testenv"
 )
@@ -230,4 +231,72 @@ func TestZoneCannotBeTaken(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	ZoneCannotBeTaken(ctx, t, ZoneCannotBeTakenInput{PowerNamespace: "power-user", Tenant: "zara", Project: "zaras-lab", Timeout: time.Minute})
+}
+
+// TenantServesOnlyWhatItClaimsInput names a tenant and its Project.
+type TenantServesOnlyWhatItClaimsInput struct {
+	Tenant, Project string
+	Timeout         time.Duration
+}
+
+// TenantServesOnlyWhatItClaims: as a tenant, through the shipped webhook,
+// each way of serving names that are not claimed, or of passing for
+// someone else's, is refused with a reason, and none leaves a claim.
+func TenantServesOnlyWhatItClaims(ctx context.Context, t *testing.T, in TenantServesOnlyWhatItClaimsInput) {
+	t.Helper()
+	tenant, err := f.env.ClientAs(in.Tenant)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tenant.Create(ctx, &tenancyv1.Project{ObjectMeta: metav1.ObjectMeta{Name: in.Project}}); err != nil {
+		t.Fatal(err)
+	}
+	waitReady(ctx, t, in.Project, in.Timeout)
+	own := in.Project + "." + dnsZone
+	backend := networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{Name: "web", Port: networkingv1.ServiceBackendPort{Number: 80}}}
+	many := make([]networkingv1.IngressRule, 101)
+	for i := range many {
+		many[i].Host = fmt.Sprintf("h%d.%s", i, own)
+	}
+	for _, tc := range []struct {
+		name string
+		spec networkingv1.IngressSpec
+		want string
+	}{
+		{"catch-all", networkingv1.IngressSpec{DefaultBackend: &backend}, "spec.defaultBackend serves every hostname"},
+		{"look-alike", networkingv1.IngressSpec{Rules: []networkingv1.IngressRule{{Host: "xn--pple-43d." + own}}}, "mixes scripts"},
+		{"too-many", networkingv1.IngressSpec{Rules: many}, "the most one object may have is 100"},
+	} {
+		ing := &networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Namespace: in.Project, Name: tc.name}, Spec: tc.spec}
+		err := testenv.Eventually(ctx, in.Timeout, func() error {
+			err := tenant.Create(ctx, ing.DeepCopy())
+			if apierrors.IsForbidden(err) && strings.Contains(err.Error(), tc.want) {
+				return nil
+			}
+			return fmt.Errorf("%s: %v", tc.name, err)
+		})
+		if err != nil {
+			t.Error(err)
+		}
+	}
+	var held fleetv1.HostnameClaimList
+	if err := f.hub.Client.List(ctx, &held, client.MatchingLabels{fleetv1.NamespaceLabel: in.Project}); err != nil {
+		t.Fatal(err)
+	}
+	if len(held.Items) != 0 {
+		t.Errorf("refused objects left %d claims", len(held.Items))
+	}
+	gvr := tenancyv1.GroupVersion.WithResource("projects")
+	if err := testenv.KubectlDelete(ctx, f.env.UserConfig(in.Tenant), gvr, "", in.Project); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestTenantServesOnlyWhatItClaims(t *testing.T) {
+	if testing.Short() {
+		t.Skip("e2e")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	TenantServesOnlyWhatItClaims(ctx, t, TenantServesOnlyWhatItClaimsInput{Tenant: "tess", Project: "tess-site", Timeout: time.Minute})
 }

@@ -120,6 +120,10 @@ func (h *Hostnames) reserve(ctx context.Context, req admission.Request, r *Revie
 	if budget <= 0 {
 		budget = DefaultBudget
 	}
+	// Every hub request of this admission ends by the budget (the undo
+	// has a short time of its own after it), so the answer is in time.
+	ctx, cancel := context.WithDeadline(ctx, start.Add(budget))
+	defer cancel()
 	var created []*fleetv1.HostnameClaim
 	refuse := func(msg string) admission.Response {
 		h.Reserver.Undo(ctx, created)
