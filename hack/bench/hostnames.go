@@ -139,6 +139,9 @@ func benchHostnames(_ config) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	// The benchmark's one Project holds thousands of hostnames: the
+	// per-Project bound of the example tier would stop it at 20.
+	tier.Spec.MaxHostnamesPerProject = nil
 
 	handler := map[int]map[string]stats{}
 	for _, n := range hostnamesSizes {
@@ -521,6 +524,11 @@ func measureEndToEnd(ctx context.Context, tier *tenancyv1.ProjectTier) (r e2eRes
 	}
 
 	if r.version, err = serverVersion(hub); err != nil {
+		return r, err
+	}
+	// The fleet's domain policy grants this cluster the bench's domain.
+	if err := hub.Client.Create(ctx, &fleetv1.DomainPolicy{ObjectMeta: metav1.ObjectMeta{Name: "bench"},
+		Spec: fleetv1.DomainPolicySpec{Domains: []fleetv1.DomainGrant{{Domain: benchDomain}}}}); err != nil {
 		return r, err
 	}
 	if err := member.Client.Create(ctx, tier.DeepCopy()); err != nil {

@@ -187,7 +187,9 @@ func startComponents(env *testenv.Env, concurrency int) (func(), int, int, error
 		return nil, 0, 0, err
 	}
 	host, port, certDir := env.WebhookServing()
-	common := []string{"--kubeconfig=" + kubecfg, "--health-probe-bind-address=0", "--metrics-bind-address=0"}
+	// The slots that count each owner's Projects go to "default": the
+	// bench's API server has no atrium-system (there is no pod namespace).
+	common := []string{"--kubeconfig=" + kubecfg, "--health-probe-bind-address=0", "--metrics-bind-address=0", "--slot-namespace=default"}
 	wh, err := procs.Start("webhook", filepath.Join(dir, "webhooks-projects"),
 		append(common, "--cert-dir="+certDir, "--webhook-port="+strconv.Itoa(port)), dir, nil)
 	if err != nil {
