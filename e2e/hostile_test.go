@@ -13,6 +13,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -299,4 +300,129 @@ func TestTenantServesOnlyWhatItClaims(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	TenantServesOnlyWhatItClaims(ctx, t, TenantServesOnlyWhatItClaimsInput{Tenant: "tess", Project: "tess-site", Timeout: time.Minute})
+}
+
+// DNSCannotBePoisonedInput names a victim and an attacker, each with a
+// Project.
+type DNSCannotBePoisonedInput struct {
+	Victim, VictimProject     string
+	Attacker, AttackerProject string
+	Timeout                   time.Duration
+}
+
+// DNSCannotBePoisoned: with real BIND9, a victim's site is published with
+// its ownership record. An attacker's DNSEndpoint cannot put a record at
+// that ownership record's name (no claimable hostname is one), nor delegate
+// a name of its own elsewhere, nor take a name under the victim's wildcard;
+// the victim's records stay as they were, and the attacker's own site is
+// still published beside them.
+func DNSCannotBePoisoned(ctx context.Context, t *testing.T, in DNSCannotBePoisonedInput) {
+	t.Helper()
+	victim, err := f.env.ClientAs(in.Victim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	attacker, err := f.env.ClientAs(in.Attacker)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for c, p := range map[client.Client]string{victim: in.VictimProject, attacker: in.AttackerProject} {
+		if err := c.Create(ctx, &tenancyv1.Project{ObjectMeta: metav1.ObjectMeta{Name: p}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitReady(ctx, t, in.VictimProject, in.Timeout)
+	waitReady(ctx, t, in.AttackerProject, in.Timeout)
+	endpoints := func(ns, name string, eps ...map[string]any) *unstructured.Unstructured {
+		list := make([]any, 0, len(eps))
+		for _, e := range eps {
+			list = append(list, e)
+		}
+		return &unstructured.Unstructured{Object: map[string]any{
+			"apiVersion": "externaldns.k8s.io/v1alpha1", "kind": "DNSEndpoint",
+			"metadata": map[string]any{"name": name, "namespace": ns},
+			"spec":     map[string]any{"endpoints": list},
+		}}
+	}
+	record := func(name, typ string, targets ...string) map[string]any {
+		ts := make([]any, 0, len(targets))
+		for _, t := range targets {
+			ts = append(ts, t)
+		}
+		return map[string]any{"dnsName": name, "recordType": typ, "targets": ts}
+	}
+	site := "www." + in.VictimProject + "." + dnsZone
+	wild := "*.apps." + in.VictimProject + "." + dnsZone
+	err = testenv.Eventually(ctx, in.Timeout, func() error {
+		return victim.Create(ctx, endpoints(in.VictimProject, "site", record(site, "A", "192.0.2.91"), record(wild, "A", "192.0.2.92")))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ownership := "_atrium-a." + site
+	err = testenv.Eventually(ctx, in.Timeout, func() error {
+		if err := records(site, mdns.TypeA, "192.0.2.91"); err != nil {
+			return err
+		}
+		txt, err := f.dns.Lookup(ownership, mdns.TypeTXT)
+		if err != nil || len(txt) != 1 {
+			return fmt.Errorf("ownership record %s: %v %v", ownership, txt, err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	own := "www." + in.AttackerProject + "." + dnsZone
+	for what, obj := range map[string]*unstructured.Unstructured{
+		"a CNAME at the victim's ownership record": endpoints(in.AttackerProject, "poison", record(ownership, "CNAME", own)),
+		"a delegation of its own name":             endpoints(in.AttackerProject, "delegate", record("ns."+in.AttackerProject+"."+dnsZone, "NS", "ns1.elsewhere.example")),
+		"a name under the victim's wildcard":       endpoints(in.AttackerProject, "under", record("x.apps."+in.VictimProject+"."+dnsZone, "A", "192.0.2.66")),
+	} {
+		err := testenv.Eventually(ctx, in.Timeout, func() error {
+			err := attacker.Create(ctx, obj.DeepCopy())
+			if apierrors.IsForbidden(err) {
+				return nil
+			}
+			return fmt.Errorf("%s: %v", what, err)
+		})
+		if err != nil {
+			t.Error(err)
+		}
+	}
+	if err := attacker.Create(ctx, endpoints(in.AttackerProject, "own", record(own, "A", "192.0.2.93"))); err != nil {
+		t.Fatal(err)
+	}
+	err = testenv.Eventually(ctx, in.Timeout, func() error { return records(own, mdns.TypeA, "192.0.2.93") })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := records(site, mdns.TypeA, "192.0.2.91"); err != nil {
+		t.Error(err)
+	}
+	if err := records(ownership, mdns.TypeCNAME); err != nil {
+		t.Error(err)
+	}
+	gvr := tenancyv1.GroupVersion.WithResource("projects")
+	for user, p := range map[string]string{in.Victim: in.VictimProject, in.Attacker: in.AttackerProject} {
+		if err := testenv.KubectlDelete(ctx, f.env.UserConfig(user), gvr, "", p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	err = testenv.Eventually(ctx, in.Timeout, func() error { return records(site, mdns.TypeA) })
+	if err != nil {
+		t.Errorf("after the victim's Project is gone: %v", err)
+	}
+}
+
+func TestDNSCannotBePoisoned(t *testing.T) {
+	if testing.Short() {
+		t.Skip("e2e")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	DNSCannotBePoisoned(ctx, t, DNSCannotBePoisonedInput{
+		Victim: "vic", VictimProject: "vics-site", Attacker: "mal", AttackerProject: "mals-site", Timeout: time.Minute,
+	})
 }
