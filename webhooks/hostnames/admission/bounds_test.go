@@ -12,6 +12,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -468,4 +469,50 @@ func TestGatewayListenersAreClaimed(t *testing.T) {
 	if err := a.client().Create(ctx, ingress("gw-two", "site", "www.gw-two.web.atrium.test")); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// A claim made before overlaps were checked carries none of the labels by
+// which a wildcard's admission finds the claims beneath it; the releaser
+// gives them to its cluster's claims, so an old name is protected too.
+func TestClaimsMadeBeforeOverlapChecksAreFound(t *testing.T) {
+	skipShort(t)
+	ctx := context.Background()
+	a, b := members["member-a"], members["member-b"]
+	namespace(t, a, "legacy-a", nil)
+	namespace(t, b, "legacy-b", nil)
+	if err := a.client().Create(ctx, ingress("legacy-a", "old", "www.legacy.example")); err != nil {
+		t.Fatal(err)
+	}
+	// As an older version left it: no overlap labels.
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		c, err := claim(t, "www.legacy.example")
+		if err != nil {
+			return err
+		}
+		for k := range c.Labels {
+			if strings.HasPrefix(k, fleetv1.UnderLabelPrefix) {
+				delete(c.Labels, k)
+			}
+		}
+		return hub.Client.Update(ctx, c)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = testenv.Eventually(ctx, 20*time.Second, func() error {
+		c, err := claim(t, "www.legacy.example")
+		if err != nil {
+			return err
+		}
+		for k := range c.Labels {
+			if strings.HasPrefix(k, fleetv1.UnderLabelPrefix) {
+				return nil
+			}
+		}
+		return fmt.Errorf("the releaser has not labelled the old claim: %v", c.Labels)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustDeny(t, b.client().Create(ctx, ingress("legacy-b", "wild", "*.legacy.example")), "overlaps www.legacy.example")
 }

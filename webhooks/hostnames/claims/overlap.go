@@ -92,6 +92,18 @@ func overlapLabels(h hostname.Hostname) map[string]string {
 	return out
 }
 
+// missingOverlapLabels reports whether a claim lacks a label of the
+// domains its hostname lies under (a claim made before overlaps were
+// checked).
+func missingOverlapLabels(c *fleetv1.HostnameClaim, h hostname.Hostname) bool {
+	for _, d := range covering(h) {
+		if _, ok := c.Labels[underLabel(d)]; !ok {
+			return true
+		}
+	}
+	return false
+}
+
 // checkOverlap runs the protocol above for a claim this admission just
 // created (or, with dryRun, would create): nil when h may be held, an
 // *OverlapError, or an *UnavailableError.

@@ -126,8 +126,18 @@ func (r *Releaser) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result
 		}
 		log.Info("released hostname", "hostname", claim.Spec.Hostname, "claim", klog.KObj(claim))
 		return ctrl.Result{}, nil
-	case !slices.Equal(keep, claim.Spec.Sources):
+	case !slices.Equal(keep, claim.Spec.Sources) || missingOverlapLabels(claim, host):
+		// Also gives a claim made before overlaps were checked the labels
+		// by which a wildcard's admission finds it.
 		claim.Spec.Sources = keep
+		for k, v := range overlapLabels(host) {
+			if k != fleetv1.TentativeLabel {
+				if claim.Labels == nil {
+					claim.Labels = map[string]string{}
+				}
+				claim.Labels[k] = v
+			}
+		}
 		if err := r.Hub.Update(ctx, claim); err != nil {
 			if apierrors.IsConflict(err) {
 				return ctrl.Result{RequeueAfter: time.Second}, nil

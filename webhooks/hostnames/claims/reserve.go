@@ -73,17 +73,28 @@ func (r *Reserver) Reserve(ctx context.Context, host hostname.Hostname, holder H
 // undoTimeout bounds Undo, which runs after the request's own budget.
 const undoTimeout = 2 * time.Second
 
-// Undo deletes claims a refused admission created, unless something else
-// has been recorded on them since (the delete names their resourceVersion):
-// the object will not be stored, so they would only hold the hostname for
-// the releaser's grace period. Errors are left to the releaser, which
-// removes a claim without a stored source after its grace period anyway.
+// Undo deletes claims a refused admission created, unless another source
+// has been recorded on them since: the object will not be stored, so they
+// would only hold the hostname for the releaser's grace period. The delete
+// names the resourceVersion it read (a source added at that moment wins);
+// a status write in between (the releaser's Ready) only means reading
+// again. Errors are left to the releaser, which removes a claim without a
+// stored source after its grace period anyway.
 func (r *Reserver) Undo(ctx context.Context, created []*fleetv1.HostnameClaim) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), undoTimeout)
 	defer cancel()
 	for _, c := range created {
-		err := r.Hub.Delete(ctx, c, client.Preconditions{UID: ptr.To(c.UID), ResourceVersion: ptr.To(c.ResourceVersion)})
-		countHub("delete", err)
+		_ = retry.RetryOnConflict(retry.DefaultRetry, func() error {
+			live := &fleetv1.HostnameClaim{}
+			err := r.Hub.Get(ctx, client.ObjectKeyFromObject(c), live)
+			countHub("get", err)
+			if err != nil || live.UID != c.UID || !slices.Equal(live.Spec.Sources, c.Spec.Sources) {
+				return client.IgnoreNotFound(err)
+			}
+			err = r.Hub.Delete(ctx, live, client.Preconditions{UID: ptr.To(live.UID), ResourceVersion: ptr.To(live.ResourceVersion)})
+			countHub("delete", err)
+			return client.IgnoreNotFound(err)
+		})
 	}
 }
 
