@@ -19,6 +19,7 @@ import (
 
 	fleetv1 "github.com/atrium-dev/atrium/apis/fleet/v1alpha1"
 	tenancyv1 "github.com/atrium-dev/atrium/apis/tenancy/v1alpha1"
+	"github.com/atrium-dev/atrium/internal/pdnsfake"
 	"github.com/atrium-dev/atrium/internal/testenv"
 )
 
@@ -425,4 +426,95 @@ func TestDNSCannotBePoisoned(t *testing.T) {
 	DNSCannotBePoisoned(ctx, t, DNSCannotBePoisonedInput{
 		Victim: "vic", VictimProject: "vics-site", Attacker: "mal", AttackerProject: "mals-site", Timeout: time.Minute,
 	})
+}
+
+// RefusedRecordSetIsIsolatedInput names a tenant and its Project on the
+// PowerDNS member.
+type RefusedRecordSetIsIsolatedInput struct {
+	Tenant, Project string
+	Timeout         time.Duration
+}
+
+// RefusedRecordSetIsIsolated: on a member whose DNS is PowerDNS, which
+// refuses a whole write for one record set it will not take, a tenant's
+// CNAME at a name that has a record made by hand is refused and reported
+// on its claim, while the tenant's other record is published in the same
+// sync.
+func RefusedRecordSetIsIsolated(ctx context.Context, t *testing.T, in RefusedRecordSetIsIsolatedInput) {
+	t.Helper()
+	env := f.pdnsMember.Env
+	tenant, err := env.ClientAs(in.Tenant)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tenant.Create(ctx, &tenancyv1.Project{ObjectMeta: metav1.ObjectMeta{Name: in.Project}}); err != nil {
+		t.Fatal(err)
+	}
+	err = testenv.Eventually(ctx, in.Timeout, func() error {
+		p := &tenancyv1.Project{}
+		if err := env.Client.Get(ctx, client.ObjectKey{Name: in.Project}, p); err != nil {
+			return err
+		}
+		return readyErr(p)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocked := "blocked." + in.Project + "." + dnsZone
+	site := "www." + in.Project + "." + dnsZone
+	f.pdns.Add(pdnsfake.RRset{Name: blocked, Type: "TXT", TTL: 300, Records: []pdnsfake.Record{{Content: `"made by hand"`}}})
+	ep := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "externaldns.k8s.io/v1alpha1", "kind": "DNSEndpoint",
+		"metadata": map[string]any{"name": "records", "namespace": in.Project},
+		"spec": map[string]any{"endpoints": []any{
+			map[string]any{"dnsName": blocked, "recordType": "CNAME", "targets": []any{site}},
+			map[string]any{"dnsName": site, "recordType": "A", "targets": []any{"192.0.2.95"}},
+		}},
+	}}
+	if err := testenv.Eventually(ctx, in.Timeout, func() error { return tenant.Create(ctx, ep.DeepCopy()) }); err != nil {
+		t.Fatal(err)
+	}
+	err = testenv.Eventually(ctx, in.Timeout, func() error {
+		if _, ok := f.pdns.RRset(site, "A"); !ok {
+			return fmt.Errorf("%s not published", site)
+		}
+		c := &fleetv1.HostnameClaim{}
+		if err := f.hub.Client.Get(ctx, client.ObjectKey{Name: blocked}, c); err != nil {
+			return err
+		}
+		for _, cond := range c.Status.Conditions {
+			if cond.Type == "DNSRegistered" && cond.Reason == "Refused" {
+				return nil
+			}
+		}
+		return fmt.Errorf("claim %s does not say Refused: %v", blocked, c.Status.Conditions)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := f.pdns.RRset(blocked, "CNAME"); ok {
+		t.Error("the refused CNAME is in the zone")
+	}
+	gvr := tenancyv1.GroupVersion.WithResource("projects")
+	if err := testenv.KubectlDelete(ctx, env.UserConfig(in.Tenant), gvr, "", in.Project); err != nil {
+		t.Fatal(err)
+	}
+	err = testenv.Eventually(ctx, in.Timeout, func() error {
+		if _, ok := f.pdns.RRset(site, "A"); ok {
+			return fmt.Errorf("%s still published after the Project went", site)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Error(err)
+	}
+}
+
+func TestRefusedRecordSetIsIsolated(t *testing.T) {
+	if testing.Short() {
+		t.Skip("e2e")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	RefusedRecordSetIsIsolated(ctx, t, RefusedRecordSetIsIsolatedInput{Tenant: "pia", Project: "pias-site", Timeout: time.Minute})
 }

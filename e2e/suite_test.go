@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/atrium-dev/atrium/internal/bind"
+	"github.com/atrium-dev/atrium/internal/pdnsfake"
 	atriumfleet "github.com/atrium-dev/atrium/internal/fleet"
 	"github.com/atrium-dev/atrium/internal/procs"
 	"github.com/atrium-dev/atrium/internal/testenv"
@@ -25,10 +26,20 @@ type fleet struct {
 	member *atriumfleet.Member
 	// dns is the fleet's name server, primary for dnsZone.
 	dns *bind.Server
+	// pdnsMember is a second member whose DNS operator writes a PowerDNS
+	// (the API fake, pdns) serving dnsZone too.
+	pdnsMember *atriumfleet.Member
+	pdns       *pdnsfake.Server
 }
 
 // memberName is the member cluster's name in the fleet.
 const memberName = "member-e2e"
+
+// pdnsMemberName and pdnsAPIKey are the PowerDNS member's.
+const (
+	pdnsMemberName = "member-pdns"
+	pdnsAPIKey     = "e2e-pdns-key"
+)
 
 // dnsZone is the zone the member's DNS operator publishes in: the domain
 // the example tiers allow.
@@ -82,6 +93,9 @@ func (fl *fleet) stop() {
 	if fl.dns != nil {
 		_ = fl.dns.Close()
 	}
+	if fl.pdns != nil {
+		fl.pdns.Close()
+	}
 }
 
 func startFleet(tmp string) (_ *fleet, err error) {
@@ -95,6 +109,7 @@ func startFleet(tmp string) (_ *fleet, err error) {
 	if fl.dns, err = bind.Start(ctx, bind.Options{Zones: []string{dnsZone}, Dir: filepath.Join(tmp, "bind")}); err != nil {
 		return nil, err
 	}
+	fl.pdns = pdnsfake.Start(pdnsAPIKey, "localhost", dnsZone)
 	fl.Fleet, err = atriumfleet.Start(ctx, atriumfleet.Options{
 		Kustomization: "e2e/testdata/member",
 		Dir:           tmp,
@@ -106,6 +121,12 @@ func startFleet(tmp string) (_ *fleet, err error) {
 				"tsig-key-name": fl.dns.KeyName, "default-targets": "192.0.2.80",
 			},
 			DNSCredentials: map[string][]byte{"tsig-secret": []byte(fl.dns.KeySecret)},
+		}, {
+			Name: pdnsMemberName,
+			DNS: map[string]string{
+				"provider": "pdns", "zone": dnsZone, "server": fl.pdns.URL, "default-targets": "192.0.2.80",
+			},
+			DNSCredentials: map[string][]byte{"pdns-api-key": []byte(pdnsAPIKey)},
 		}},
 		OnExit: func(p *procs.Process, err error) {
 			fmt.Fprintf(os.Stderr, "%s exited unexpectedly: %v\n%s\n", p.Name, err, p.Tail(30))
@@ -114,13 +135,15 @@ func startFleet(tmp string) (_ *fleet, err error) {
 	if err != nil {
 		return nil, err
 	}
-	fl.hub, fl.member = fl.Hub, fl.Members[0]
+	fl.hub, fl.member, fl.pdnsMember = fl.Hub, fl.Members[0], fl.Members[1]
 	if err := fl.hub.CreateFromFiles(ctx, "e2e/testdata/hub/domainpolicy.yaml"); err != nil {
 		return nil, err
 	}
 	fl.env = fl.member.Env
-	if err := fl.env.CreateFromFiles(ctx, "docs/examples/projecttier-standard.yaml", "docs/examples/projecttier-large.yaml"); err != nil {
-		return nil, err
+	for _, m := range fl.Members {
+		if err := m.Env.CreateFromFiles(ctx, "docs/examples/projecttier-standard.yaml", "docs/examples/projecttier-large.yaml"); err != nil {
+			return nil, err
+		}
 	}
 	return fl, nil
 }

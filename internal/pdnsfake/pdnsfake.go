@@ -72,6 +72,21 @@ func (s *Server) Patches() int {
 	return s.patches
 }
 
+// Add puts an RRset into its zone as a person would with PowerDNS's own
+// tools (no ownership record: no Atrium cluster owns it).
+func (s *Server) Add(rr RRset) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rr.Name = canonical(rr.Name)
+	for _, z := range s.zones {
+		if rr.Name == z.name || strings.HasSuffix(rr.Name, "."+z.name) {
+			z.rrsets = append(z.rrsets, rr)
+			z.serial++
+			return
+		}
+	}
+}
+
 // RRset returns the RRset of a name and type, if there is one.
 func (s *Server) RRset(name, typ string) (RRset, bool) {
 	s.mu.Lock()
