@@ -115,6 +115,12 @@ func run(stateDir string) error {
 	if err := applyExamples(ctx, firstMember, filepath.Join(root, "docs", "examples")); err != nil {
 		return err
 	}
+	for _, m := range fl.Members[1:] {
+		step("applying the example tiers to " + m.Name)
+		if err := m.Env.CreateFromFiles(ctx, "docs/examples/projecttier-standard.yaml", "docs/examples/projecttier-large.yaml"); err != nil {
+			return err
+		}
+	}
 
 	fmt.Printf(`
 Atrium is running: a hub and two members. Ctrl-C stops it.
@@ -148,10 +154,16 @@ Atrium is running: a hub and two members. Ctrl-C stops it.
 %[6]s
     kubectl --kubeconfig %[1]s get hostnameclaims      # the DNS column
 
-  Hostnames belong to one tenant across the fleet:
-    kubectl --kubeconfig %[1]s get hostnameclaims
-    kubectl --kubeconfig %[3]s create namespace copycat
-    kubectl --kubeconfig %[3]s -n copycat create ingress copy --rule="www.my-website.web.atrium.test/=svc:80"   # refused: member-1 holds it
+  Hostnames belong to one tenant across the fleet, in the domains the fleet's policy grants:
+    kubectl --kubeconfig %[1]s get hostnameclaims,domainpolicies
+    kubectl --kubeconfig %[3]s --as=eve --as-group=system:authenticated create -f - <<EOF
+    apiVersion: tenancy.atrium.dev/v1alpha1
+    kind: Project
+    metadata: {name: copycat}
+    EOF
+    kubectl --kubeconfig %[3]s --as=eve --as-group=system:authenticated -n copycat create ingress copy --rule="www.my-website.web.atrium.test/=svc:80"   # refused: member-1 holds it
+    kubectl --kubeconfig %[3]s create namespace outsider
+    kubectl --kubeconfig %[3]s -n outsider create ingress site --rule="www.outsider.web.atrium.test/=svc:80"   # refused: the tenants' domain is for Projects
 
 `, hubKubeconfig, kubeconfigs[0], kubeconfigs[1], root, fl.LogDir, dnsHint)
 	<-ctx.Done()
@@ -178,7 +190,13 @@ func startDNS(ctx context.Context, state string) (dnsSettings, string, func(), e
 			"    (named is not installed, so records live in the DNS operators' memory; `make tools` installs BIND9)", func() {}, nil
 	}
 	step("starting BIND9 for " + strings.Join(dnsZones, ", "))
-	srv, err := bind.Start(ctx, bind.Options{Zones: dnsZones, Dir: filepath.Join(state, "bind")})
+	// The fleet's clusters are new on every run, so its zones are too:
+	// records a previous run left would belong to clusters that are gone.
+	dir := filepath.Join(state, "bind")
+	if err := os.RemoveAll(dir); err != nil {
+		return dnsSettings{}, "", nil, err
+	}
+	srv, err := bind.Start(ctx, bind.Options{Zones: dnsZones, Dir: dir})
 	if err != nil {
 		return dnsSettings{}, "", nil, err
 	}
