@@ -75,12 +75,9 @@ func LimitUnderConcurrency(ctx context.Context, t *testing.T, in LimitUnderConcu
 	if len(admitted) != int(in.Limit) {
 		t.Errorf("%d of %d concurrent creates admitted (%v), want exactly %d", len(admitted), in.Attempts, admitted, in.Limit)
 	}
-	gvr := tenancyv1.GroupVersion.WithResource("projects")
 	for _, name := range admitted {
 		waitReady(ctx, t, name, in.Timeout)
-		if err := testenv.KubectlDelete(ctx, f.env.UserConfig(in.User), gvr, "", name); err != nil {
-			t.Fatal(err)
-		}
+		deleteProjectAs(ctx, t, f.env, in.User, name)
 		if left := projectLeftovers(ctx, t, name); len(left) > 0 {
 			t.Errorf("Project %s deleted, left behind: %v", name, left)
 		}
@@ -152,10 +149,7 @@ func HandOver(ctx context.Context, t *testing.T, in HandOverInput) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	gvr := tenancyv1.GroupVersion.WithResource("projects")
-	if err := testenv.KubectlDelete(ctx, f.env.UserConfig(in.Recipient), gvr, "", in.Project); err != nil {
-		t.Fatal(err)
-	}
+	deleteProjectAs(ctx, t, f.env, in.Recipient, in.Project)
 	if left := projectLeftovers(ctx, t, in.Project); len(left) > 0 {
 		t.Errorf("left behind: %v", left)
 	}
@@ -220,10 +214,7 @@ func ZoneCannotBeTaken(ctx context.Context, t *testing.T, in ZoneCannotBeTakenIn
 	if err := records("just-deleted."+dnsZone, mdns.TypeA); err != nil {
 		t.Error(err)
 	}
-	gvr := tenancyv1.GroupVersion.WithResource("projects")
-	if err := testenv.KubectlDelete(ctx, f.env.UserConfig(in.Tenant), gvr, "", in.Project); err != nil {
-		t.Fatal(err)
-	}
+	deleteProjectAs(ctx, t, f.env, in.Tenant, in.Project)
 }
 
 func TestZoneCannotBeTaken(t *testing.T) {
@@ -288,10 +279,7 @@ func TenantServesOnlyWhatItClaims(ctx context.Context, t *testing.T, in TenantSe
 	if len(held.Items) != 0 {
 		t.Errorf("refused objects left %d claims", len(held.Items))
 	}
-	gvr := tenancyv1.GroupVersion.WithResource("projects")
-	if err := testenv.KubectlDelete(ctx, f.env.UserConfig(in.Tenant), gvr, "", in.Project); err != nil {
-		t.Fatal(err)
-	}
+	deleteProjectAs(ctx, t, f.env, in.Tenant, in.Project)
 }
 
 func TestTenantServesOnlyWhatItClaims(t *testing.T) {
@@ -405,11 +393,8 @@ func DNSCannotBePoisoned(ctx context.Context, t *testing.T, in DNSCannotBePoison
 	if err := records(ownership, mdns.TypeCNAME); err != nil {
 		t.Error(err)
 	}
-	gvr := tenancyv1.GroupVersion.WithResource("projects")
 	for user, p := range map[string]string{in.Victim: in.VictimProject, in.Attacker: in.AttackerProject} {
-		if err := testenv.KubectlDelete(ctx, f.env.UserConfig(user), gvr, "", p); err != nil {
-			t.Fatal(err)
-		}
+		deleteProjectAs(ctx, t, f.env, user, p)
 	}
 	err = testenv.Eventually(ctx, in.Timeout, func() error { return records(site, mdns.TypeA) })
 	if err != nil {
@@ -495,10 +480,7 @@ func RefusedRecordSetIsIsolated(ctx context.Context, t *testing.T, in RefusedRec
 	if _, ok := f.pdns.RRset(blocked, "CNAME"); ok {
 		t.Error("the refused CNAME is in the zone")
 	}
-	gvr := tenancyv1.GroupVersion.WithResource("projects")
-	if err := testenv.KubectlDelete(ctx, env.UserConfig(in.Tenant), gvr, "", in.Project); err != nil {
-		t.Fatal(err)
-	}
+	deleteProjectAs(ctx, t, env, in.Tenant, in.Project)
 	err = testenv.Eventually(ctx, in.Timeout, func() error {
 		if _, ok := f.pdns.RRset(site, "A"); ok {
 			return fmt.Errorf("%s still published after the Project went", site)

@@ -50,6 +50,15 @@ func SelfServiceProject(ctx context.Context, t *testing.T, in SelfServiceInput) 
 	}
 }
 
+// deleteProjectAs deletes a Project as user the way kubectl delete does
+// (and waits until it is gone, with its namespace).
+func deleteProjectAs(ctx context.Context, t *testing.T, env *testenv.Env, user, name string) {
+	t.Helper()
+	if err := testenv.KubectlDelete(ctx, env.UserConfig(user), tenancyv1.GroupVersion.WithResource("projects"), "", name); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func waitReady(ctx context.Context, t *testing.T, name string, timeout time.Duration) *tenancyv1.Project {
 	t.Helper()
 	p := &tenancyv1.Project{}

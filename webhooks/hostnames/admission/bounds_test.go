@@ -77,11 +77,7 @@ func TestAttackCatchAllsInAProject(t *testing.T) {
 	skipShort(t)
 	ctx := context.Background()
 	a := members["member-a"]
-	p := &tenancyv1.Project{ObjectMeta: metav1.ObjectMeta{Name: "catchy"}, Spec: tenancyv1.ProjectSpec{Owner: "tenant-c", Tier: "standard"}}
-	if err := a.client().Create(ctx, p); err != nil {
-		t.Fatal(err)
-	}
-	namespace(t, a, "catchy", map[string]string{tenancyv1.ProjectLabel: "catchy"})
+	projectNamespace(t, a, "catchy", "standard")
 	namespace(t, a, "platform-ingress", nil)
 	backend := networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{Name: "web", Port: networkingv1.ServiceBackendPort{Number: 80}}}
 	ruleWithoutHost := func(ns string) client.Object {
@@ -157,11 +153,7 @@ func TestAttackWildcardOverTheSharedDomain(t *testing.T) {
 	skipShort(t)
 	ctx := context.Background()
 	a := members["member-a"]
-	p := &tenancyv1.Project{ObjectMeta: metav1.ObjectMeta{Name: "wildy"}, Spec: tenancyv1.ProjectSpec{Owner: "tenant-w", Tier: "standard"}}
-	if err := a.client().Create(ctx, p); err != nil {
-		t.Fatal(err)
-	}
-	namespace(t, a, "wildy", map[string]string{tenancyv1.ProjectLabel: "wildy"})
+	projectNamespace(t, a, "wildy", "standard")
 	err := testenv.Eventually(ctx, 10*time.Second, func() error {
 		err := a.client().Create(ctx, ingress("wildy", "zone", "*.web.atrium.test"))
 		if err == nil || !strings.Contains(err.Error(), "a domain all Projects of tier") {
@@ -297,11 +289,7 @@ func TestHostnamesPerProjectAreBounded(t *testing.T) {
 	if err := a.client().Create(ctx, tier); err != nil {
 		t.Fatal(err)
 	}
-	p := &tenancyv1.Project{ObjectMeta: metav1.ObjectMeta{Name: "county"}, Spec: tenancyv1.ProjectSpec{Owner: "tenant-c", Tier: "counted"}}
-	if err := a.client().Create(ctx, p); err != nil {
-		t.Fatal(err)
-	}
-	namespace(t, a, "county", map[string]string{tenancyv1.ProjectLabel: "county"})
+	projectNamespace(t, a, "county", "counted")
 	err := testenv.Eventually(ctx, 10*time.Second, func() error {
 		return a.client().Create(ctx, ingress("county", "one", "a.county.web.atrium.test", "b.county.web.atrium.test"))
 	})
@@ -359,11 +347,7 @@ func TestFleetDomainPolicy(t *testing.T) {
 	if err := a.client().Create(ctx, tier); err != nil {
 		t.Fatal(err)
 	}
-	p := &tenancyv1.Project{ObjectMeta: metav1.ObjectMeta{Name: "netproj"}, Spec: tenancyv1.ProjectSpec{Owner: "tenant-n", Tier: "net"}}
-	if err := a.client().Create(ctx, p); err != nil {
-		t.Fatal(err)
-	}
-	namespace(t, a, "netproj", map[string]string{tenancyv1.ProjectLabel: "netproj"})
+	projectNamespace(t, a, "netproj", "net")
 	namespace(t, a, "open-ns", nil)
 	namespace(t, a, "closed-ns", nil)
 	namespace(t, b, "open-ns", nil)
@@ -420,11 +404,7 @@ func TestGatewayListenersAreClaimed(t *testing.T) {
 	ctx := context.Background()
 	a := members["member-a"]
 	for _, name := range []string{"gw-one", "gw-two"} {
-		p := &tenancyv1.Project{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: tenancyv1.ProjectSpec{Owner: "tenant-" + name, Tier: "standard"}}
-		if err := a.client().Create(ctx, p); err != nil {
-			t.Fatal(err)
-		}
-		namespace(t, a, name, map[string]string{tenancyv1.ProjectLabel: name})
+		projectNamespace(t, a, name, "standard")
 	}
 	namespace(t, a, "shared-gateways", nil)
 	gw := func(ns, name string, listeners ...map[string]any) *unstructured.Unstructured {

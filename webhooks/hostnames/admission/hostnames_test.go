@@ -37,6 +37,17 @@ func namespace(t *testing.T, m *member, name string, labels map[string]string) {
 	}
 }
 
+// projectNamespace makes a Project on a tier and its namespace, labelled
+// as the projects operator labels it (no operator runs in this suite).
+func projectNamespace(t *testing.T, m *member, name, tier string) {
+	t.Helper()
+	p := &tenancyv1.Project{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: tenancyv1.ProjectSpec{Owner: "tenant-" + name, Tier: tier}}
+	if err := m.client().Create(context.Background(), p); err != nil {
+		t.Fatal(err)
+	}
+	namespace(t, m, name, map[string]string{tenancyv1.ProjectLabel: name})
+}
+
 func ingress(ns, name string, hosts ...string) *networkingv1.Ingress {
 	ing := &networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}}
 	for _, h := range hosts {
@@ -210,11 +221,7 @@ func TestTierDomains(t *testing.T) {
 	skipShort(t)
 	ctx := context.Background()
 	a := members["member-a"]
-	p := &tenancyv1.Project{ObjectMeta: metav1.ObjectMeta{Name: "webby"}, Spec: tenancyv1.ProjectSpec{Owner: "tenant-w", Tier: "standard"}}
-	if err := a.client().Create(ctx, p); err != nil {
-		t.Fatal(err)
-	}
-	namespace(t, a, "webby", map[string]string{tenancyv1.ProjectLabel: "webby"})
+	projectNamespace(t, a, "webby", "standard")
 	err := testenv.Eventually(ctx, 10*time.Second, func() error {
 		return a.client().Create(ctx, ingress("webby", "ok", "webby.web.atrium.test"))
 	})
