@@ -79,6 +79,11 @@ func (s *Outcomes) Replace(next map[string]Outcome) []string {
 	return changed
 }
 
+// recordName is the hostname an endpoint is for, as claims spell it.
+func recordName(ep *endpoint.Endpoint) string {
+	return strings.ToLower(strings.TrimSuffix(ep.DNSName, "."))
+}
+
 // outcomesOf says, per claimed hostname, what the sync achieved (failed
 // holds the write error of each hostname whose changes did not go
 // through), and counts the hostnames blocked by another owner's records.
@@ -92,7 +97,7 @@ func outcomesOf(published []Published, current []*endpoint.Endpoint, changes *pl
 		if o == owner {
 			continue
 		}
-		name := strings.ToLower(strings.TrimSuffix(ep.DNSName, "."))
+		name := recordName(ep)
 		if o == "" {
 			o = "nobody (no ownership record: made by hand or by another tool)"
 		} else {
@@ -105,7 +110,7 @@ func outcomesOf(published []Published, current []*endpoint.Endpoint, changes *pl
 	pending := map[string]bool{}
 	for _, list := range [][]*endpoint.Endpoint{changes.Create, changes.UpdateNew, changes.Delete} {
 		for _, ep := range list {
-			pending[strings.ToLower(strings.TrimSuffix(ep.DNSName, "."))] = true
+			pending[recordName(ep)] = true
 		}
 	}
 	out := make(map[string]Outcome, len(published))

@@ -304,7 +304,7 @@ func (r *ZoneReconciler) apply(ctx context.Context, changes *plan.Changes) (map[
 func changesByName(c *plan.Changes) map[string]*plan.Changes {
 	out := map[string]*plan.Changes{}
 	group := func(ep *endpoint.Endpoint) *plan.Changes {
-		name := strings.ToLower(strings.TrimSuffix(ep.DNSName, "."))
+		name := recordName(ep)
 		if out[name] == nil {
 			out[name] = &plan.Changes{}
 		}
