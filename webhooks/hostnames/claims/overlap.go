@@ -152,7 +152,7 @@ func (r *Reserver) waitForWildcard(ctx context.Context, h, w hostname.Hostname, 
 			return unavailable(err)
 		case heldBy(c, holder) || !c.DeletionTimestamp.IsZero():
 			return nil
-		case c.Labels[fleetv1.TentativeLabel] == "" || dryRun:
+		case !c.Tentative() || dryRun:
 			return &OverlapError{Hostname: h.Name, Other: w.Name, Holder: holderOf(c)}
 		case time.Since(c.CreationTimestamp.Time) > tentativeFor:
 			return nil // left by an admission that died

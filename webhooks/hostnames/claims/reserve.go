@@ -203,9 +203,7 @@ func unavailable(err error) error {
 }
 
 // heldBy reports whether a claim belongs to the holder's cluster and namespace.
-func heldBy(c *fleetv1.HostnameClaim, h Holder) bool {
-	return c.Spec.Cluster == h.Cluster && c.Spec.Namespace == h.Namespace && c.DeletionTimestamp.IsZero()
-}
+func heldBy(c *fleetv1.HostnameClaim, h Holder) bool { return c.HeldBy(h.Cluster, h.Namespace) }
 
 func holderOf(c *fleetv1.HostnameClaim) Holder {
 	return Holder{Cluster: c.Spec.Cluster, Namespace: c.Spec.Namespace, Project: c.Spec.Project}
