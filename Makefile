@@ -30,15 +30,15 @@ generate: tools ## Generate deepcopy code for the API types.
 
 .PHONY: manifests
 manifests: tools ## Generate CRDs, RBAC roles and webhook configurations from markers.
-	$(CONTROLLER_GEN) crd paths=./apis/tenancy/... output:crd:artifacts:config=config/crd/bases
+	$(CONTROLLER_GEN) crd paths="./apis/tenancy/...;./apis/pages/..." output:crd:artifacts:config=config/crd/bases
 	$(CONTROLLER_GEN) crd paths=./apis/fleet/... output:crd:artifacts:config=config/crd/fleet
 	$(CONTROLLER_GEN) rbac:roleName=atrium-projects paths="$(call member_pkgs,operators/projects)" output:rbac:artifacts:config=operators/projects/config/rbac
-	$(CONTROLLER_GEN) rbac:roleName=atrium-dns paths="$(call member_pkgs,operators/dns)" output:rbac:artifacts:config=operators/dns/config/rbac
+	$(CONTROLLER_GEN) rbac:roleName=atrium-dns paths="$(call member_pkgs,operators/dns);./internal/sources" output:rbac:artifacts:config=operators/dns/config/rbac
 	$(CONTROLLER_GEN) rbac:roleName=atrium-hub-dns paths=./operators/dns/hubrbac output:rbac:artifacts:config=operators/dns/config/hub
 	$(CONTROLLER_GEN) rbac:roleName=atrium-myprojects paths="$(call member_pkgs,apiservers/myprojects)" output:rbac:artifacts:config=apiservers/myprojects/config/rbac
 	$(CONTROLLER_GEN) rbac:roleName=atrium-projects-webhook webhook paths="$(call member_pkgs,webhooks/projects)" \
 		output:rbac:artifacts:config=webhooks/projects/config/rbac output:webhook:artifacts:config=webhooks/projects/config/webhook
-	$(CONTROLLER_GEN) rbac:roleName=atrium-hostnames webhook paths="$(call member_pkgs,webhooks/hostnames)" \
+	$(CONTROLLER_GEN) rbac:roleName=atrium-hostnames webhook paths="$(call member_pkgs,webhooks/hostnames);./internal/sources" \
 		output:rbac:artifacts:config=webhooks/hostnames/config/rbac output:webhook:artifacts:config=webhooks/hostnames/config/webhook
 	$(CONTROLLER_GEN) rbac:roleName=atrium-hub-hostnames paths=./webhooks/hostnames/hubrbac output:rbac:artifacts:config=webhooks/hostnames/config/hub
 

@@ -7,6 +7,11 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 )
 
+// The kind's admission by the hostnames webhook, and the right to read it
+// (the webhook's releaser and the DNS operator).
+// +kubebuilder:webhook:path=/validate-hostnames,mutating=false,failurePolicy=fail,sideEffects=NoneOnDryRun,groups=gateway.networking.k8s.io,resources=gateways,verbs=create;update,versions=v1,name=gateways.hostnames.fleet.atrium.dev,admissionReviewVersions=v1,timeoutSeconds=10
+// +kubebuilder:rbac:groups=gateway.networking.k8s.io,resources=gateways,verbs=get;list;watch
+
 // gateway reads spec.listeners[].hostname of a Gateway API Gateway. A
 // listener's hostname is the name its routes may serve, so a tenant's
 // Gateway claims it like any hostname; the records are published for the
@@ -54,4 +59,17 @@ func (gateway) CatchAll(obj *unstructured.Unstructured) (string, error) {
 		return nil
 	}, "spec", "listeners")
 	return what, err
+}
+
+// Addresses reads status.addresses of a Gateway, IP addresses and
+// hostnames alike: where its HTTPRoutes' hostnames point.
+func (gateway) Addresses(obj *unstructured.Unstructured) []string {
+	var out []string
+	for _, it := range listAt(obj.Object, "status", "addresses") {
+		if m, ok := it.(map[string]any); ok {
+			v, _ := m["value"].(string)
+			out = appendNew(out, v)
+		}
+	}
+	return out
 }

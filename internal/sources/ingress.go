@@ -7,6 +7,11 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 )
 
+// The kind's admission by the hostnames webhook, and the right to read it
+// (the webhook's releaser and the DNS operator).
+// +kubebuilder:webhook:path=/validate-hostnames,mutating=false,failurePolicy=fail,sideEffects=NoneOnDryRun,groups=networking.k8s.io,resources=ingresses,verbs=create;update,versions=v1,name=ingresses.hostnames.fleet.atrium.dev,admissionReviewVersions=v1,timeoutSeconds=10
+// +kubebuilder:rbac:groups=networking.k8s.io,resources=ingresses,verbs=get;list;watch
+
 // ingress reads spec.rules[].host and spec.tls[].hosts[] of an Ingress.
 type ingress struct{}
 
@@ -50,4 +55,17 @@ func (ingress) CatchAll(obj *unstructured.Unstructured) (string, error) {
 		return nil
 	}, "spec", "rules")
 	return what, err
+}
+
+// Targets are the addresses of the Ingress's load balancer.
+func (ingress) Targets(obj *unstructured.Unstructured, _ Fronts) []string {
+	var out []string
+	for _, it := range listAt(obj.Object, "status", "loadBalancer", "ingress") {
+		if m, ok := it.(map[string]any); ok {
+			ip, _ := m["ip"].(string)
+			host, _ := m["hostname"].(string)
+			out = appendNew(appendNew(out, ip), host)
+		}
+	}
+	return out
 }

@@ -1,7 +1,10 @@
 package sources
 
 import (
+	"os"
+	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -210,5 +213,84 @@ func TestDNSEndpointRecordTypesForTenants(t *testing.T) {
 	ing, _ := For(schema.GroupKind{Group: "networking.k8s.io", Kind: "Ingress"})
 	if got, _ := TenantRefusal(ing, obj(t, `spec: {}`)); got != "" {
 		t.Errorf("an Ingress has a tenant refusal: %q", got)
+	}
+}
+
+// TestEveryKindIsAdmittedAndRead checks the generated manifests against
+// the registry: each kind's file carries its webhook rule and the right to
+// read it, and `make manifests` put them where the components get them.
+func TestEveryKindIsAdmittedAndRead(t *testing.T) {
+	read := func(path string) []map[string]any {
+		b, err := os.ReadFile(filepath.Join("..", "..", path))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []map[string]any
+		for _, doc := range strings.Split(string(b), "\n---\n") {
+			m := map[string]any{}
+			if err := yaml.Unmarshal([]byte(doc), &m); err != nil {
+				t.Fatal(err)
+			}
+			if len(m) > 0 {
+				out = append(out, m)
+			}
+		}
+		return out
+	}
+	type gvr struct{ group, version, resource string }
+	admitted := map[gvr]bool{}
+	for _, cfg := range read("webhooks/hostnames/config/webhook/manifests.yaml") {
+		hooks, _, _ := unstructured.NestedSlice(cfg, "webhooks")
+		for _, h := range hooks {
+			rules, _, _ := unstructured.NestedSlice(h.(map[string]any), "rules")
+			for _, r := range rules {
+				r := r.(map[string]any)
+				groups, _, _ := unstructured.NestedStringSlice(r, "apiGroups")
+				versions, _, _ := unstructured.NestedStringSlice(r, "apiVersions")
+				resources, _, _ := unstructured.NestedStringSlice(r, "resources")
+				for _, g := range groups {
+					for _, v := range versions {
+						for _, res := range resources {
+							admitted[gvr{g, v, res}] = true
+						}
+					}
+				}
+			}
+		}
+	}
+	readable := func(path string) map[[2]string]bool {
+		out := map[[2]string]bool{}
+		for _, role := range read(path) {
+			rules, _, _ := unstructured.NestedSlice(role, "rules")
+			for _, r := range rules {
+				r := r.(map[string]any)
+				groups, _, _ := unstructured.NestedStringSlice(r, "apiGroups")
+				resources, _, _ := unstructured.NestedStringSlice(r, "resources")
+				verbs, _, _ := unstructured.NestedStringSlice(r, "verbs")
+				if !slices.Contains(verbs, "list") || !slices.Contains(verbs, "watch") || !slices.Contains(verbs, "get") {
+					continue
+				}
+				for _, g := range groups {
+					for _, res := range resources {
+						out[[2]string{g, res}] = true
+					}
+				}
+			}
+		}
+		return out
+	}
+	byWebhook := readable("webhooks/hostnames/config/rbac/role.yaml")
+	byDNS := readable("operators/dns/config/rbac/role.yaml")
+	for _, s := range All() {
+		k := s.Kind()
+		if !admitted[gvr{k.Group, k.Version, k.Resource}] {
+			t.Errorf("%s: no hostnames webhook rule for %s/%s %s", k.GroupKind(), k.Group, k.Version, k.Resource)
+		}
+		if !byWebhook[[2]string{k.Group, k.Resource}] {
+			t.Errorf("%s: the hostnames webhook cannot read %s", k.GroupKind(), k.Resource)
+		}
+		if !byDNS[[2]string{k.Group, k.Resource}] {
+			t.Errorf("%s: the DNS operator cannot read %s", k.GroupKind(), k.Resource)
+		}
 	}
 }

@@ -17,7 +17,8 @@ import (
 	"github.com/atrium-dev/atrium/webhooks/hostnames/wiring"
 )
 
-// +kubebuilder:webhook:path=/validate-hostnames,mutating=false,failurePolicy=fail,sideEffects=NoneOnDryRun,groups=networking.k8s.io;gateway.networking.k8s.io;route.openshift.io;externaldns.k8s.io,resources=ingresses;httproutes;gateways;routes;dnsendpoints,verbs=create;update,versions=v1;v1alpha1,name=vhostnames.fleet.atrium.dev,admissionReviewVersions=v1,timeoutSeconds=10
+// Each source kind's admission rule is a marker in its file of
+// internal/sources.
 
 // Leader election, in the component's own namespace only (a Role, not a
 // ClusterRole: other controllers' leases, kube-system's among them, are not

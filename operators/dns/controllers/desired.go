@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/external-dns/endpoint"
 
@@ -72,172 +71,28 @@ type Problem struct {
 	Message string
 }
 
-// Fronts are where the cluster's traffic comes in: the addresses that
-// hostnames point at when their object's status names none.
-type Fronts struct {
-	// Defaults are the cluster's ingress addresses from configuration.
-	Defaults []string
-	// Gateways are the addresses of each Gateway API Gateway, by
-	// "namespace/name", from its status.
-	Gateways map[string][]string
-}
+// Fronts are where the cluster's traffic comes in (sources.Fronts).
+type Fronts = sources.Fronts
 
-// wantsOf reads what an object asks to publish. Objects being deleted ask
-// nothing: their records go as soon as deletion starts.
+// wantsOf reads what an object asks to publish.
 func wantsOf(kind sources.Source, u *unstructured.Unstructured, fronts Fronts) ([]Want, []Problem) {
-	if u.GetDeletionTimestamp() != nil {
-		return nil, nil
-	}
 	ref := refOf(u)
-	if kind.Kind().GroupKind() == dnsEndpointKind {
-		return dnsEndpointWants(u, ref)
-	}
-	raw, err := kind.Hostnames(u)
+	records, invalid, err := sources.Records(kind, u, fronts)
 	if err != nil {
 		return nil, []Problem{{Source: ref, Reason: "InvalidObject", Message: err.Error()}}
 	}
-	targets := statusTargets(kind.Kind().GroupKind(), u, fronts.Gateways)
-	if len(targets) == 0 {
-		targets = fronts.Defaults
-	}
-	var out []Want
 	var problems []Problem
-	seen := map[string]bool{}
-	for _, s := range raw {
-		h, err := hostname.Normalize(s, hostname.Options{AllowWildcard: kind.AllowsWildcards()})
-		if err != nil {
-			problems = append(problems, Problem{Source: ref, Host: s, Reason: "InvalidHostname", Message: err.Error()})
+	out := make([]Want, 0, len(records))
+	for _, rec := range records {
+		if rec.Type != "" && !slices.Contains(managedTypes, rec.Type) {
+			problems = append(problems, Problem{Source: ref, Host: rec.Host.Name, Reason: "UnsupportedRecordType",
+				Message: fmt.Sprintf("record type %s of %s is not published; supported types are %s", rec.Type, rec.Host.Name, strings.Join(managedTypes, ", "))})
 			continue
 		}
-		if seen[h.Name] {
-			continue
-		}
-		seen[h.Name] = true
-		out = append(out, Want{Host: h, Source: ref, Targets: slices.Clone(targets)})
+		out = append(out, Want{Host: rec.Host, Source: ref, Type: rec.Type, Targets: rec.Targets, TTL: endpoint.TTL(rec.TTL)})
 	}
-	return out, problems
-}
-
-var (
-	ingressKind   = schema.GroupKind{Group: "networking.k8s.io", Kind: "Ingress"}
-	httpRouteKind = schema.GroupKind{Group: "gateway.networking.k8s.io", Kind: "HTTPRoute"}
-	// GatewayKind is the Gateway API's Gateway, whose status holds the
-	// addresses of its HTTPRoutes.
-	GatewayKind     = schema.GroupVersionKind{Group: "gateway.networking.k8s.io", Version: "v1", Kind: "Gateway"}
-	routeKind       = schema.GroupKind{Group: "route.openshift.io", Kind: "Route"}
-	dnsEndpointKind = schema.GroupKind{Group: "externaldns.k8s.io", Kind: "DNSEndpoint"}
-)
-
-// statusTargets reads the address of the ingress front from an object's
-// status: the load balancer of an Ingress, the router's canonical hostname
-// of an OpenShift Route. An HTTPRoute's status names no address: its parent
-// Gateways' statuses do.
-func statusTargets(gk schema.GroupKind, u *unstructured.Unstructured, gateways map[string][]string) []string {
-	var out []string
-	add := func(s string) {
-		if s != "" && !slices.Contains(out, s) {
-			out = append(out, s)
-		}
-	}
-	switch gk {
-	case ingressKind:
-		items := listAt(u.Object, "status", "loadBalancer", "ingress")
-		for _, it := range items {
-			if m, ok := it.(map[string]any); ok {
-				ip, _ := m["ip"].(string)
-				host, _ := m["hostname"].(string)
-				add(ip)
-				add(host)
-			}
-		}
-	case httpRouteKind:
-		for _, it := range listAt(u.Object, "spec", "parentRefs") {
-			if m, ok := it.(map[string]any); ok {
-				if key, ok := gatewayKey(m, u.GetNamespace()); ok {
-					for _, a := range gateways[key] {
-						add(a)
-					}
-				}
-			}
-		}
-	case routeKind:
-		items := listAt(u.Object, "status", "ingress")
-		for _, it := range items {
-			if m, ok := it.(map[string]any); ok {
-				host, _ := m["routerCanonicalHostname"].(string)
-				add(host)
-			}
-		}
-	}
-	return out
-}
-
-// gatewayKey returns "namespace/name" of the Gateway a parentRef names; the
-// group and kind default to the Gateway API's Gateway, the namespace to the
-// route's.
-func gatewayKey(ref map[string]any, routeNamespace string) (string, bool) {
-	group, hasGroup := ref["group"].(string)
-	kind, hasKind := ref["kind"].(string)
-	if (hasGroup && group != GatewayKind.Group) || (hasKind && kind != GatewayKind.Kind) {
-		return "", false
-	}
-	name, _ := ref["name"].(string)
-	ns, _ := ref["namespace"].(string)
-	if ns == "" {
-		ns = routeNamespace
-	}
-	return ns + "/" + name, name != ""
-}
-
-// gatewayAddresses reads status.addresses of a Gateway: IP addresses and
-// hostnames alike.
-func gatewayAddresses(u *unstructured.Unstructured) []string {
-	var out []string
-	for _, it := range listAt(u.Object, "status", "addresses") {
-		if m, ok := it.(map[string]any); ok {
-			if v, _ := m["value"].(string); v != "" && !slices.Contains(out, v) {
-				out = append(out, v)
-			}
-		}
-	}
-	return out
-}
-
-// listAt reads a list in place (objects come from the cache and are only
-// read); anything else than a list reads as none.
-func listAt(obj map[string]any, path ...string) []any {
-	v, _, _ := unstructured.NestedFieldNoCopy(obj, path...)
-	items, _ := v.([]any)
-	return items
-}
-
-// dnsEndpointWants reads spec.endpoints of an external-dns DNSEndpoint:
-// names, types, targets and TTLs as given.
-func dnsEndpointWants(u *unstructured.Unstructured, ref Ref) ([]Want, []Problem) {
-	items := listAt(u.Object, "spec", "endpoints")
-	var out []Want
-	var problems []Problem
-	for _, it := range items {
-		m, ok := it.(map[string]any)
-		if !ok {
-			continue
-		}
-		name, _ := m["dnsName"].(string)
-		typ, _ := m["recordType"].(string)
-		typ = strings.ToUpper(typ)
-		h, err := hostname.Normalize(name, hostname.Options{AllowWildcard: true})
-		if err != nil {
-			problems = append(problems, Problem{Source: ref, Host: name, Reason: "InvalidHostname", Message: err.Error()})
-			continue
-		}
-		if typ != "" && !slices.Contains(managedTypes, typ) {
-			problems = append(problems, Problem{Source: ref, Host: h.Name, Reason: "UnsupportedRecordType",
-				Message: fmt.Sprintf("record type %s of %s is not published; supported types are %s", typ, h.Name, strings.Join(managedTypes, ", "))})
-			continue
-		}
-		targets, _, _ := unstructured.NestedStringSlice(m, "targets")
-		ttl, _, _ := unstructured.NestedInt64(m, "recordTTL")
-		out = append(out, Want{Host: h, Source: ref, Type: typ, Targets: targets, TTL: endpoint.TTL(ttl)})
+	for _, in := range invalid {
+		problems = append(problems, Problem{Source: ref, Host: in.Raw, Reason: "InvalidHostname", Message: in.Err.Error()})
 	}
 	return out, problems
 }
@@ -294,13 +149,10 @@ func decide(wants []Want, claims map[string]*fleetv1.HostnameClaim, o Options) (
 	var problems []Problem
 	for host, ws := range byHost {
 		claim := claims[hostname.ClaimName(ws[0].Host)]
-		// A tentative claim (a wildcard whose admission is still looking
-		// for overlaps) does not hold its names yet.
-		held := claim != nil && claim.Spec.Cluster == o.Cluster && claim.DeletionTimestamp.IsZero() &&
-			claim.Labels[fleetv1.TentativeLabel] == ""
+		held := claim != nil && claim.InForce(o.Cluster)
 		var mine []Want
 		for _, w := range ws {
-			if held && w.Source.Namespace == claim.Spec.Namespace {
+			if held && claim.HeldBy(o.Cluster, w.Source.Namespace) {
 				mine = append(mine, w)
 				continue
 			}

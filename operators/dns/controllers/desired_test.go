@@ -8,6 +8,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/external-dns/endpoint"
 	"sigs.k8s.io/external-dns/plan"
@@ -57,7 +58,7 @@ func ttlString(t endpoint.TTL) string {
 
 func TestWantsPerKind(t *testing.T) {
 	defaults := []string{"192.0.2.100"}
-	gateways := map[string][]string{"a/public": {"192.0.2.120", "gw.example.net"}, "infra/shared": {"2001:db8::80"}}
+	gateways := map[schema.GroupKind]map[string][]string{{Group: "gateway.networking.k8s.io", Kind: "Gateway"}: {"a/public": {"192.0.2.120", "gw.example.net"}, "infra/shared": {"2001:db8::80"}}}
 	rules := []any{map[string]any{"host": "WWW.Example.test"}, map[string]any{"host": "api.example.test"}}
 	tests := []struct {
 		name     string
@@ -105,7 +106,7 @@ func TestWantsPerKind(t *testing.T) {
 	}}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			ws, ps := wantsOf(kindOf(t, tc.obj), tc.obj, Fronts{Defaults: defaults, Gateways: gateways})
+			ws, ps := wantsOf(kindOf(t, tc.obj), tc.obj, Fronts{Defaults: defaults, Parents: gateways})
 			if got := wantsSummary(ws); !slices.Equal(got, tc.want) {
 				t.Errorf("wants = %q, want %q", got, tc.want)
 			}

@@ -3,8 +3,6 @@ package controllers
 import (
 	"time"
 
-	"k8s.io/apimachinery/pkg/api/meta"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -75,7 +73,7 @@ func Setup(mgr ctrl.Manager, c Config) error {
 	zone := &ZoneReconciler{
 		Local: mgr.GetClient(), Claims: hubCluster.GetCache(),
 		Kinds:    sources.Published(mgr.GetRESTMapper()),
-		Gateways: served(mgr.GetRESTMapper(), GatewayKind),
+		Parents:  sources.Parents(sources.Served(mgr.GetRESTMapper())),
 		Provider: c.Provider, OwnershipFirst: c.OwnershipFirst, Zones: c.Zones, Cluster: c.Cluster,
 		DefaultTargets: c.DefaultTargets, TTL: c.TTL, Batch: c.Batch,
 		Resync: c.Resync, ConflictRetry: c.ConflictRetry, NotClaimedGrace: c.NotClaimedGrace,
@@ -89,10 +87,4 @@ func Setup(mgr ctrl.Manager, c Config) error {
 		Outcomes: outcomes, Changed: changed, Recorder: c.Recorder, Concurrency: c.StatusConcurrency,
 	}
 	return status.SetupWithManager(mgr, hubCluster)
-}
-
-// served reports whether the cluster serves a kind.
-func served(mapper meta.RESTMapper, gvk schema.GroupVersionKind) bool {
-	_, err := mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
-	return err == nil
 }

@@ -75,9 +75,9 @@ type ZoneReconciler struct {
 	// DefaultTargets are the cluster's ingress addresses, for sources whose
 	// status names none.
 	DefaultTargets []string
-	// Gateways says whether the cluster serves the Gateway API's Gateway,
-	// whose addresses HTTPRoutes point at.
-	Gateways bool
+	// Parents are the served kinds whose objects others attach to (the
+	// Gateway API's Gateway, whose addresses HTTPRoutes point at).
+	Parents []sources.Source
 	// TTL of records whose source gives none.
 	TTL time.Duration
 	// Batch is the shortest time between two syncs driven by events.
@@ -124,10 +124,8 @@ type problemKey struct {
 	uid, host, reason string
 }
 
-// +kubebuilder:rbac:groups=networking.k8s.io,resources=ingresses,verbs=get;list;watch
-// +kubebuilder:rbac:groups=gateway.networking.k8s.io,resources=httproutes;gateways,verbs=get;list;watch
-// +kubebuilder:rbac:groups=route.openshift.io,resources=routes,verbs=get;list;watch
-// +kubebuilder:rbac:groups=externaldns.k8s.io,resources=dnsendpoints,verbs=get;list;watch
+// The source objects are read with the rights their files in
+// internal/sources give.
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 // Reading this cluster's claims at the hub is in package hubrbac (the
 // hub's role for this member's DNS identity), apart from this cluster's role.
@@ -154,16 +152,9 @@ func (r *ZoneReconciler) SetupWithManager(mgr ctrl.Manager, hub cluster.Cluster)
 			q.Add(zoneRequest)
 			return nil
 		}))
-	watch := []schema.GroupVersionKind{}
-	for _, k := range r.Kinds {
-		watch = append(watch, k.Kind().GroupVersionKind)
-	}
-	if r.Gateways {
-		watch = append(watch, GatewayKind)
-	}
-	for _, gvk := range watch {
+	for _, k := range slices.Concat(r.Kinds, r.Parents) {
 		u := &unstructured.Unstructured{}
-		u.SetGroupVersionKind(gvk)
+		u.SetGroupVersionKind(k.Kind().GroupVersionKind)
 		b = b.WatchesRawSource(source.Kind[client.Object](mgr.GetCache(), u, batch[client.Object](r)))
 	}
 	return b.Complete(r)
@@ -374,23 +365,27 @@ func (r *ZoneReconciler) next(conflicts int, problemsDue time.Duration) time.Dur
 }
 
 // fronts returns the cluster's ingress fronts, and a fingerprint of the
-// Gateways that changes whenever one of them does.
+// parents (Gateways) that changes whenever one of them does.
 func (r *ZoneReconciler) fronts(ctx context.Context) (Fronts, string, error) {
 	f := Fronts{Defaults: r.DefaultTargets}
-	if !r.Gateways {
+	if len(r.Parents) == 0 {
 		return f, "", nil
 	}
-	list := &unstructured.UnstructuredList{}
-	list.SetGroupVersionKind(GatewayKind.GroupVersion().WithKind(GatewayKind.Kind + "List"))
-	if err := r.Local.List(ctx, list, client.UnsafeDisableDeepCopy); err != nil {
-		return f, "", fmt.Errorf("listing gateways: %w", err)
-	}
-	f.Gateways = make(map[string][]string, len(list.Items))
+	f.Parents = make(map[schema.GroupKind]map[string][]string, len(r.Parents))
 	h := fnv.New64a()
-	for i := range list.Items {
-		g := &list.Items[i]
-		f.Gateways[g.GetNamespace()+"/"+g.GetName()] = gatewayAddresses(g)
-		fmt.Fprintf(h, "%s/%s@%s;", g.GetNamespace(), g.GetName(), g.GetResourceVersion())
+	for _, k := range r.Parents {
+		list := &unstructured.UnstructuredList{}
+		list.SetGroupVersionKind(k.Kind().GroupVersionKind.GroupVersion().WithKind(k.Kind().GroupVersionKind.Kind + "List"))
+		if err := r.Local.List(ctx, list, client.UnsafeDisableDeepCopy); err != nil {
+			return f, "", fmt.Errorf("listing %s: %w", k.Kind().Resource, err)
+		}
+		byName := make(map[string][]string, len(list.Items))
+		for i := range list.Items {
+			p := &list.Items[i]
+			byName[p.GetNamespace()+"/"+p.GetName()] = sources.Addresses(k, p)
+			fmt.Fprintf(h, "%s:%s/%s@%s;", k.Kind().Resource, p.GetNamespace(), p.GetName(), p.GetResourceVersion())
+		}
+		f.Parents[k.Kind().GroupKind()] = byName
 	}
 	return f, strconv.FormatUint(h.Sum64(), 36), nil
 }

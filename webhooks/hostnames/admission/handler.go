@@ -185,9 +185,12 @@ func (h *Hostnames) review(ctx context.Context, req admission.Request, src sourc
 		// Before normalizing or writing anything.
 		return r, []string{fmt.Sprintf("the object has %d hostnames; the most one object may have is %d: split it into several", len(raw), max)}, nil
 	}
-	var problems []string
-	r.Hostnames, problems = normalizeAll(raw, src.AllowsWildcards())
-	if len(problems) > 0 {
+	var invalid []sources.Invalid
+	if r.Hostnames, invalid = sources.Normalize(src, raw); len(invalid) > 0 {
+		var problems []string
+		for _, in := range invalid {
+			problems = append(problems, in.Err.Error())
+		}
 		return r, problems, nil
 	}
 
@@ -196,11 +199,9 @@ func (h *Hostnames) review(ctx context.Context, req admission.Request, src sourc
 		if r.OldObject, err = decode(req.OldObject.Raw); err != nil {
 			return nil, nil, err
 		}
-		if oldRaw, err := src.Hostnames(r.OldObject); err == nil {
-			// Hostnames the old object had in a form no longer accepted are
-			// simply treated as new.
-			before, _ = normalizeAll(oldRaw, src.AllowsWildcards())
-		}
+		// Hostnames the old object had in a form no longer accepted are
+		// simply treated as new.
+		before, _, _ = sources.Names(src, r.OldObject)
 	}
 	for _, host := range r.Hostnames {
 		if !slices.Contains(before, host) {
@@ -247,24 +248,6 @@ func catchAll(req admission.Request, r *Review, src sources.Source) (msg string,
 		return "", false, err
 	}
 	return fmt.Sprintf("%s %s", req.Kind.Kind, what), true, nil
-}
-
-// normalizeAll normalizes and de-duplicates hostnames, collecting every
-// problem rather than stopping at the first.
-func normalizeAll(raw []string, wildcards bool) ([]hostname.Hostname, []string) {
-	var out []hostname.Hostname
-	var problems []string
-	for _, s := range raw {
-		h, err := hostname.Normalize(s, hostname.Options{AllowWildcard: wildcards})
-		if err != nil {
-			problems = append(problems, err.Error())
-			continue
-		}
-		if !slices.Contains(out, h) {
-			out = append(out, h)
-		}
-	}
-	return out, problems
 }
 
 func decode(raw []byte) (*unstructured.Unstructured, error) {

@@ -48,12 +48,9 @@ type Releaser struct {
 	now func() time.Time
 }
 
-// The source objects, read on this cluster. Writing claims at the hub is
-// granted by package hubrbac (the hub's role for this member's identity).
-// +kubebuilder:rbac:groups=networking.k8s.io,resources=ingresses,verbs=get;list;watch
-// +kubebuilder:rbac:groups=gateway.networking.k8s.io,resources=httproutes;gateways,verbs=get;list;watch
-// +kubebuilder:rbac:groups=route.openshift.io,resources=routes,verbs=get;list;watch
-// +kubebuilder:rbac:groups=externaldns.k8s.io,resources=dnsendpoints,verbs=get;list;watch
+// The source objects are read on this cluster with the rights their
+// files in internal/sources give. Writing claims at the hub is granted by
+// package hubrbac (the hub's role for this member's identity).
 
 // SetupWithManager watches the hub's claims of this cluster and the local
 // source objects, whose changes are mapped to the claims of their hostnames.
@@ -77,15 +74,13 @@ func (r *Releaser) claimsOf(k sources.Source) handler.MapFunc {
 		if !ok {
 			return nil
 		}
-		raw, err := k.Hostnames(u)
+		hosts, _, err := sources.Names(k, u)
 		if err != nil {
 			return nil
 		}
-		var out []reconcile.Request
-		for _, s := range raw {
-			if h, err := hostname.Normalize(s, hostname.Options{AllowWildcard: true}); err == nil {
-				out = append(out, reconcile.Request{NamespacedName: types.NamespacedName{Name: hostname.ClaimName(h)}})
-			}
+		out := make([]reconcile.Request, 0, len(hosts))
+		for _, h := range hosts {
+			out = append(out, reconcile.Request{NamespacedName: types.NamespacedName{Name: hostname.ClaimName(h)}})
 		}
 		return out
 	}
@@ -237,14 +232,5 @@ func (r *Releaser) sourceUses(ctx context.Context, namespace string, src fleetv1
 	if src.UID != "" && string(u.GetUID()) != src.UID {
 		return false, nil
 	}
-	raw, err := kind.Hostnames(u)
-	if err != nil {
-		return false, nil
-	}
-	for _, s := range raw {
-		if h, err := hostname.Normalize(s, hostname.Options{AllowWildcard: kind.AllowsWildcards()}); err == nil && h == host {
-			return true, nil
-		}
-	}
-	return false, nil
+	return sources.Uses(kind, u, host), nil
 }
