@@ -91,7 +91,7 @@ func TestRegistry(t *testing.T) {
 		}
 		kinds = append(kinds, k.GroupVersionKind.Kind)
 	}
-	want := []string{"DNSEndpoint", "Gateway", "HTTPRoute", "Ingress", "Route"}
+	want := []string{"DNSEndpoint", "Gateway", "HTTPRoute", "Ingress", "GitLabPagesSite", "Route"}
 	if !reflect.DeepEqual(kinds, want) {
 		t.Fatalf("kinds %v, want %v", kinds, want)
 	}

@@ -3,6 +3,7 @@ package controllers
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"net/netip"
 	"slices"
 	"strings"
@@ -16,9 +17,14 @@ import (
 	"github.com/atrium-dev/atrium/internal/sources"
 )
 
-// Record types the operator manages. TXT is the registry's own; other types
-// in a DNSEndpoint are refused with an event.
-var managedTypes = []string{endpoint.RecordTypeA, endpoint.RecordTypeAAAA, endpoint.RecordTypeCNAME}
+// Record types a hostname is published with; other types in a DNSEndpoint
+// are refused with an event.
+var hostTypes = []string{endpoint.RecordTypeA, endpoint.RecordTypeAAAA, endpoint.RecordTypeCNAME}
+
+// Record types the operator manages: a hostname's, and TXT records beside
+// a hostname ("_<service>.<hostname>", such as GitLab's verification
+// record). The registry's own TXT records are kept apart by the registry.
+var managedTypes = append(slices.Clone(hostTypes), endpoint.RecordTypeTXT)
 
 // Ref names one source object.
 type Ref struct {
@@ -53,7 +59,10 @@ func (r Ref) resource() string {
 
 // Want is what one source object asks to publish for one hostname.
 type Want struct {
-	Host   hostname.Hostname
+	Host hostname.Hostname
+	// Name is the record's name when it lies beside Host rather than at it
+	// ("_<service>.<host>"); such a record is TXT.
+	Name   string
 	Source Ref
 	// Type is the record type a DNSEndpoint gives; empty means it follows
 	// from the targets (A or AAAA for addresses, CNAME for names).
@@ -84,17 +93,34 @@ func wantsOf(kind sources.Source, u *unstructured.Unstructured, fronts Fronts) (
 	var problems []Problem
 	out := make([]Want, 0, len(records))
 	for _, rec := range records {
-		if rec.Type != "" && !slices.Contains(managedTypes, rec.Type) {
-			problems = append(problems, Problem{Source: ref, Host: rec.Host.Name, Reason: "UnsupportedRecordType",
-				Message: fmt.Sprintf("record type %s of %s is not published; supported types are %s", rec.Type, rec.Host.Name, strings.Join(managedTypes, ", "))})
+		if msg := unsupported(rec); msg != "" {
+			problems = append(problems, Problem{Source: ref, Host: rec.Host.Name, Reason: "UnsupportedRecordType", Message: msg})
 			continue
 		}
-		out = append(out, Want{Host: rec.Host, Source: ref, Type: rec.Type, Targets: rec.Targets, TTL: endpoint.TTL(rec.TTL)})
+		out = append(out, Want{Host: rec.Host, Name: rec.Name, Source: ref, Type: rec.Type, Targets: rec.Targets, TTL: endpoint.TTL(rec.TTL)})
 	}
 	for _, in := range invalid {
 		problems = append(problems, Problem{Source: ref, Host: in.Raw, Reason: "InvalidHostname", Message: in.Err.Error()})
 	}
 	return out, problems
+}
+
+// unsupported says why a record is not published, or "".
+func unsupported(rec sources.Record) string {
+	if rec.Name == "" {
+		if rec.Type != "" && !slices.Contains(hostTypes, rec.Type) {
+			return fmt.Sprintf("record type %s of %s is not published; supported types are %s", rec.Type, rec.Host.Name, strings.Join(hostTypes, ", "))
+		}
+		return ""
+	}
+	label, rest, _ := strings.Cut(rec.Name, ".")
+	switch {
+	case rec.Type != endpoint.RecordTypeTXT:
+		return fmt.Sprintf("record %s beside %s is %s; only TXT records are published beside a hostname", rec.Name, rec.Host.Name, rec.Type)
+	case rest != rec.Host.Name || !strings.HasPrefix(label, "_") || len(label) < 2 || strings.ContainsAny(label[1:], "_*"):
+		return fmt.Sprintf("record %s does not lie beside %s as \"_<service>.%s\"", rec.Name, rec.Host.Name, rec.Host.Name)
+	}
+	return ""
 }
 
 // typeOf is the record type a target calls for.
@@ -184,6 +210,48 @@ func decide(wants []Want, claims map[string]*fleetv1.HostnameClaim, o Options) (
 // endpointsFor merges the targets of every want of one hostname into one
 // record set per type.
 func endpointsFor(host string, ws []Want, first Ref, defaultTTL endpoint.TTL) []*endpoint.Endpoint {
+	var at []Want
+	beside := map[string][]Want{}
+	for _, w := range ws {
+		if w.Name == "" {
+			at = append(at, w)
+		} else {
+			beside[w.Name] = append(beside[w.Name], w)
+		}
+	}
+	out := endpointsAt(host, at, first, defaultTTL)
+	for _, name := range slices.Sorted(maps.Keys(beside)) {
+		out = append(out, besideEndpoint(name, beside[name], first, defaultTTL))
+	}
+	return out
+}
+
+// besideEndpoint is the TXT record set of one name beside a hostname.
+func besideEndpoint(name string, ws []Want, first Ref, defaultTTL endpoint.TTL) *endpoint.Endpoint {
+	var targets []string
+	ttl := endpoint.TTL(0)
+	for _, w := range ws {
+		for _, t := range w.Targets {
+			if t != "" && !slices.Contains(targets, t) {
+				targets = append(targets, t)
+			}
+		}
+		if w.TTL > 0 && (ttl == 0 || w.TTL < ttl) {
+			ttl = w.TTL
+		}
+	}
+	if ttl == 0 {
+		ttl = defaultTTL
+	}
+	slices.Sort(targets)
+	ep := endpoint.NewEndpointWithTTL(name, endpoint.RecordTypeTXT, ttl, targets...)
+	ep.Labels[endpoint.ResourceLabelKey] = first.resource()
+	return ep
+}
+
+// endpointsAt merges the targets of every want at a hostname into one
+// record set per type.
+func endpointsAt(host string, ws []Want, first Ref, defaultTTL endpoint.TTL) []*endpoint.Endpoint {
 	targets := map[string][]string{}
 	ttl := endpoint.TTL(0)
 	for _, w := range ws {
@@ -214,7 +282,7 @@ func endpointsFor(host string, ws []Want, first Ref, defaultTTL endpoint.TTL) []
 		targets[endpoint.RecordTypeCNAME] = c[:1]
 	}
 	var out []*endpoint.Endpoint
-	for _, typ := range managedTypes {
+	for _, typ := range hostTypes {
 		if len(targets[typ]) == 0 {
 			continue
 		}

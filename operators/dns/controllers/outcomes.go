@@ -79,9 +79,17 @@ func (s *Outcomes) Replace(next map[string]Outcome) []string {
 	return changed
 }
 
-// recordName is the hostname an endpoint is for, as claims spell it.
+// recordName is the hostname an endpoint is for, as claims spell it: a
+// record beside a hostname ("_<service>.<hostname>") is for that
+// hostname, since no hostname starts with "_".
 func recordName(ep *endpoint.Endpoint) string {
-	return strings.ToLower(strings.TrimSuffix(ep.DNSName, "."))
+	name := strings.ToLower(strings.TrimSuffix(ep.DNSName, "."))
+	if strings.HasPrefix(name, "_") {
+		if _, host, ok := strings.Cut(name, "."); ok {
+			return host
+		}
+	}
+	return name
 }
 
 // outcomesOf says, per claimed hostname, what the sync achieved (failed
@@ -97,7 +105,13 @@ func outcomesOf(published []Published, current []*endpoint.Endpoint, changes *pl
 		if o == owner {
 			continue
 		}
+		// A hostname's records conflict with any other record set at it; a
+		// TXT record only with one at its own name that this operator
+		// writes (a hand-made SPF or "_dmarc" record is no conflict).
 		name := recordName(ep)
+		if ep.RecordType == endpoint.RecordTypeTXT {
+			name = txtKey(ep)
+		}
 		if o == "" {
 			o = "nobody (no ownership record: made by hand or by another tool)"
 		} else {
@@ -120,10 +134,10 @@ func outcomesOf(published []Published, current []*endpoint.Endpoint, changes *pl
 		switch {
 		case p.Reason != "":
 			o.Reason, o.Message = p.Reason, p.Message
-		case len(foreign[p.Host]) > 0:
+		case len(foreignFor(p, foreign)) > 0:
 			conflicts++
 			o.Reason = "Conflict"
-			o.Message = fmt.Sprintf("the zone already has records for %s owned by %s; they are left alone and this hostname is not published until they are removed", p.Host, strings.Join(foreign[p.Host], ", "))
+			o.Message = fmt.Sprintf("the zone already has records for %s owned by %s; they are left alone and this hostname is not published until they are removed", p.Host, strings.Join(foreignFor(p, foreign), ", "))
 		case failed[p.Host] != nil && len(failed) < len(pending):
 			// The others' changes went through: this record set is the
 			// one the server will not take.
@@ -137,6 +151,27 @@ func outcomesOf(published []Published, current []*endpoint.Endpoint, changes *pl
 		out[p.Claim.Name] = o
 	}
 	return out, conflicts
+}
+
+// txtKey keys a TXT record set by its exact name, apart from hostnames.
+func txtKey(ep *endpoint.Endpoint) string {
+	return "TXT " + strings.ToLower(strings.TrimSuffix(ep.DNSName, "."))
+}
+
+// foreignFor returns the owners of other records in the way of what is
+// published for a hostname.
+func foreignFor(p Published, foreign map[string][]string) []string {
+	out := slices.Clone(foreign[p.Host])
+	for _, ep := range p.Endpoints {
+		if ep.RecordType == endpoint.RecordTypeTXT {
+			for _, o := range foreign[txtKey(ep)] {
+				if !slices.Contains(out, o) {
+					out = append(out, o)
+				}
+			}
+		}
+	}
+	return out
 }
 
 // outcomesAfterFailure keeps what was registered (its records are most

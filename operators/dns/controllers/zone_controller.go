@@ -394,13 +394,34 @@ func (r *ZoneReconciler) fronts(ctx context.Context) (Fronts, string, error) {
 // limited to the managed types, the zones and the records this cluster owns.
 func (r *ZoneReconciler) plan(current, desired []*endpoint.Endpoint) *plan.Changes {
 	return (&plan.Plan{
-		Current:        current,
+		Current:        txtInScope(current, desired, r.Cluster),
 		Desired:        desired,
 		Policies:       []plan.Policy{&plan.SyncPolicy{}},
 		ManagedRecords: managedTypes,
 		OwnerID:        r.Cluster,
 		DomainFilter:   endpoint.MatchAllDomainFilters{endpoint.NewDomainFilter(r.Zones)},
 	}).Calculate().Changes
+}
+
+// txtInScope leaves out of the current records the TXT records that are
+// neither this cluster's nor at a name it writes TXT at: hand-made TXT
+// records (SPF at a hostname, "_dmarc" beside it) are no concern of the
+// operator's, and the plan would otherwise take them for a foreign owner
+// of the name and publish nothing there.
+func txtInScope(current, desired []*endpoint.Endpoint, owner string) []*endpoint.Endpoint {
+	names := map[string]bool{}
+	for _, ep := range desired {
+		if ep.RecordType == endpoint.RecordTypeTXT {
+			names[txtKey(ep)] = true
+		}
+	}
+	out := make([]*endpoint.Endpoint, 0, len(current))
+	for _, ep := range current {
+		if ep.RecordType != endpoint.RecordTypeTXT || ep.Labels[endpoint.OwnerLabelKey] == owner || names[txtKey(ep)] {
+			out = append(out, ep)
+		}
+	}
+	return out
 }
 
 // desired reads every source object and this cluster's claims from the
