@@ -42,19 +42,29 @@ const (
 	msgKeyMismatch    = "doesn't match the certificate"
 )
 
-// parseUserCertificate checks a certificate and key given through the API.
-// Problems come back per field, the way GitLab's validation errors do.
+// parseUserCertificate checks a certificate and key given through the API,
+// both non-empty or both empty (none). Problems come back per field, the
+// way GitLab's validations word them: a field's format is checked only if
+// it is there, and a missing half fails the key-matches check.
 func parseUserCertificate(certPEM, keyPEM string) (*certificate, map[string][]string) {
+	if certPEM == "" && keyPEM == "" {
+		return nil, nil
+	}
 	errs := map[string][]string{}
-	cert, certErr := firstCertificate(certPEM)
-	if certErr != nil {
-		errs["certificate"] = append(errs["certificate"], msgBadCertificate)
+	var cert *x509.Certificate
+	var key crypto.Signer
+	var err error
+	if certPEM != "" {
+		if cert, err = firstCertificate(certPEM); err != nil {
+			errs["certificate"] = append(errs["certificate"], msgBadCertificate)
+		}
 	}
-	key, keyErr := parseKey(keyPEM)
-	if keyErr != nil {
-		errs["key"] = append(errs["key"], msgBadKey)
+	if keyPEM != "" {
+		if key, err = parseKey(keyPEM); err != nil {
+			errs["key"] = append(errs["key"], msgBadKey)
+		}
 	}
-	if certErr == nil && keyErr == nil && !matches(cert, key) {
+	if len(errs) == 0 && (cert == nil || key == nil || !matches(cert, key)) {
 		errs["key"] = append(errs["key"], msgKeyMismatch)
 	}
 	if len(errs) > 0 {
