@@ -17,6 +17,7 @@ import (
 // anything), a public personal project of alice's and a private group
 // project.
 type world struct {
+	t                                  *testing.T
 	fake                               *Server
 	bot, alice, bob, carol             User
 	botTok, aliceTok, bobTok, carolTok string
@@ -26,7 +27,7 @@ type world struct {
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
-	w := &world{clock: &clock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}, dns: &zone{txt: map[string][]string{}}}
+	w := &world{t: t, clock: &clock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}, dns: &zone{txt: map[string][]string{}}}
 	w.fake = Start(WithClock(w.clock.now), WithResolver(w.dns.lookup))
 	t.Cleanup(w.fake.Close)
 	w.bot, w.botTok = w.fake.AddUser("atrium-pages-bot", true)
