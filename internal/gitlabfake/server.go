@@ -152,8 +152,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	rt.handle(c)
 }
 
-// token is the request's credential: a PRIVATE-TOKEN header, or an OAuth
-// style "Authorization: Bearer".
+// token is the request's credential: a PRIVATE-TOKEN header, an OAuth
+// style "Authorization: Bearer", or GitLab's private_token and
+// access_token query parameters (which the request log drops).
 func token(r *http.Request) string {
 	if t := r.Header.Get("Private-Token"); t != "" {
 		return t
@@ -161,7 +162,11 @@ func token(r *http.Request) string {
 	if t, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
 		return strings.TrimSpace(t)
 	}
-	return ""
+	q := r.URL.Query()
+	if t := q.Get("private_token"); t != "" {
+		return t
+	}
+	return q.Get("access_token")
 }
 
 // recorder remembers the status written, for the request log.
