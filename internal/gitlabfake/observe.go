@@ -18,7 +18,9 @@ type Request struct {
 	Query string
 	// Route is what the request is counted under, "GET /projects/:id",
 	// or "(unmatched)".
-	Route  string
+	Route string
+	// Status is the status answered, 0 if the client left during the
+	// injected latency.
 	Status int
 	// User is the authenticated username, "" if the token was not known
 	// (or the request was answered before authentication).

@@ -118,6 +118,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-time.After(d):
 		case <-r.Context().Done():
+			rec.status = 0 // never answered: the client went away
 			return
 		}
 	}
