@@ -10,7 +10,7 @@ CONTROLLER_GEN := $(BIN)/controller-gen
 export KUBEBUILDER_ASSETS := $(BIN)
 
 # The components: one folder and one binary each.
-COMPONENTS := operators/projects operators/dns webhooks/projects webhooks/hostnames apiservers/myprojects
+COMPONENTS := operators/projects operators/dns operators/pages webhooks/projects webhooks/hostnames apiservers/myprojects
 
 ##@ General
 
@@ -34,6 +34,7 @@ manifests: tools ## Generate CRDs, RBAC roles and webhook configurations from ma
 	$(CONTROLLER_GEN) crd paths=./apis/fleet/... output:crd:artifacts:config=config/crd/fleet
 	$(CONTROLLER_GEN) rbac:roleName=atrium-projects paths="$(call member_pkgs,operators/projects)" output:rbac:artifacts:config=operators/projects/config/rbac
 	$(CONTROLLER_GEN) rbac:roleName=atrium-dns paths="$(call member_pkgs,operators/dns);./internal/sources" output:rbac:artifacts:config=operators/dns/config/rbac
+	$(CONTROLLER_GEN) rbac:roleName=atrium-pages paths="$(call member_pkgs,operators/pages)" output:rbac:artifacts:config=operators/pages/config/rbac
 	$(CONTROLLER_GEN) rbac:roleName=atrium-hub-dns paths=./operators/dns/hubrbac output:rbac:artifacts:config=operators/dns/config/hub
 	$(CONTROLLER_GEN) rbac:roleName=atrium-myprojects paths="$(call member_pkgs,apiservers/myprojects)" output:rbac:artifacts:config=apiservers/myprojects/config/rbac
 	$(CONTROLLER_GEN) rbac:roleName=atrium-projects-webhook webhook paths="$(call member_pkgs,webhooks/projects)" \

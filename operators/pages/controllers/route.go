@@ -1,0 +1,103 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+
+	pagesv1 "github.com/atrium-dev/atrium/apis/pages/v1alpha1"
+)
+
+// route makes the site's Service and Ingress, owned by the site, and
+// puts back what was changed in them. An object of the same name that
+// the site does not own is left alone and reported.
+func (r *SiteReconciler) route(ctx context.Context, site *pagesv1.GitLabPagesSite) (outcome, bool) {
+	svc := desiredService(site, r.Front)
+	if o, ok := r.ensure(ctx, site, svc, &corev1.Service{}, func(live, want client.Object) bool {
+		l, w := live.(*corev1.Service), want.(*corev1.Service)
+		if l.Spec.Type == w.Spec.Type && l.Spec.ExternalName == w.Spec.ExternalName && equality.Semantic.DeepEqual(l.Spec.Ports, w.Spec.Ports) {
+			return false
+		}
+		l.Spec.Type, l.Spec.ExternalName, l.Spec.Ports = w.Spec.Type, w.Spec.ExternalName, w.Spec.Ports
+		return true
+	}); !ok {
+		return o, false
+	}
+	ing := desiredIngress(site, r.Front)
+	return r.ensure(ctx, site, ing, &networkingv1.Ingress{}, func(live, want client.Object) bool {
+		l, w := live.(*networkingv1.Ingress), want.(*networkingv1.Ingress)
+		if equality.Semantic.DeepEqual(l.Spec, w.Spec) {
+			return false
+		}
+		l.Spec = w.Spec
+		return true
+	})
+}
+
+// ensure creates want, or updates the live object (read into live) when
+// differ says it drifted; both carry the site's labels and owner.
+func (r *SiteReconciler) ensure(ctx context.Context, site *pagesv1.GitLabPagesSite, want, live client.Object, differ func(live, want client.Object) bool) (outcome, bool) {
+	kind := fmt.Sprintf("%T", want)[len("*v1."):]
+	if err := controllerutil.SetControllerReference(site, want, r.Client.Scheme()); err != nil {
+		return outcome{ready: ready(metav1.ConditionFalse, "InternalError", "%v", err), failed: true}, false
+	}
+	err := r.Client.Get(ctx, client.ObjectKeyFromObject(want), live)
+	switch {
+	case apierrors.IsNotFound(err):
+		err := r.Client.Create(ctx, want)
+		if apierrors.IsAlreadyExists(err) {
+			// The cache holds only the sites' own objects: one of the same
+			// name that it does not hold is someone else's.
+			return conflict(kind, want, site), false
+		}
+		if err != nil {
+			return r.writeFailed(kind, want, err), false
+		}
+		r.event(site, corev1.EventTypeNormal, kind+"Created", "Create", "Created %s %s towards the pages front %s", kind, want.GetName(), r.Front.Host)
+		return outcome{}, true
+	case err != nil:
+		return outcome{ready: ready(metav1.ConditionFalse, "ReadFailed", "reading %s %s: %v", kind, want.GetName(), err), failed: true}, false
+	}
+	if !metav1.IsControlledBy(live, site) {
+		return conflict(kind, want, site), false
+	}
+	changed := differ(live, want)
+	labels := live.GetLabels()
+	for k, v := range want.GetLabels() {
+		if labels[k] != v {
+			if labels == nil {
+				labels = map[string]string{}
+			}
+			labels[k], changed = v, true
+		}
+	}
+	if !changed {
+		return outcome{}, true
+	}
+	live.SetLabels(labels)
+	if err := r.Client.Update(ctx, live); err != nil {
+		return r.writeFailed(kind, want, err), false
+	}
+	return outcome{}, true
+}
+
+func conflict(kind string, want client.Object, site *pagesv1.GitLabPagesSite) outcome {
+	return outcome{ready: ready(metav1.ConditionFalse, kind+"Conflict",
+		"%s %s already exists in namespace %s and is not this site's; rename or remove it", kind, want.GetName(), site.Namespace)}
+}
+
+// writeFailed says why an Ingress or Service could not be written: the
+// hostnames webhook's refusal is the user's to read.
+func (r *SiteReconciler) writeFailed(kind string, obj client.Object, err error) outcome {
+	if apierrors.IsForbidden(err) || apierrors.IsInvalid(err) || apierrors.IsBadRequest(err) {
+		return outcome{ready: ready(metav1.ConditionFalse, kind+"Refused", "%s %s was refused: %v", kind, obj.GetName(), err)}
+	}
+	return outcome{ready: ready(metav1.ConditionFalse, "WriteFailed", "writing %s %s: %v", kind, obj.GetName(), err), failed: true}
+}

@@ -1,0 +1,170 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/events"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+
+	pagesv1 "github.com/atrium-dev/atrium/apis/pages/v1alpha1"
+	"github.com/atrium-dev/atrium/operators/pages/gitlab"
+)
+
+// maintainer is GitLab's Maintainer access level; Owner (50) is above it.
+const maintainer = 40
+
+// SiteReconciler publishes GitLabPagesSites.
+type SiteReconciler struct {
+	// Client reads sites, Projects, namespaces, Ingresses and Services
+	// from the cache and writes them.
+	Client client.Client
+	// Secrets reads a site's certificate Secret by name, from the API
+	// server: the operator may get Secrets, never list or watch them.
+	Secrets client.Reader
+	State   *State
+	// Identities maps Project owners to GitLab users.
+	Identities Identities
+	Front      Front
+	Recorder   events.EventRecorder
+	// Resync is how often a site is checked against GitLab without an
+	// event (with some jitter, so sites spread out).
+	Resync time.Duration
+	// VerifyAfter is the first wait before asking GitLab to verify a new
+	// domain (the DNS operator needs a moment to publish its record); the
+	// waits double up to MaxBackoff.
+	VerifyAfter time.Duration
+	// MinBackoff and MaxBackoff bound the wait after GitLab fails.
+	MinBackoff, MaxBackoff time.Duration
+
+	mu       sync.Mutex
+	failures map[types.UID]int
+	verifies map[types.UID]verifying
+}
+
+// +kubebuilder:rbac:groups=pages.atrium.dev,resources=gitlabpagessites,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=pages.atrium.dev,resources=gitlabpagessites/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=pages.atrium.dev,resources=gitlabpagessites/finalizers,verbs=update
+// +kubebuilder:rbac:groups=tenancy.atrium.dev,resources=projects,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch
+// +kubebuilder:rbac:groups=networking.k8s.io,resources=ingresses,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups="",resources=services,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+
+// outcome is how a reconcile ends: the conditions it sets and when to
+// come back.
+type outcome struct {
+	ready  metav1.Condition
+	after  time.Duration
+	failed bool
+}
+
+func (r *SiteReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	site := &pagesv1.GitLabPagesSite{}
+	if err := r.Client.Get(ctx, req.NamespacedName, site); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	before := site.Status.DeepCopy()
+	var o outcome
+	if !site.DeletionTimestamp.IsZero() {
+		if !controllerutil.ContainsFinalizer(site, pagesv1.Finalizer) {
+			return ctrl.Result{}, nil
+		}
+		var done bool
+		if done, o = r.finalize(ctx, site); done {
+			controllerutil.RemoveFinalizer(site, pagesv1.Finalizer)
+			r.forget(site.UID)
+			return ctrl.Result{}, client.IgnoreNotFound(r.Client.Update(ctx, site))
+		}
+	} else {
+		if controllerutil.AddFinalizer(site, pagesv1.Finalizer) {
+			if err := r.Client.Update(ctx, site); err != nil {
+				return ctrl.Result{}, err
+			}
+		}
+		o = r.publish(ctx, site)
+	}
+	o.ready.Type, o.ready.ObservedGeneration = pagesv1.ConditionReady, site.Generation
+	meta.SetStatusCondition(&site.Status.Conditions, o.ready)
+	site.Status.ObservedGeneration = site.Generation
+	if !equality.Semantic.DeepEqual(before, &site.Status) {
+		if err := r.Client.Status().Update(ctx, site); err != nil {
+			return ctrl.Result{}, client.IgnoreNotFound(err)
+		}
+	}
+	return ctrl.Result{RequeueAfter: r.next(site.UID, o)}, nil
+}
+
+// next is when to look at the site again: after a failure, a backoff
+// with jitter that grows with each failure in a row; otherwise when the
+// outcome asks, or at the resync.
+func (r *SiteReconciler) next(uid types.UID, o outcome) time.Duration {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.failures == nil {
+		r.failures = map[types.UID]int{}
+	}
+	if !o.failed {
+		delete(r.failures, uid)
+		if o.after > 0 {
+			return o.after
+		}
+		return jitter(r.Resync)
+	}
+	n := r.failures[uid]
+	r.failures[uid] = n + 1
+	d := min(r.MinBackoff<<min(n, 20), r.MaxBackoff)
+	return max(jitter(d), o.after)
+}
+
+func (r *SiteReconciler) forget(uid types.UID) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.failures, uid)
+	delete(r.verifies, uid)
+}
+
+// jitter spreads d over [d, 1.25d).
+func jitter(d time.Duration) time.Duration {
+	if d <= 0 {
+		return d
+	}
+	return d + time.Duration(rand.Int64N(int64(d)/4+1))
+}
+
+func ready(status metav1.ConditionStatus, reason, format string, args ...any) metav1.Condition {
+	return metav1.Condition{Status: status, Reason: reason, Message: fmt.Sprintf(format, args...)}
+}
+
+// gitLabFailed is the outcome of a failed GitLab call: transient ones are
+// retried, others wait for a change or the resync.
+func gitLabFailed(what string, err error) outcome {
+	if after, ok := gitlab.Transient(err); ok {
+		reason := "GitLabUnavailable"
+		if gitlab.ReasonOf(err) == gitlab.RateLimited {
+			reason = "GitLabRateLimited"
+		}
+		return outcome{ready: ready(metav1.ConditionFalse, reason, "%s: %v; retrying with backoff", what, err), after: after, failed: true}
+	}
+	return outcome{ready: ready(metav1.ConditionFalse, "GitLabError", "%s: %v", what, err), failed: true}
+}
+
+func (r *SiteReconciler) setCondition(site *pagesv1.GitLabPagesSite, typ string, status metav1.ConditionStatus, reason, msg string) {
+	meta.SetStatusCondition(&site.Status.Conditions, metav1.Condition{Type: typ, Status: status, Reason: reason, Message: msg, ObservedGeneration: site.Generation})
+}
+
+func (r *SiteReconciler) event(site *pagesv1.GitLabPagesSite, typ, reason, action, format string, args ...any) {
+	if r.Recorder != nil {
+		r.Recorder.Eventf(site, nil, typ, reason, action, format, args...)
+	}
+}
