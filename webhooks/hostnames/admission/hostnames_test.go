@@ -279,6 +279,9 @@ func TestOtherSourceKinds(t *testing.T) {
 		{"DNSEndpoint", func(ns string) *unstructured.Unstructured {
 			return obj("externaldns.k8s.io/v1alpha1", "DNSEndpoint", ns, "r", map[string]any{"endpoints": []any{map[string]any{"dnsName": "dns.kinds.example"}}})
 		}},
+		{"GitLabPagesSite", func(ns string) *unstructured.Unstructured {
+			return obj("pages.atrium.dev/v1alpha1", "GitLabPagesSite", ns, "r", map[string]any{"project": "physics/atlas-site", "hostname": "pages.kinds.example"})
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if err := a.client().Create(ctx, tc.mk("kinds-a")); err != nil {
