@@ -16,6 +16,7 @@ import (
 
 	pagesv1 "github.com/atrium-dev/atrium/apis/pages/v1alpha1"
 	"github.com/atrium-dev/atrium/internal/gitlabfake"
+	"github.com/atrium-dev/atrium/operators/pages/controllers"
 )
 
 // requestsFor are the requests about one GitLab project (by id or path)
@@ -340,4 +341,45 @@ func TestResyncCostsOneRequestPerProject(t *testing.T) {
 	for _, s := range sites {
 		deleteSite(t, s)
 	}
+}
+
+// The operator's identity may write only its sites' routes: an Ingress
+// for a hostname of its choosing outside a site, a Service in front of
+// pods, or anything outside a Project's namespace is refused by the
+// shipped admission policy, whatever its ClusterRole allows.
+func TestOperatorIdentityWritesOnlySiteRoutes(t *testing.T) {
+	ctx := context.Background()
+	ns := project(t, "identity", "alice")
+	s := site(t, ns, "mine", "alice/homepage", "mine.identity.web.example.test")
+	got := waitReady(t, s)
+	op, err := env.ClientAs("system:serviceaccount:atrium-system:atrium-pages")
+	if err != nil {
+		t.Fatal(err)
+	}
+	owned := func(obj client.Object) client.Object {
+		obj.SetLabels(map[string]string{controllers.SiteLabel: "mine"})
+		obj.SetOwnerReferences([]metav1.OwnerReference{*metav1.NewControllerRef(got, pagesv1.GroupVersion.WithKind("GitLabPagesSite"))})
+		return obj
+	}
+	prefix := networkingv1.PathTypePrefix
+	ing := func(ns, name string) *networkingv1.Ingress {
+		return &networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Spec: networkingv1.IngressSpec{
+			Rules: []networkingv1.IngressRule{{Host: "x.identity.web.example.test", IngressRuleValue: networkingv1.IngressRuleValue{HTTP: &networkingv1.HTTPIngressRuleValue{
+				Paths: []networkingv1.HTTPIngressPath{{Path: "/", PathType: &prefix, Backend: networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{Name: "x", Port: networkingv1.ServiceBackendPort{Number: 80}}}}}}}}}}}
+	}
+	if err := env.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metaName("not-a-project")}); err != nil {
+		t.Fatal(err)
+	}
+	for what, obj := range map[string]client.Object{
+		"an Ingress no site owns":           ing(ns, "stray"),
+		"a site's Ingress outside Projects": owned(ing("not-a-project", "mine")),
+		"a Service in front of pods": owned(&corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "pods"},
+			Spec: corev1.ServiceSpec{Selector: map[string]string{"app": "db"}, Ports: []corev1.ServicePort{{Port: 5432}}}}),
+	} {
+		err := op.Create(ctx, obj)
+		if err == nil || !strings.Contains(err.Error(), "pages operator") {
+			t.Errorf("%s: created, or refused for another reason: %v", what, err)
+		}
+	}
+	deleteSite(t, got)
 }
