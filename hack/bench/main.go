@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"runtime/pprof"
 	"strings"
+	"time"
 
 	"github.com/go-logr/logr"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -28,6 +29,10 @@ type config struct {
 	clients     int
 	concurrency int
 	hostnames   int
+	// sites, pagesConcurrency and gitlabLatency size the Pages benchmark.
+	sites            int
+	pagesConcurrency int
+	gitlabLatency    time.Duration
 }
 
 // noControllerManager leaves kube-controller-manager out of the control
@@ -38,6 +43,7 @@ var benchmarks = []benchmark{
 	{"projects", benchProjects},
 	{"hostnames", benchHostnames},
 	{"dns", benchDNS},
+	{"pages", benchPages},
 	{"controlplane", benchControlPlane},
 }
 
@@ -48,6 +54,9 @@ func main() {
 	clients := flag.Int("clients", 10, "Concurrent API clients.")
 	concurrency := flag.Int("concurrency", 32, "The operator's --concurrency.")
 	hostnames := flag.Int("hostnames", 10000, "Hostnames the DNS operator publishes.")
+	sites := flag.Int("sites", 1000, "GitLabPagesSites to publish.")
+	pagesConcurrency := flag.Int("pages-concurrency", 8, "The pages operator's --concurrency (its default).")
+	gitlabLatency := flag.Duration("gitlab-latency", 50*time.Millisecond, "Latency of every request to the GitLab fake.")
 	cpuProfile := flag.String("cpuprofile", "", "Write a CPU profile of the whole run here (go tool pprof).")
 	flag.BoolVar(&noControllerManager, "no-controller-manager", false, "Run the control planes without kube-controller-manager (to tell its cost from the components'); the report's figures are with it.")
 	flag.Parse()
@@ -66,7 +75,8 @@ func main() {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	cfg := config{projects: *projects, clients: *clients, concurrency: *concurrency, hostnames: *hostnames}
+	cfg := config{projects: *projects, clients: *clients, concurrency: *concurrency, hostnames: *hostnames,
+		sites: *sites, pagesConcurrency: *pagesConcurrency, gitlabLatency: *gitlabLatency}
 	for _, b := range benchmarks {
 		if *only != "" && *only != b.name {
 			continue

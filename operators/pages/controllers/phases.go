@@ -27,9 +27,10 @@ import (
 // Nothing is written to GitLab before the Project is known to control
 // the GitLab project.
 func (r *SiteReconciler) publish(ctx context.Context, site *pagesv1.GitLabPagesSite) outcome {
-	// A changed spec reads GitLab afresh; a resync may use what was read
-	// for the other sites of the same GitLab project.
-	force := site.Status.ObservedGeneration != site.Generation
+	// A changed spec reads GitLab afresh; a new site and a resync use what
+	// was read for the other sites of the same GitLab project (a domain
+	// made elsewhere since is refused as taken when it is created).
+	force := site.Status.ObservedGeneration != 0 && site.Status.ObservedGeneration != site.Generation
 	project, o, ok := r.authorize(ctx, site, force)
 	if !ok {
 		return o
@@ -359,7 +360,7 @@ func (r *SiteReconciler) verifyWait(site *pagesv1.GitLabPagesSite, fresh bool) t
 	}
 	v := r.verifies[site.UID]
 	if !time.Now().Before(v.due) {
-		wait := jitter(min(r.VerifyAfter<<min(v.asked, 20), r.MaxBackoff))
+		wait := jitter(max(min(r.VerifyAfter<<min(v.asked, 20), r.MaxBackoff), 100*time.Millisecond))
 		if !fresh {
 			v.asked++
 		}

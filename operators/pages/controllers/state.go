@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 
@@ -102,13 +103,20 @@ func (s *State) putProject(ref string, p gitlab.Project) {
 	s.projects[ref] = read[gitlab.Project]{v: p, at: s.now()}
 }
 
-// SetPagesAccess sets a project's access level and remembers it.
+// SetPagesAccess sets a project's access level and remembers it; the
+// sites of one project asking at once share one request.
 func (s *State) SetPagesAccess(ctx context.Context, ref string, projectID int64, level string) (gitlab.Project, error) {
-	p, err := s.GitLab.SetPagesAccess(ctx, projectID, level)
-	if err == nil {
-		s.putProject(ref, p)
+	v, err, _ := s.flight.Do(fmt.Sprintf("access/%d/%s", projectID, level), func() (any, error) {
+		p, err := s.GitLab.SetPagesAccess(ctx, projectID, level)
+		if err == nil {
+			s.putProject(ref, p)
+		}
+		return p, err
+	})
+	if err != nil {
+		return gitlab.Project{}, err
 	}
-	return p, err
+	return v.(gitlab.Project), nil
 }
 
 // AccessLevel is a GitLab user's access level in a project.
@@ -120,17 +128,23 @@ func (s *State) AccessLevel(ctx context.Context, projectID int64, user string, f
 	if ok && s.fresh(r.at, s.AccessFresh, force) {
 		return r.v, nil
 	}
-	level, err := s.GitLab.AccessLevel(ctx, projectID, user)
+	v, err, _ := s.flight.Do(fmt.Sprintf("member/%d/%s", projectID, user), func() (any, error) {
+		level, err := s.GitLab.AccessLevel(ctx, projectID, user)
+		if err != nil {
+			return 0, err
+		}
+		s.mu.Lock()
+		if s.accessLevels == nil {
+			s.accessLevels = map[accessKey]read[int]{}
+		}
+		s.accessLevels[k] = read[int]{v: level, at: s.now()}
+		s.mu.Unlock()
+		return level, nil
+	})
 	if err != nil {
 		return 0, err
 	}
-	s.mu.Lock()
-	if s.accessLevels == nil {
-		s.accessLevels = map[accessKey]read[int]{}
-	}
-	s.accessLevels[k] = read[int]{v: level, at: s.now()}
-	s.mu.Unlock()
-	return level, nil
+	return v.(int), nil
 }
 
 // Domain returns a Pages domain wherever it is in GitLab (found false

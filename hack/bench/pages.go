@@ -1,0 +1,300 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/selection"
+	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	pagesv1 "github.com/atrium-dev/atrium/apis/pages/v1alpha1"
+	tenancyv1 "github.com/atrium-dev/atrium/apis/tenancy/v1alpha1"
+	"github.com/atrium-dev/atrium/internal/gitlabfake"
+	"github.com/atrium-dev/atrium/internal/manager"
+	"github.com/atrium-dev/atrium/internal/sources"
+	"github.com/atrium-dev/atrium/internal/testenv"
+	"github.com/atrium-dev/atrium/operators/pages/controllers"
+	"github.com/atrium-dev/atrium/operators/pages/gitlab"
+)
+
+// Sites share GitLab projects ten to one, as a group's sites do; the
+// operator and the floor both take each project's owner check and access
+// level once.
+const sitesPerProject = 10
+
+// benchPages publishes N GitLabPagesSites through the operator against the
+// GitLab fake with a fixed latency per request, and compares the time
+// until all are Ready with the floor: the fewest GitLab requests that
+// publish the same sites (per project: read it, find the owner and their
+// role, set the access level; per site: create the domain, verify it),
+// sent directly by as many workers as the operator has.
+func benchPages(cfg config) (string, error) {
+	ctx := context.Background()
+	projects := (cfg.sites + sitesPerProject - 1) / sitesPerProject
+
+	fmt.Printf("    floor: the minimal GitLab requests for %d sites in %d projects, %d workers, %s a request\n", cfg.sites, projects, cfg.pagesConcurrency, cfg.gitlabLatency)
+	fake, token, err := pagesFake(cfg, projects, nil)
+	if err != nil {
+		return "", err
+	}
+	api, err := gitlab.New(gitlab.Config{URL: fake.URL, Token: token, QPS: 1e6, Burst: 1e6, Timeout: time.Minute})
+	if err != nil {
+		return "", err
+	}
+	start := time.Now()
+	err = parallel(projects, cfg.pagesConcurrency, func(i int) error {
+		p, err := api.Project(ctx, benchGitLabProject(i))
+		if err != nil {
+			return err
+		}
+		if _, err := api.AccessLevel(ctx, p.ID, "owner"); err != nil {
+			return err
+		}
+		_, err = api.SetPagesAccess(ctx, p.ID, "public")
+		return err
+	})
+	if err == nil {
+		err = parallel(cfg.sites, cfg.pagesConcurrency, func(i int) error {
+			p, _ := fake.Project(benchGitLabProject(i / sitesPerProject))
+			d, err := api.CreateDomain(ctx, p.ID, benchSiteHost(i), gitlab.TLS{Auto: true})
+			if err != nil {
+				return err
+			}
+			return fake.SetDomain(d.Name, false, true, d.Code)
+		})
+	}
+	if err == nil {
+		err = parallel(cfg.sites, cfg.pagesConcurrency, func(i int) error {
+			p, _ := fake.Project(benchGitLabProject(i / sitesPerProject))
+			_, err := api.VerifyDomain(ctx, p.ID, benchSiteHost(i))
+			return err
+		})
+	}
+	floor := time.Since(start)
+	floorRequests := fake.Total()
+	fake.Close()
+	if err != nil {
+		return "", fmt.Errorf("floor: %w", err)
+	}
+
+	fmt.Println("    operator: the same sites as GitLabPagesSites, from cold until all are Ready")
+	env, err := testenv.Start(testenv.Options{NoControllerManager: noControllerManager})
+	if err != nil {
+		return "", err
+	}
+	defer func() { _ = env.Stop() }()
+	fake, token, err = pagesFake(cfg, projects, env)
+	if err != nil {
+		return "", err
+	}
+	defer fake.Close()
+	const resync = 30 * time.Second
+	stop, err := startPagesOperator(env, fake.URL, token, cfg.pagesConcurrency, resync)
+	if err != nil {
+		return "", err
+	}
+	defer stop()
+	namespaces := (cfg.sites + 99) / 100
+	for n := range namespaces {
+		name := fmt.Sprintf("pages-%d", n)
+		if err := env.Client.Create(ctx, &tenancyv1.Project{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: tenancyv1.ProjectSpec{Owner: "owner"}}); err != nil {
+			return "", err
+		}
+		if err := env.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{tenancyv1.ProjectLabel: name}}}); err != nil {
+			return "", err
+		}
+	}
+	start = time.Now()
+	err = parallel(cfg.sites, 10, func(i int) error {
+		return env.Client.Create(ctx, &pagesv1.GitLabPagesSite{
+			ObjectMeta: metav1.ObjectMeta{Namespace: fmt.Sprintf("pages-%d", i/100), Name: fmt.Sprintf("site-%d", i)},
+			Spec:       pagesv1.GitLabPagesSiteSpec{Project: benchGitLabProject(i / sitesPerProject), Hostname: benchSiteHost(i)},
+		})
+	})
+	if err != nil {
+		return "", err
+	}
+	if err := waitSitesReady(ctx, env, cfg.sites, 10*time.Minute); err != nil {
+		return "", err
+	}
+	took := time.Since(start)
+	createRequests := fake.Total()
+	counts := fake.Counts()
+
+	fmt.Printf("    no-op resync: counting GitLab requests over %s with nothing changed\n", resync)
+	time.Sleep(resync / 2)
+	fake.ResetCounts()
+	time.Sleep(resync)
+	resyncRequests := fake.Total()
+	resyncCounts := fake.Counts()
+
+	ratio := took.Seconds() / floor.Seconds()
+	var b strings.Builder
+	fmt.Fprintf(&b, "## GitLab Pages: %d sites published from cold\n\n", cfg.sites)
+	fmt.Fprintf(&b, "%d GitLabPagesSites in %d GitLab projects (%d namespaces), against the GitLab fake answering every request after %s (a GitLab across a network), the operator in process with --concurrency %d and its shipped defaults otherwise (verification asked %s after the code is published, since the fake's DNS answers at once). The floor sends the fewest requests that publish the same sites, with as many workers: per GitLab project, read it, read the owner's role (two requests) and set its Pages access level; per site, create the domain and verify it.\n\n",
+		cfg.sites, projects, namespaces, cfg.gitlabLatency, cfg.pagesConcurrency, pagesBenchVerifyAfter)
+	b.WriteString("| | time | GitLab requests | per site |\n|---|---|---|---|\n")
+	fmt.Fprintf(&b, "| floor (requests sent directly) | %.1fs | %d | %.2f |\n", floor.Seconds(), floorRequests, float64(floorRequests)/float64(cfg.sites))
+	fmt.Fprintf(&b, "| operator, until every site is Ready | %.1fs | %d | %.2f |\n", took.Seconds(), createRequests, float64(createRequests)/float64(cfg.sites))
+	fmt.Fprintf(&b, "| operator, one no-op resync (%s) | | %d | %.3f |\n\n", resync, resyncRequests, float64(resyncRequests)/float64(cfg.sites))
+	fmt.Fprintf(&b, "Ratio to the floor: **%.2f** (aim ≤ 1.5). A no-op resync costs %d requests for %d GitLab projects (aim: at most one per project, with the instance-wide domain list): %s.\n\n", ratio, resyncRequests, projects, routes(resyncCounts))
+	fmt.Fprintf(&b, "Requests while publishing: %s.\n", routes(counts))
+	return b.String(), nil
+}
+
+const pagesBenchVerifyAfter = 200 * time.Millisecond
+
+func benchGitLabProject(i int) string { return fmt.Sprintf("physics/site-%d", i) }
+
+func benchSiteHost(i int) string { return fmt.Sprintf("site-%d.pages.bench.test", i) }
+
+// routes renders request counts by route.
+func routes(counts map[string]int) string {
+	var parts []string
+	for _, r := range sortedKeys(counts) {
+		parts = append(parts, fmt.Sprintf("%s ×%d", r, counts[r]))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func sortedKeys(m map[string]int) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	for i := range out {
+		for j := i + 1; j < len(out); j++ {
+			if out[j] < out[i] {
+				out[i], out[j] = out[j], out[i]
+			}
+		}
+	}
+	return out
+}
+
+// pagesFake is a GitLab with an admin bot, the owner as Maintainer of the
+// group, and the projects; verification records are answered from the
+// sites' statuses in env (the DNS operator's part), or, for the floor,
+// from the fake's own codes.
+func pagesFake(cfg config, projects int, env *testenv.Env) (*gitlabfake.Server, string, error) {
+	var mu sync.Mutex
+	codes := map[string]string{}
+	resolve := func(ctx context.Context, name string) ([]string, error) {
+		host := strings.TrimPrefix(strings.TrimSuffix(name, "."), sources.VerificationRecordPrefix)
+		if env == nil {
+			mu.Lock()
+			defer mu.Unlock()
+			return []string{"gitlab-pages-verification-code=" + codes[host]}, nil
+		}
+		var i, ns int
+		if _, err := fmt.Sscanf(host, "site-%d.pages.bench.test", &i); err != nil {
+			return nil, nil
+		}
+		ns = i / 100
+		s := &pagesv1.GitLabPagesSite{}
+		if err := env.Client.Get(ctx, client.ObjectKey{Namespace: fmt.Sprintf("pages-%d", ns), Name: fmt.Sprintf("site-%d", i)}, s); err != nil || s.Status.Verification == nil {
+			return nil, nil
+		}
+		return []string{"gitlab-pages-verification-code=" + s.Status.Verification.Code}, nil
+	}
+	fake := gitlabfake.Start(gitlabfake.WithResolver(resolve))
+	_, token := fake.AddUser("atrium-pages-bot", true)
+	fake.AddUser("owner", false)
+	if _, err := fake.AddGroup("physics"); err != nil {
+		return nil, "", err
+	}
+	if err := fake.AddGroupMember("physics", "owner", gitlabfake.Maintainer); err != nil {
+		return nil, "", err
+	}
+	for i := range projects {
+		if _, err := fake.AddProject("physics", fmt.Sprintf("site-%d", i), gitlabfake.Private); err != nil {
+			return nil, "", err
+		}
+	}
+	if env == nil {
+		// The floor's verification: the code GitLab gave is what DNS holds.
+		fake.SetResolver(func(ctx context.Context, name string) ([]string, error) {
+			host := strings.TrimPrefix(strings.TrimSuffix(name, "."), sources.VerificationRecordPrefix)
+			if d, ok := fake.Domain(host); ok {
+				return []string{"gitlab-pages-verification-code=" + d.VerificationCode}, nil
+			}
+			return nil, nil
+		})
+	}
+	fake.SetLatency(cfg.gitlabLatency)
+	fake.ResetCounts()
+	return fake, token, nil
+}
+
+// startPagesOperator runs the operator in process as main.go wires it.
+func startPagesOperator(env *testenv.Env, url, token string, concurrency int, resync time.Duration) (func(), error) {
+	own, err := labels.NewRequirement(controllers.SiteLabel, selection.Exists, nil)
+	if err != nil {
+		return nil, err
+	}
+	mine := cache.ByObject{Label: labels.NewSelector().Add(*own)}
+	// The client-side limit main.go sets (internal/manager's default).
+	cfg := rest.CopyConfig(env.Config)
+	cfg.QPS, cfg.Burst = manager.DefaultQPS, manager.DefaultBurst
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme: env.Scheme, Metrics: metricsserver.Options{BindAddress: "0"}, HealthProbeBindAddress: "0",
+		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{&networkingv1.Ingress{}: mine, &corev1.Service{}: mine}},
+	})
+	if err != nil {
+		return nil, err
+	}
+	api, err := gitlab.New(gitlab.Config{URL: url, Token: token, QPS: 1e6, Burst: 1e6, Timeout: time.Minute})
+	if err != nil {
+		return nil, err
+	}
+	r := &controllers.SiteReconciler{
+		Client: mgr.GetClient(), Secrets: mgr.GetAPIReader(),
+		State:  &controllers.State{GitLab: api, Fresh: resync, AccessFresh: time.Hour},
+		Front:  controllers.Front{Host: "pages.bench.test", Port: 443},
+		Resync: resync, VerifyAfter: pagesBenchVerifyAfter, MinBackoff: time.Second, MaxBackoff: 5 * time.Minute,
+	}
+	if err := r.SetupWithManager(mgr, concurrency); err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = mgr.Start(ctx) }()
+	return func() { cancel(); <-done }, nil
+}
+
+// waitSitesReady polls until n sites are Ready.
+func waitSitesReady(ctx context.Context, env *testenv.Env, n int, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	for {
+		list := &pagesv1.GitLabPagesSiteList{}
+		if err := env.Client.List(ctx, list); err != nil {
+			return err
+		}
+		ready := 0
+		for _, s := range list.Items {
+			if meta.IsStatusConditionTrue(s.Status.Conditions, pagesv1.ConditionReady) {
+				ready++
+			}
+		}
+		if ready >= n {
+			return nil
+		}
+
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%d of %d sites Ready after %s", ready, n, limit)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
