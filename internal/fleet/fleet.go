@@ -17,6 +17,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/atrium-dev/atrium/internal/components"
 	"github.com/atrium-dev/atrium/internal/procs"
 	"github.com/atrium-dev/atrium/internal/shipped"
 	"github.com/atrium-dev/atrium/internal/testenv"
@@ -183,10 +184,11 @@ func (f *Fleet) configure(ctx context.Context, mem *Member, mo MemberOptions) er
 	if err != nil {
 		return err
 	}
-	secrets := map[string]map[string][]byte{
-		"atrium-dns-credentials":    mo.DNSCredentials,
-		"atrium-hub-kubeconfig":     {"kubeconfig": creds.Hostnames},
-		"atrium-dns-hub-kubeconfig": {"kubeconfig": creds.DNS},
+	secrets := map[string]map[string][]byte{"atrium-dns-credentials": mo.DNSCredentials}
+	for _, comp := range components.All {
+		if comp.Hub != nil {
+			secrets[comp.Hub.Secret] = map[string][]byte{"kubeconfig": creds.Of(comp)}
+		}
 	}
 	for name, data := range secrets {
 		s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: Namespace, Name: name}, Data: data}

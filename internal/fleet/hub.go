@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/atrium-dev/atrium/internal/components"
 	"github.com/atrium-dev/atrium/internal/shipped"
 	"github.com/atrium-dev/atrium/internal/testenv"
 )
@@ -21,15 +22,6 @@ const MemberTemplate = "config/hub/member"
 // HubNamespace holds every member's identities at the hub.
 const HubNamespace = "atrium-fleet"
 
-// HostnamesIdentity is the ServiceAccount of HubNamespace that a member's
-// hostnames webhook acts as at the hub. It is named after the cluster:
-// that is how the hub's admission policies know whose claims it may write.
-func HostnamesIdentity(cluster string) string { return cluster + "-hostnames" }
-
-// DNSIdentity is the ServiceAccount of HubNamespace that a member's DNS
-// operator acts as at the hub, named after the cluster as well.
-func DNSIdentity(cluster string) string { return cluster + "-dns" }
-
 // MemberKustomization is the kustomization an admin writes to mint a
 // member's identities at the hub: the template (at base, a path or URL)
 // with the cluster's name as prefix and label.
@@ -42,12 +34,13 @@ labels:
 `, base, cluster, cluster)
 }
 
-// HubCredentials are a member's kubeconfigs for the hub, one per
-// component identity: what the member's Secrets atrium-hub-kubeconfig and
-// atrium-dns-hub-kubeconfig hold.
-type HubCredentials struct {
-	Hostnames, DNS []byte
-}
+// HubCredentials are a member's kubeconfigs for the hub, one for each
+// component that reaches it (components.Component.Hub), by component
+// folder: what the member's Secrets named by Hub.Secret hold.
+type HubCredentials map[string][]byte
+
+// Of is the kubeconfig of the component's identity at the hub.
+func (c HubCredentials) Of(comp components.Component) []byte { return c[comp.Folder] }
 
 // BuildMember builds a member's identities at the hub from MemberTemplate
 // as `kubectl apply -k` of MemberKustomization builds them.
@@ -84,17 +77,19 @@ func BuildMember(cluster string) (*shipped.Manifests, error) {
 func MintMember(ctx context.Context, hub *testenv.Env, cluster string) (HubCredentials, error) {
 	m, err := BuildMember(cluster)
 	if err != nil {
-		return HubCredentials{}, fmt.Errorf("identities of member %s at the hub: %w", cluster, err)
+		return nil, fmt.Errorf("identities of member %s at the hub: %w", cluster, err)
 	}
 	if err := shipped.Install(ctx, hub, m); err != nil {
-		return HubCredentials{}, fmt.Errorf("identities of member %s at the hub: %w", cluster, err)
+		return nil, fmt.Errorf("identities of member %s at the hub: %w", cluster, err)
 	}
-	var creds HubCredentials
-	if creds.Hostnames, err = hub.ServiceAccountKubeConfig(HubNamespace, HostnamesIdentity(cluster)); err != nil {
-		return HubCredentials{}, err
-	}
-	if creds.DNS, err = hub.ServiceAccountKubeConfig(HubNamespace, DNSIdentity(cluster)); err != nil {
-		return HubCredentials{}, err
+	creds := HubCredentials{}
+	for _, c := range components.All {
+		if c.Hub == nil {
+			continue
+		}
+		if creds[c.Folder], err = hub.ServiceAccountKubeConfig(HubNamespace, c.Hub.Account(cluster)); err != nil {
+			return nil, err
+		}
 	}
 	return creds, nil
 }

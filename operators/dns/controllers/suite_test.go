@@ -20,6 +20,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/atrium-dev/atrium/internal/bind"
+	"github.com/atrium-dev/atrium/internal/components"
 	"github.com/atrium-dev/atrium/internal/fleet"
 	"github.com/atrium-dev/atrium/internal/shipped"
 	"github.com/atrium-dev/atrium/internal/testenv"
@@ -165,7 +166,7 @@ func (mb *member) configure(ctx context.Context, shippedManifests *shipped.Manif
 	if err != nil {
 		return err
 	}
-	if mb.hubConfig, err = clientcmd.RESTConfigFromKubeConfig(creds.DNS); err != nil {
+	if mb.hubConfig, err = clientcmd.RESTConfigFromKubeConfig(creds.Of(components.DNS)); err != nil {
 		return err
 	}
 	mb.hubConfig.Host = "https://" + mb.proxy.Addr()

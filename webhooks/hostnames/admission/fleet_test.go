@@ -20,6 +20,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/config"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
+	"github.com/atrium-dev/atrium/internal/components"
 	"github.com/atrium-dev/atrium/internal/fleet"
 	"github.com/atrium-dev/atrium/internal/shipped"
 	"github.com/atrium-dev/atrium/internal/sources"
@@ -74,7 +75,7 @@ func hubConfig(ctx context.Context, cluster string, member *rest.Config, proxy *
 	if err != nil {
 		return nil, nil, err
 	}
-	kc, err := clientcmd.Load(creds.Hostnames)
+	kc, err := clientcmd.Load(creds.Of(components.Hostnames))
 	if err != nil {
 		return nil, nil, err
 	}
