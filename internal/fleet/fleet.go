@@ -1,9 +1,9 @@
 // Package fleet brings up a local Atrium fleet the way an admin installs
-// one: a hub and its domain policy, and members that each run every
-// component of config/ (or an overlay of it) from its Deployment, as its
-// ServiceAccount, with the shipped RBAC, with per-cluster settings in the
-// ConfigMaps and Secrets the Deployments read, and their tiers. The e2e
-// suite and `make run` share it.
+// one: a hub, its domain policy, and members that each get their own
+// identities at the hub, their settings and their tiers. It is the one
+// bring-up of e2e, `make run`, the fleet integration tests and the
+// benchmarks; each says by its Mode how much of Atrium is installed and
+// who runs the components.
 package fleet
 
 import (
@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"path/filepath"
 
+	"github.com/atrium-dev/atrium/internal/components"
 	"github.com/atrium-dev/atrium/internal/procs"
 	"github.com/atrium-dev/atrium/internal/shipped"
 	"github.com/atrium-dev/atrium/internal/testenv"
@@ -19,16 +20,48 @@ import (
 // Namespace is where the components run.
 const Namespace = "atrium-system"
 
+// DefaultKustomization is what each member installs unless Options say
+// otherwise, relative to the repository root.
+const DefaultKustomization = "config/default"
+
 // ExampleTiers are the ProjectTiers of docs/examples, which the local and
 // the e2e fleets give their members.
 var ExampleTiers = []string{"docs/examples/projecttier-standard.yaml", "docs/examples/projecttier-large.yaml"}
 
+// Mode says how much of Atrium the fleet installs and who runs the
+// components.
+type Mode int
+
+const (
+	// Shipped installs the hub and every member as an admin would and runs
+	// each member's Deployments as processes (internal/shipped), with the
+	// members' settings where the Deployments read them: e2e and `make run`.
+	Shipped Mode = iota
+	// InProcess installs the hub, and on each member the kustomization's
+	// CRDs, identities, RBAC and admission policies only; the caller runs
+	// Options.Components in its own process as their ServiceAccounts, with
+	// the member's credentials at the hub (Member.HubCredentials): the
+	// fleet integration tests.
+	InProcess
+	// Bare starts the hub and the members with Atrium's CRDs and nothing
+	// more installed, for the caller to run Options.Components in its own
+	// process as cluster admin: the benchmarks that measure a component
+	// alone, without the admission policies of a full install.
+	Bare
+)
+
 // Options describe a fleet.
 type Options struct {
+	Mode Mode
 	// Kustomization is what each member installs, relative to the
-	// repository root: config/default, or an overlay of it.
+	// repository root: DefaultKustomization when empty, or an overlay of
+	// it. Bare members install nothing of it.
 	Kustomization string
-	// Dir holds binaries, pods' files, logs and kubeconfigs.
+	// Components are what the caller runs in its own process (InProcess
+	// and Bare): the webhook configurations of those that serve webhooks
+	// are sent to the member's testenv webhook servers.
+	Components []components.Component
+	// Dir holds binaries, pods' files, logs and kubeconfigs (Shipped).
 	Dir string
 	// HubObjects are files or folders created at the hub as its admin
 	// once it is installed, before any member joins (the fleet's domain
@@ -36,9 +69,16 @@ type Options struct {
 	HubObjects []string
 	// Members are the member clusters.
 	Members []MemberOptions
-	// ExtraCRDs are installed on every member besides config/crd
+	// ExtraCRDs are installed on every member besides the kustomization's
 	// (stand-ins for the APIs Atrium reads).
 	ExtraCRDs []string
+	// HubProxy puts a testenv.FaultProxy between each member and the hub
+	// (Member.HubProxy), which a test cuts to play "hub down"; the
+	// member's hub kubeconfigs point at it.
+	HubProxy bool
+	// NoControllerManager leaves kube-controller-manager out of every
+	// control plane (testenv.Options.NoControllerManager).
+	NoControllerManager bool
 	// OnExit is called when a component's process ends unexpectedly.
 	OnExit func(p *procs.Process, err error)
 }
@@ -47,33 +87,32 @@ type Options struct {
 type Fleet struct {
 	Hub     *testenv.Env
 	Members []*Member
-	// BinDir holds the components' binaries.
+	// BinDir holds the components' binaries (Shipped).
 	BinDir string
-	// LogDir holds every component's log, <cluster>-<pod>.log.
+	// LogDir holds every component's log, <cluster>-<pod>.log (Shipped).
 	LogDir string
 }
 
-// Start builds the components and brings the fleet up; on error whatever
-// started is stopped.
+// Start brings the fleet up: the hub and its objects, then each member in
+// turn; on error whatever started is stopped.
 func Start(ctx context.Context, o Options) (_ *Fleet, err error) {
-	root, err := testenv.RepoRoot()
-	if err != nil {
-		return nil, err
+	if o.Kustomization == "" {
+		o.Kustomization = DefaultKustomization
 	}
-	f := &Fleet{BinDir: filepath.Join(o.Dir, "bin"), LogDir: filepath.Join(o.Dir, "logs")}
+	f := &Fleet{}
+	if o.Mode == Shipped {
+		f.BinDir, f.LogDir = filepath.Join(o.Dir, "bin"), filepath.Join(o.Dir, "logs")
+	}
 	defer func() {
 		if err != nil {
 			f.Stop()
 		}
 	}()
-	m, err := shipped.Build(root, o.Kustomization)
+	m, err := memberManifests(o, f.BinDir)
 	if err != nil {
 		return nil, err
 	}
-	if err := m.BuildBinaries(root, f.BinDir); err != nil {
-		return nil, err
-	}
-	if f.Hub, err = StartHub(ctx); err != nil {
+	if f.Hub, err = startHub(ctx, o); err != nil {
 		return nil, err
 	}
 	if err := f.Hub.CreateFromFiles(ctx, o.HubObjects...); err != nil {
@@ -91,37 +130,26 @@ func Start(ctx context.Context, o Options) (_ *Fleet, err error) {
 	return f, nil
 }
 
-// StartHub starts the hub as an admin installs one: config/hub (the fleet
-// CRDs, the hub roles of the components that reach it, the policies that
-// narrow them to each member's own claims, and the namespace of the
-// members' identities). Each member's identities are minted with
-// MintMember.
-func StartHub(ctx context.Context) (*testenv.Env, error) {
+// memberManifests builds what each member installs and, for a Shipped
+// fleet, the binaries its Deployments run; a Bare member installs nothing.
+func memberManifests(o Options, binDir string) (*shipped.Manifests, error) {
+	if o.Mode == Bare {
+		return nil, nil
+	}
 	root, err := testenv.RepoRoot()
 	if err != nil {
 		return nil, err
 	}
-	m, err := shipped.Build(root, HubKustomization)
-	if err != nil {
-		return nil, err
+	m, err := shipped.Build(root, o.Kustomization)
+	if err != nil || o.Mode != Shipped {
+		return m, err
 	}
-	crds, err := m.CRDs()
-	if err != nil {
-		return nil, err
-	}
-	hub, err := testenv.Start(testenv.Options{CRDs: crds})
-	if err != nil {
-		return nil, err
-	}
-	if err := shipped.Install(ctx, hub, m); err != nil {
-		_ = hub.Stop()
-		return nil, err
-	}
-	return hub, nil
+	return m, m.BuildBinaries(root, binDir)
 }
 
 // Stop stops the components (clients before servers: an API server
 // waits for open watches when it stops), then the members and the hub.
+// Components the caller runs in its process it stops first itself.
 func (f *Fleet) Stop() {
 	for _, m := range f.Members {
 		if m.Components != nil {
@@ -129,6 +157,9 @@ func (f *Fleet) Stop() {
 		}
 	}
 	for _, m := range f.Members {
+		if m.HubProxy != nil {
+			m.HubProxy.Close()
+		}
 		_ = m.Env.Stop()
 	}
 	if f.Hub != nil {

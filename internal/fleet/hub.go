@@ -22,6 +22,38 @@ const MemberTemplate = "config/hub/member"
 // HubNamespace holds every member's identities at the hub.
 const HubNamespace = "atrium-fleet"
 
+// startHub starts the hub as an admin installs one: config/hub (the fleet
+// CRDs, the hub roles of the components that reach it, the policies that
+// narrow them to each member's own claims, and the namespace of the
+// members' identities), or in Bare mode a control plane that serves the
+// fleet CRDs alone. Each member's identities are minted with MintMember.
+func startHub(ctx context.Context, o Options) (*testenv.Env, error) {
+	if o.Mode == Bare {
+		return testenv.Start(testenv.Options{NoControllerManager: o.NoControllerManager})
+	}
+	root, err := testenv.RepoRoot()
+	if err != nil {
+		return nil, err
+	}
+	m, err := shipped.Build(root, HubKustomization)
+	if err != nil {
+		return nil, err
+	}
+	crds, err := m.CRDs()
+	if err != nil {
+		return nil, err
+	}
+	hub, err := testenv.Start(testenv.Options{CRDs: crds, NoControllerManager: o.NoControllerManager})
+	if err != nil {
+		return nil, err
+	}
+	if err := shipped.Install(ctx, hub, m); err != nil {
+		_ = hub.Stop()
+		return nil, err
+	}
+	return hub, nil
+}
+
 // MemberKustomization is the kustomization an admin writes to mint a
 // member's identities at the hub: the template (at base, a path or URL)
 // with the cluster's name as prefix and label.
