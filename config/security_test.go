@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 
+	"github.com/atrium-dev/atrium/internal/components"
 	"github.com/atrium-dev/atrium/internal/fleet"
 )
 
@@ -89,7 +90,7 @@ func TestMembersServeNoFleetAPI(t *testing.T) {
 func TestMemberIdentitiesMatchTheHubPolicies(t *testing.T) {
 	hub := buildAt(t, "hub")
 	ids := memberIdentities(t, "member-x")
-	for sa, role := range map[string]string{fleet.HostnamesIdentity("member-x"): "atrium-hub-hostnames", fleet.DNSIdentity("member-x"): "atrium-hub-dns"} {
+	for sa, role := range map[string]string{components.Hostnames.Hub.Account("member-x"): "atrium-hub-hostnames", components.DNS.Hub.Account("member-x"): "atrium-hub-dns"} {
 		if ids["ServiceAccount/"+fleet.HubNamespace+"/"+sa] == nil {
 			t.Errorf("no ServiceAccount %s/%s in the member template's build", fleet.HubNamespace, sa)
 		}
@@ -114,7 +115,7 @@ func TestMemberIdentitiesMatchTheHubPolicies(t *testing.T) {
 			t.Errorf("ValidatingAdmissionPolicy %s does not name the identities of %s", name, fleet.HubNamespace)
 		}
 	}
-	for _, suffix := range []string{fleet.HostnamesIdentity(""), fleet.DNSIdentity("")} {
+	for _, suffix := range []string{components.Hostnames.Hub.Account(""), components.DNS.Hub.Account("")} {
 		if !strings.Contains(fmt.Sprint(hub["ValidatingAdmissionPolicy//atrium-fleet-identities"]), "'"+suffix+"'") {
 			t.Errorf("atrium-fleet-identities does not know identities named <cluster>%s", suffix)
 		}

@@ -20,6 +20,7 @@ import (
 
 	accessv1 "github.com/atrium-dev/atrium/apis/access/v1alpha1"
 	tenancyv1 "github.com/atrium-dev/atrium/apis/tenancy/v1alpha1"
+	"github.com/atrium-dev/atrium/internal/components"
 	"github.com/atrium-dev/atrium/internal/testenv"
 )
 
@@ -152,7 +153,7 @@ func TestMyProjectsCannotBeAskedWithAForgedIdentity(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitReady(ctx, t, "fionas-secret-plans", time.Minute)
-	for _, p := range f.member.Deployment("atrium-myprojects").Pods() {
+	for _, p := range f.member.Deployment(components.MyProjects).Pods() {
 		url := fmt.Sprintf("https://127.0.0.1:%d/apis/access.tenancy.atrium.dev/v1alpha1/myprojects", p.Port(9445))
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 		if err != nil {

@@ -20,6 +20,7 @@ import (
 
 	fleetv1 "github.com/atrium-dev/atrium/apis/fleet/v1alpha1"
 	tenancyv1 "github.com/atrium-dev/atrium/apis/tenancy/v1alpha1"
+	"github.com/atrium-dev/atrium/internal/components"
 	"github.com/atrium-dev/atrium/internal/testenv"
 )
 
@@ -146,7 +147,7 @@ func TestDNSOperatorNeverLogsItsSecret(t *testing.T) {
 		Namespace: "dns-secret", Hostname: "secret-check." + dnsZone, LoadBalancerIP: "192.0.2.82", Timeout: 30 * time.Second,
 	})
 	var log []byte
-	for _, path := range f.member.Logs("atrium-dns") {
+	for _, path := range f.member.Logs(components.DNS) {
 		b, err := os.ReadFile(path)
 		if err != nil {
 			t.Fatal(err)

@@ -21,6 +21,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/atrium-dev/atrium/internal/components"
 	"github.com/atrium-dev/atrium/internal/shipped"
 	"github.com/atrium-dev/atrium/internal/testenv"
 )
@@ -51,7 +52,7 @@ func EveryReplicaEnforces(ctx context.Context, t *testing.T, in EveryReplicaEnfo
 	if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: in.Namespace}}); err != nil && !apierrors.IsAlreadyExists(err) {
 		t.Fatal(err)
 	}
-	hostnames := f.member.Deployment("atrium-hostnames")
+	hostnames := f.member.Deployment(components.Hostnames)
 	refuses := func(p *shipped.Pod) error {
 		resp, err := askReplica(ctx, p, in.Namespace, in.Hostname)
 		if err != nil {

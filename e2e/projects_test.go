@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	tenancyv1 "github.com/atrium-dev/atrium/apis/tenancy/v1alpha1"
+	"github.com/atrium-dev/atrium/internal/components"
 	"github.com/atrium-dev/atrium/internal/testenv"
 )
 
@@ -106,7 +107,7 @@ func TestOperatorFailover(t *testing.T) {
 	// Kill one replica without notice; create Projects meanwhile; the
 	// survivor provisions all of them once the shipped lease (15s) runs
 	// out.
-	operator := f.member.Deployment("atrium-projects")
+	operator := f.member.Deployment(components.Projects)
 	killed := operator.Pods()[0]
 	operator.Kill(killed)
 	names := []string{}

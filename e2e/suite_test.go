@@ -113,20 +113,23 @@ func startFleet(tmp string) (_ *fleet, err error) {
 	fl.Fleet, err = atriumfleet.Start(ctx, atriumfleet.Options{
 		Kustomization: "e2e/testdata/member",
 		Dir:           tmp,
+		HubObjects:    []string{"e2e/testdata/hub/domainpolicy.yaml"},
 		ExtraCRDs:     []string{testenv.StandInCRDs},
 		Members: []atriumfleet.MemberOptions{{
 			Name: memberName,
-			DNS: map[string]string{
+			ConfigMaps: map[string]map[string]string{"atrium-dns": {
 				"provider": "rfc2136", "zone": dnsZone, "server": fl.dns.Addr,
 				"tsig-key-name": fl.dns.KeyName, "default-targets": "192.0.2.80",
-			},
-			DNSCredentials: map[string][]byte{"tsig-secret": []byte(fl.dns.KeySecret)},
+			}},
+			Secrets: map[string]map[string][]byte{"atrium-dns-credentials": {"tsig-secret": []byte(fl.dns.KeySecret)}},
+			Objects: atriumfleet.ExampleTiers,
 		}, {
 			Name: pdnsMemberName,
-			DNS: map[string]string{
+			ConfigMaps: map[string]map[string]string{"atrium-dns": {
 				"provider": "pdns", "zone": dnsZone, "server": fl.pdns.URL, "default-targets": "192.0.2.80",
-			},
-			DNSCredentials: map[string][]byte{"pdns-api-key": []byte(pdnsAPIKey)},
+			}},
+			Secrets: map[string]map[string][]byte{"atrium-dns-credentials": {"pdns-api-key": []byte(pdnsAPIKey)}},
+			Objects: atriumfleet.ExampleTiers,
 		}},
 		OnExit: func(p *procs.Process, err error) {
 			fmt.Fprintf(os.Stderr, "%s exited unexpectedly: %v\n%s\n", p.Name, err, p.Tail(30))
@@ -136,14 +139,6 @@ func startFleet(tmp string) (_ *fleet, err error) {
 		return nil, err
 	}
 	fl.hub, fl.member, fl.pdnsMember = fl.Hub, fl.Members[0], fl.Members[1]
-	if err := fl.hub.CreateFromFiles(ctx, "e2e/testdata/hub/domainpolicy.yaml"); err != nil {
-		return nil, err
-	}
 	fl.env = fl.member.Env
-	for _, m := range fl.Members {
-		if err := m.Env.CreateFromFiles(ctx, "docs/examples/projecttier-standard.yaml", "docs/examples/projecttier-large.yaml"); err != nil {
-			return nil, err
-		}
-	}
 	return fl, nil
 }

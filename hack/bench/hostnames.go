@@ -37,6 +37,8 @@ import (
 
 	fleetv1 "github.com/atrium-dev/atrium/apis/fleet/v1alpha1"
 	tenancyv1 "github.com/atrium-dev/atrium/apis/tenancy/v1alpha1"
+	"github.com/atrium-dev/atrium/internal/components"
+	"github.com/atrium-dev/atrium/internal/fleet"
 	"github.com/atrium-dev/atrium/internal/hostname"
 	"github.com/atrium-dev/atrium/internal/manager"
 	"github.com/atrium-dev/atrium/internal/testenv"
@@ -495,20 +497,18 @@ type e2eResult struct {
 // both on loopback, against the same creates on an API server without
 // webhooks.
 func measureEndToEnd(ctx context.Context, tier *tenancyv1.ProjectTier) (r e2eResult, err error) {
-	hub, err := testenv.Start(testenv.Options{NoControllerManager: noControllerManager})
-	if err != nil {
-		return r, err
-	}
-	defer func() { _ = hub.Stop() }()
-	member, err := testenv.Start(testenv.Options{
-		NoControllerManager: noControllerManager,
-		Webhooks:            []string{"webhooks/hostnames"},
-		ExtraCRDs:           []string{testenv.StandInCRDs, "config/crd/policy"},
+	// The webhook runs in this process as cluster admin of the member and
+	// the hub: the fleet is bare, without the shipped admission policies a
+	// full install evaluates on every write.
+	fl, err := fleet.Start(ctx, fleet.Options{
+		Mode: fleet.Bare, Components: []components.Component{components.Hostnames}, NoControllerManager: noControllerManager,
+		Members: []fleet.MemberOptions{{Name: benchCluster}}, ExtraCRDs: []string{testenv.StandInCRDs, "config/crd/policy"},
 	})
 	if err != nil {
 		return r, err
 	}
-	defer func() { _ = member.Stop() }()
+	defer fl.Stop()
+	hub, member := fl.Hub, fl.Members[0].Env
 	// The webhook's manager stops before the API servers (deferred calls run
 	// last first): an API server waits for open watches when it stops.
 	mctx, cancel := context.WithCancel(ctx)

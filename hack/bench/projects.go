@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -21,6 +20,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	tenancyv1 "github.com/atrium-dev/atrium/apis/tenancy/v1alpha1"
+	"github.com/atrium-dev/atrium/internal/components"
 	"github.com/atrium-dev/atrium/internal/procs"
 	"github.com/atrium-dev/atrium/internal/testenv"
 	"github.com/atrium-dev/atrium/operators/projects/controllers"
@@ -157,7 +157,7 @@ func benchProject(i int) *tenancyv1.Project {
 
 // withEnv runs f against a fresh control plane.
 func withEnv(f func(*testenv.Env) (time.Duration, error)) (time.Duration, error) {
-	env, err := testenv.Start(testenv.Options{Webhooks: []string{"webhooks/projects"}, NoControllerManager: noControllerManager})
+	env, err := testenv.Start(testenv.Options{Webhooks: []string{components.ProjectsWebhook.Folder}, NoControllerManager: noControllerManager})
 	if err != nil {
 		return 0, err
 	}
@@ -175,12 +175,8 @@ func startComponents(env *testenv.Env, concurrency int) (func(), int, int, error
 	if err != nil {
 		return nil, 0, 0, err
 	}
-	for _, c := range []string{"operators/projects", "webhooks/projects"} {
-		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, strings.ReplaceAll(c, "/", "-")), "./"+c)
-		cmd.Dir = env.Root
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return nil, 0, 0, fmt.Errorf("building %s: %v\n%s", c, err, out)
-		}
+	if err := components.Build(env.Root, dir, components.Projects, components.ProjectsWebhook); err != nil {
+		return nil, 0, 0, err
 	}
 	kubecfg := filepath.Join(dir, "kubeconfig")
 	if err := os.WriteFile(kubecfg, env.KubeConfig(), 0o600); err != nil {
@@ -190,12 +186,12 @@ func startComponents(env *testenv.Env, concurrency int) (func(), int, int, error
 	// The slots that count each owner's Projects go to "default": the
 	// bench's API server has no atrium-system (there is no pod namespace).
 	common := []string{"--kubeconfig=" + kubecfg, "--health-probe-bind-address=0", "--metrics-bind-address=0", "--slot-namespace=default"}
-	wh, err := procs.Start("webhook", filepath.Join(dir, "webhooks-projects"),
+	wh, err := procs.Start("webhook", filepath.Join(dir, components.ProjectsWebhook.Binary()),
 		append(common, "--cert-dir="+certDir, "--webhook-port="+strconv.Itoa(port)), dir, nil)
 	if err != nil {
 		return nil, 0, 0, err
 	}
-	op, err := procs.Start("operator", filepath.Join(dir, "operators-projects"), append(common, "--leader-elect=false", "--metrics-bind-address=127.0.0.1:18080", "--concurrency="+strconv.Itoa(concurrency)), dir, nil)
+	op, err := procs.Start("operator", filepath.Join(dir, components.Projects.Binary()), append(common, "--leader-elect=false", "--metrics-bind-address=127.0.0.1:18080", "--concurrency="+strconv.Itoa(concurrency)), dir, nil)
 	if err != nil {
 		wh.Stop(time.Second)
 		return nil, 0, 0, err

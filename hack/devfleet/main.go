@@ -62,7 +62,7 @@ func run(stateDir string) error {
 	}
 	defer stopDNS()
 
-	step("building the components, starting the hub and two members (etcd, kube-apiserver, kube-controller-manager each), running every component from its Deployment in config/default")
+	step("building the components, starting the hub with docs/examples/hub (the fleet's domain policy) and two members (etcd, kube-apiserver, kube-controller-manager each; member-2 with the example tiers), running every component from its Deployment in config/default")
 	var members []fleet.MemberOptions
 	for i, name := range []string{"member-1", "member-2"} {
 		// No ingress controller runs here: each member's ingress front is a
@@ -70,11 +70,21 @@ func run(stateDir string) error {
 		// status names none.
 		settings := maps.Clone(dnsSettings.config)
 		settings["default-targets"] = fmt.Sprintf("192.0.2.%d", i+1)
-		members = append(members, fleet.MemberOptions{Name: name, DNS: settings, DNSCredentials: dnsSettings.credentials})
+		mo := fleet.MemberOptions{
+			Name:       name,
+			ConfigMaps: map[string]map[string]string{"atrium-dns": settings},
+			Secrets:    map[string]map[string][]byte{"atrium-dns-credentials": dnsSettings.credentials},
+		}
+		// member-1's tiers come with the other examples (applyExamples).
+		if i > 0 {
+			mo.Objects = fleet.ExampleTiers
+		}
+		members = append(members, mo)
 	}
 	fl, err := fleet.Start(ctx, fleet.Options{
 		Kustomization: "config/default",
 		Dir:           state,
+		HubObjects:    []string{"docs/examples/hub"},
 		Members:       members,
 		// Stand-ins for the Route, HTTPRoute and DNSEndpoint APIs, so they
 		// can be tried locally.
@@ -107,19 +117,9 @@ func run(stateDir string) error {
 	}
 	firstMember := fl.Members[0].Env
 
-	step("applying docs/examples/hub to the hub (the fleet's domain policy)")
-	if err := fl.Hub.CreateFromFiles(ctx, filepath.Join("docs", "examples", "hub")); err != nil {
-		return err
-	}
 	step("applying docs/examples to member-1")
 	if err := applyExamples(ctx, firstMember, filepath.Join(root, "docs", "examples")); err != nil {
 		return err
-	}
-	for _, m := range fl.Members[1:] {
-		step("applying the example tiers to " + m.Name)
-		if err := m.Env.CreateFromFiles(ctx, "docs/examples/projecttier-standard.yaml", "docs/examples/projecttier-large.yaml"); err != nil {
-			return err
-		}
 	}
 
 	fmt.Printf(`

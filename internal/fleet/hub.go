@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/atrium-dev/atrium/internal/components"
 	"github.com/atrium-dev/atrium/internal/shipped"
 	"github.com/atrium-dev/atrium/internal/testenv"
 )
@@ -21,14 +22,37 @@ const MemberTemplate = "config/hub/member"
 // HubNamespace holds every member's identities at the hub.
 const HubNamespace = "atrium-fleet"
 
-// HostnamesIdentity is the ServiceAccount of HubNamespace that a member's
-// hostnames webhook acts as at the hub. It is named after the cluster:
-// that is how the hub's admission policies know whose claims it may write.
-func HostnamesIdentity(cluster string) string { return cluster + "-hostnames" }
-
-// DNSIdentity is the ServiceAccount of HubNamespace that a member's DNS
-// operator acts as at the hub, named after the cluster as well.
-func DNSIdentity(cluster string) string { return cluster + "-dns" }
+// startHub starts the hub as an admin installs one: config/hub (the fleet
+// CRDs, the hub roles of the components that reach it, the policies that
+// narrow them to each member's own claims, and the namespace of the
+// members' identities), or in Bare mode a control plane that serves the
+// fleet CRDs alone. Each member's identities are minted with MintMember.
+func startHub(ctx context.Context, o Options) (*testenv.Env, error) {
+	if o.Mode == Bare {
+		return testenv.Start(testenv.Options{NoControllerManager: o.NoControllerManager})
+	}
+	root, err := testenv.RepoRoot()
+	if err != nil {
+		return nil, err
+	}
+	m, err := shipped.Build(root, HubKustomization)
+	if err != nil {
+		return nil, err
+	}
+	crds, err := m.CRDs()
+	if err != nil {
+		return nil, err
+	}
+	hub, err := testenv.Start(testenv.Options{CRDs: crds, NoControllerManager: o.NoControllerManager})
+	if err != nil {
+		return nil, err
+	}
+	if err := shipped.Install(ctx, hub, m); err != nil {
+		_ = hub.Stop()
+		return nil, err
+	}
+	return hub, nil
+}
 
 // MemberKustomization is the kustomization an admin writes to mint a
 // member's identities at the hub: the template (at base, a path or URL)
@@ -42,12 +66,13 @@ labels:
 `, base, cluster, cluster)
 }
 
-// HubCredentials are a member's kubeconfigs for the hub, one per
-// component identity: what the member's Secrets atrium-hub-kubeconfig and
-// atrium-dns-hub-kubeconfig hold.
-type HubCredentials struct {
-	Hostnames, DNS []byte
-}
+// HubCredentials are a member's kubeconfigs for the hub, one for each
+// component that reaches it (components.Component.Hub), by component
+// folder: what the member's Secrets named by Hub.Secret hold.
+type HubCredentials map[string][]byte
+
+// Of is the kubeconfig of the component's identity at the hub.
+func (c HubCredentials) Of(comp components.Component) []byte { return c[comp.Folder] }
 
 // BuildMember builds a member's identities at the hub from MemberTemplate
 // as `kubectl apply -k` of MemberKustomization builds them.
@@ -84,17 +109,19 @@ func BuildMember(cluster string) (*shipped.Manifests, error) {
 func MintMember(ctx context.Context, hub *testenv.Env, cluster string) (HubCredentials, error) {
 	m, err := BuildMember(cluster)
 	if err != nil {
-		return HubCredentials{}, fmt.Errorf("identities of member %s at the hub: %w", cluster, err)
+		return nil, fmt.Errorf("identities of member %s at the hub: %w", cluster, err)
 	}
 	if err := shipped.Install(ctx, hub, m); err != nil {
-		return HubCredentials{}, fmt.Errorf("identities of member %s at the hub: %w", cluster, err)
+		return nil, fmt.Errorf("identities of member %s at the hub: %w", cluster, err)
 	}
-	var creds HubCredentials
-	if creds.Hostnames, err = hub.ServiceAccountKubeConfig(HubNamespace, HostnamesIdentity(cluster)); err != nil {
-		return HubCredentials{}, err
-	}
-	if creds.DNS, err = hub.ServiceAccountKubeConfig(HubNamespace, DNSIdentity(cluster)); err != nil {
-		return HubCredentials{}, err
+	creds := HubCredentials{}
+	for _, c := range components.All {
+		if c.Hub == nil {
+			continue
+		}
+		if creds[c.Folder], err = hub.ServiceAccountKubeConfig(HubNamespace, c.Hub.Account(cluster)); err != nil {
+			return nil, err
+		}
 	}
 	return creds, nil
 }

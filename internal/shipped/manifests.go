@@ -2,7 +2,6 @@ package shipped
 
 import (
 	"fmt"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -15,6 +14,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
+
+	"github.com/atrium-dev/atrium/internal/components"
 )
 
 // Manifests are the objects of one kustomization, built as `kubectl apply
@@ -104,8 +105,8 @@ func (m *Manifests) WebhookConfigurations() ([]client.Object, error) {
 }
 
 // Binary is the file name of a component's binary, from its image:
-// image atrium/operators-dns is the binary atrium-operators-dns, built from
-// the folder operators/dns (`make build` names them alike).
+// image atrium/operators-dns is the binary atrium-operators-dns
+// (components.Component.Binary, which `make build` follows too).
 func Binary(image string) string {
 	name := image[strings.LastIndex(image, "/")+1:]
 	if i := strings.IndexAny(name, ":@"); i >= 0 {
@@ -114,27 +115,21 @@ func Binary(image string) string {
 	return "atrium-" + name
 }
 
-// Package is the Go package a component's binary is built from.
-func Package(image string) string {
-	name := strings.TrimPrefix(Binary(image), "atrium-")
-	return "./" + strings.Replace(name, "-", "/", 1)
-}
-
-// BuildBinaries builds the binary of every shipped Deployment into binDir,
-// named as Binary says.
+// BuildBinaries builds the binary of the component every shipped
+// Deployment runs into binDir; a Deployment that runs no component of
+// internal/components is an error, so the list cannot miss one.
 func (m *Manifests) BuildBinaries(root, binDir string) error {
 	deps, err := m.Deployments()
 	if err != nil {
 		return err
 	}
+	var cs []components.Component
 	for _, d := range deps {
-		for _, c := range d.Spec.Template.Spec.Containers {
-			cmd := exec.Command("go", "build", "-o", filepath.Join(binDir, Binary(c.Image)), Package(c.Image))
-			cmd.Dir = root
-			if out, err := cmd.CombinedOutput(); err != nil {
-				return fmt.Errorf("building %s: %v\n%s", Package(c.Image), err, out)
-			}
+		c, err := components.ByDeployment(d.Name)
+		if err != nil {
+			return fmt.Errorf("%s: %w", m.Path, err)
 		}
+		cs = append(cs, c)
 	}
-	return nil
+	return components.Build(root, binDir, cs...)
 }

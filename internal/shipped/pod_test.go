@@ -87,17 +87,14 @@ func TestContainerEnv(t *testing.T) {
 	}
 }
 
-func TestBinaryAndPackage(t *testing.T) {
-	for _, tc := range []struct{ image, bin, pkg string }{
-		{"atrium/operators-dns:latest", "atrium-operators-dns", "./operators/dns"},
-		{"registry.example.org/atrium/webhooks-hostnames@sha256:abc", "atrium-webhooks-hostnames", "./webhooks/hostnames"},
-		{"atrium/operators-gitlab-pages", "atrium-operators-gitlab-pages", "./operators/gitlab-pages"},
+func TestBinary(t *testing.T) {
+	for _, tc := range []struct{ image, bin string }{
+		{"atrium/operators-dns:latest", "atrium-operators-dns"},
+		{"registry.example.org/atrium/webhooks-hostnames@sha256:abc", "atrium-webhooks-hostnames"},
+		{"atrium/operators-gitlab-pages", "atrium-operators-gitlab-pages"},
 	} {
 		if got := Binary(tc.image); got != tc.bin {
 			t.Errorf("Binary(%q) = %q, want %q", tc.image, got, tc.bin)
-		}
-		if got := Package(tc.image); got != tc.pkg {
-			t.Errorf("Package(%q) = %q, want %q", tc.image, got, tc.pkg)
 		}
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	fleetv1 "github.com/atrium-dev/atrium/apis/fleet/v1alpha1"
+	"github.com/atrium-dev/atrium/internal/components"
 	"github.com/atrium-dev/atrium/internal/fleet"
 	"github.com/atrium-dev/atrium/internal/hostname"
 	"github.com/atrium-dev/atrium/internal/testenv"
@@ -85,7 +86,7 @@ func hostnamesIdentity(t *testing.T, cluster string) client.Client {
 	if c := identities[cluster]; c != nil {
 		return c
 	}
-	c := identityClient(t, cluster, func(creds fleet.HubCredentials) []byte { return creds.Hostnames })
+	c := identityClient(t, cluster, func(creds fleet.HubCredentials) []byte { return creds.Of(components.Hostnames) })
 	identities[cluster] = c
 	return c
 }

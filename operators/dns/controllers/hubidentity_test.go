@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	fleetv1 "github.com/atrium-dev/atrium/apis/fleet/v1alpha1"
+	"github.com/atrium-dev/atrium/internal/components"
 	"github.com/atrium-dev/atrium/internal/fleet"
 	"github.com/atrium-dev/atrium/operators/dns/controllers"
 )
@@ -24,7 +25,7 @@ import (
 
 func dnsIdentity(t *testing.T, cluster string) client.Client {
 	t.Helper()
-	return identityClient(t, cluster, func(creds fleet.HubCredentials) []byte { return creds.DNS })
+	return identityClient(t, cluster, func(creds fleet.HubCredentials) []byte { return creds.Of(components.DNS) })
 }
 
 // applyCondition writes one condition of a claim's status by server-side

@@ -4,7 +4,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
 	"testing"
@@ -20,8 +19,8 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/atrium-dev/atrium/internal/bind"
+	"github.com/atrium-dev/atrium/internal/components"
 	"github.com/atrium-dev/atrium/internal/fleet"
-	"github.com/atrium-dev/atrium/internal/shipped"
 	"github.com/atrium-dev/atrium/internal/testenv"
 	"github.com/atrium-dev/atrium/operators/dns/controllers"
 	"github.com/atrium-dev/atrium/operators/dns/provider"
@@ -90,20 +89,18 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	if hub, err = fleet.StartHub(ctx); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	root, err := testenv.RepoRoot()
+	fl, err := fleet.Start(ctx, fleet.Options{
+		Mode:       fleet.InProcess,
+		Components: []components.Component{components.DNS},
+		Members:    []fleet.MemberOptions{{Name: "member-a"}, {Name: "member-b"}},
+		ExtraCRDs:  []string{testenv.StandInCRDs},
+		HubProxy:   true,
+	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	shippedManifests, err := shipped.Build(root, "config/default")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
+	hub = fl.Hub
 	// Stop the operators before the API servers: an API server waits for
 	// its open watches when it stops.
 	defer func() {
@@ -111,30 +108,13 @@ func run(m *testing.M) int {
 			if mb.stop != nil {
 				mb.stop()
 			}
-			mb.proxy.Close()
-			_ = mb.env.Stop()
 		}
-		_ = hub.Stop()
+		fl.Stop()
 	}()
-	for _, name := range []string{"member-a", "member-b"} {
-		env, err := testenv.Start(testenv.Options{ExtraCRDs: []string{testenv.StandInCRDs}})
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 1
-		}
-		u, err := url.Parse(hub.Config.Host)
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 1
-		}
-		proxy, err := testenv.NewFaultProxy(u.Host)
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 1
-		}
-		mb := &member{name: name, env: env, proxy: proxy}
-		members[name] = mb
-		if err := mb.configure(ctx, shippedManifests); err != nil {
+	for _, fm := range fl.Members {
+		mb := &member{name: fm.Name, env: fm.Env, proxy: fm.HubProxy}
+		members[fm.Name] = mb
+		if err := mb.configure(fm.HubCredentials); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
@@ -146,14 +126,12 @@ func run(m *testing.M) int {
 	return m.Run()
 }
 
-// configure gives the member what its operator runs with, as an admin
-// installs it: the shipped RBAC and admission policies of config/default
-// on the member, and the member's own identities at the hub.
-func (mb *member) configure(ctx context.Context, shippedManifests *shipped.Manifests) error {
-	if err := shipped.InstallRBAC(ctx, mb.env, shippedManifests); err != nil {
-		return err
-	}
-	kubeconfig, err := mb.env.ServiceAccountKubeConfig(fleet.Namespace, "atrium-dns")
+// configure gives the member's operator what it runs with, as an admin
+// installs it: its ServiceAccount on the member (whose shipped RBAC and
+// admission policies of config/default the fleet installed) and the
+// member's own DNS identity at the hub, through the member's proxy.
+func (mb *member) configure(creds fleet.HubCredentials) error {
+	kubeconfig, err := mb.env.ServiceAccountKubeConfig(fleet.Namespace, components.DNS.Deployment)
 	if err != nil {
 		return err
 	}
@@ -161,15 +139,8 @@ func (mb *member) configure(ctx context.Context, shippedManifests *shipped.Manif
 		return err
 	}
 	mb.config.QPS, mb.config.Burst = mb.env.Config.QPS, mb.env.Config.Burst
-	creds, err := fleet.MintMember(ctx, hub, mb.name)
-	if err != nil {
-		return err
-	}
-	if mb.hubConfig, err = clientcmd.RESTConfigFromKubeConfig(creds.DNS); err != nil {
-		return err
-	}
-	mb.hubConfig.Host = "https://" + mb.proxy.Addr()
-	return nil
+	mb.hubConfig, err = clientcmd.RESTConfigFromKubeConfig(creds.Of(components.DNS))
+	return err
 }
 
 // startOperator runs the member's DNS operator until stop is called.

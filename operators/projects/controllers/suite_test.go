@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
+	"github.com/atrium-dev/atrium/internal/components"
 	"github.com/atrium-dev/atrium/internal/shipped"
 	"github.com/atrium-dev/atrium/internal/slots"
 	"github.com/atrium-dev/atrium/internal/testenv"
@@ -39,7 +40,7 @@ func run(m *testing.M) int {
 	}
 	testenv.SetupLogging()
 	var err error
-	env, err = testenv.Start(testenv.Options{Webhooks: []string{"webhooks/projects"}})
+	env, err = testenv.Start(testenv.Options{Webhooks: []string{components.ProjectsWebhook.Folder}})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -75,10 +76,11 @@ func run(m *testing.M) int {
 }
 
 // The ServiceAccounts config/default runs the components as.
-const (
-	systemNamespace = "atrium-system"
-	operatorAccount = "atrium-projects"
-	webhookAccount  = "atrium-projects-webhook"
+const systemNamespace = "atrium-system"
+
+var (
+	operatorAccount = components.Projects.Deployment
+	webhookAccount  = components.ProjectsWebhook.Deployment
 )
 
 // serviceAccountConfig is a rest.Config that authenticates as one of the

@@ -4,7 +4,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
 	"sync/atomic"
@@ -20,8 +19,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/config"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
+	"github.com/atrium-dev/atrium/internal/components"
 	"github.com/atrium-dev/atrium/internal/fleet"
-	"github.com/atrium-dev/atrium/internal/shipped"
 	"github.com/atrium-dev/atrium/internal/sources"
 	"github.com/atrium-dev/atrium/internal/testenv"
 	"github.com/atrium-dev/atrium/webhooks/hostnames/wiring"
@@ -34,9 +33,6 @@ import (
 var (
 	hub     *testenv.Env
 	members = map[string]*member{}
-	// shippedManifests is config/default, whose RBAC and admission
-	// policies each member has.
-	shippedManifests *shipped.Manifests
 )
 
 type member struct {
@@ -67,30 +63,17 @@ func (l *countingLimiter) Wait(ctx context.Context) error {
 
 // hubConfig is the member's hub config built as the binary builds it, from
 // a kubeconfig file (the member's own identity at the hub, minted as an
-// admin mints it, pointing at the member's proxy) and the webhook's default
-// hub flags, with its limiter counting.
-func hubConfig(ctx context.Context, cluster string, member *rest.Config, proxy *testenv.FaultProxy) (*rest.Config, *countingLimiter, error) {
-	creds, err := fleet.MintMember(ctx, hub, cluster)
-	if err != nil {
-		return nil, nil, err
-	}
-	kc, err := clientcmd.Load(creds.Hostnames)
-	if err != nil {
-		return nil, nil, err
-	}
+// admin mints it) and the webhook's default hub flags, with its limiter
+// counting.
+func hubConfig(kubeconfig []byte, member *rest.Config) (*rest.Config, *countingLimiter, error) {
 	dir, err := os.MkdirTemp("", "atrium-hub")
 	if err != nil {
 		return nil, nil, err
 	}
 	defer os.RemoveAll(dir)
-	if proxy != nil {
-		for _, c := range kc.Clusters {
-			c.Server = "https://" + proxy.Addr()
-		}
-	}
 	f := wiring.HubDefaults
 	f.Kubeconfig = filepath.Join(dir, "hub.kubeconfig")
-	if err := clientcmd.WriteToFile(*kc, f.Kubeconfig); err != nil {
+	if err := os.WriteFile(f.Kubeconfig, kubeconfig, 0o600); err != nil {
 		return nil, nil, err
 	}
 	cfg, err := f.RESTConfig(member)
@@ -107,12 +90,9 @@ func hubConfig(ctx context.Context, cluster string, member *rest.Config, proxy *
 
 // memberConfig is the webhook's config on its own cluster: its shipped
 // ServiceAccount, with the RBAC and admission policies of config/default
-// installed there, as the Deployment runs it.
-func memberConfig(ctx context.Context, env *testenv.Env) (*rest.Config, error) {
-	if err := shipped.InstallRBAC(ctx, env, shippedManifests); err != nil {
-		return nil, err
-	}
-	kubeconfig, err := env.ServiceAccountKubeConfig(fleet.Namespace, "atrium-hostnames")
+// installed there (by the fleet), as the Deployment runs it.
+func memberConfig(env *testenv.Env) (*rest.Config, error) {
+	kubeconfig, err := env.ServiceAccountKubeConfig(fleet.Namespace, components.Hostnames.Deployment)
 	if err != nil {
 		return nil, err
 	}
@@ -138,74 +118,49 @@ func TestMain(m *testing.M) {
 func run(m *testing.M) int {
 	testenv.SetupLogging()
 	ctx, cancel := context.WithCancel(context.Background())
-	var err error
-	root, err := testenv.RepoRoot()
+	tier := []string{"docs/examples/projecttier-standard.yaml"}
+	fl, err := fleet.Start(ctx, fleet.Options{
+		Mode:       fleet.InProcess,
+		Components: []components.Component{components.Hostnames},
+		HubObjects: []string{"webhooks/hostnames/admission/testdata/domainpolicy.yaml"},
+		Members:    []fleet.MemberOptions{{Name: "member-a", Objects: tier}, {Name: "member-b", Objects: tier}},
+		ExtraCRDs:  []string{testenv.StandInCRDs},
+		HubProxy:   true,
+	})
 	if err != nil {
 		cancel()
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	if shippedManifests, err = shipped.Build(root, "config/default"); err != nil {
-		cancel()
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	if hub, err = fleet.StartHub(ctx); err != nil {
-		cancel()
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	if err := hub.CreateFromFiles(ctx, "webhooks/hostnames/admission/testdata/domainpolicy.yaml"); err != nil {
-		cancel()
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
+	hub = fl.Hub
 	// Stop the components before the API servers: an API server waits for
 	// its open watches when it stops.
 	defer func() {
 		cancel()
 		for _, mb := range members {
 			<-mb.stopped
-			mb.proxy.Close()
-			_ = mb.env.Stop()
 		}
-		_ = hub.Stop()
+		fl.Stop()
 	}()
-	for _, name := range []string{"member-a", "member-b"} {
-		mb, err := startMember(ctx, name)
+	for _, fm := range fl.Members {
+		mb, err := startMember(ctx, fm)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
-		members[name] = mb
+		members[fm.Name] = mb
 	}
 	return m.Run()
 }
 
-func startMember(ctx context.Context, name string) (*member, error) {
-	env, err := testenv.Start(testenv.Options{
-		Webhooks:  []string{"webhooks/hostnames"},
-		ExtraCRDs: []string{testenv.StandInCRDs, "config/crd/policy"},
-	})
+// startMember runs the member's hostnames webhook in this process.
+func startMember(ctx context.Context, fm *fleet.Member) (*member, error) {
+	env, name := fm.Env, fm.Name
+	hubCfg, limiter, err := hubConfig(fm.HubCredentials.Of(components.Hostnames), env.Config)
 	if err != nil {
 		return nil, err
 	}
-	if err := env.CreateFromFiles(ctx, "docs/examples/projecttier-standard.yaml"); err != nil {
-		return nil, err
-	}
-	u, err := url.Parse(hub.Config.Host)
-	if err != nil {
-		return nil, err
-	}
-	proxy, err := testenv.NewFaultProxy(u.Host)
-	if err != nil {
-		return nil, err
-	}
-	hubCfg, limiter, err := hubConfig(ctx, name, env.Config, proxy)
-	if err != nil {
-		return nil, err
-	}
-	cfg, err := memberConfig(ctx, env)
+	cfg, err := memberConfig(env)
 	if err != nil {
 		return nil, err
 	}
@@ -243,7 +198,7 @@ func startMember(ctx context.Context, name string) (*member, error) {
 	if err := testenv.Eventually(ctx, time.Minute, func() error { return mgr.GetWebhookServer().StartedChecker()(nil) }); err != nil {
 		return nil, err
 	}
-	return &member{name: name, env: env, proxy: proxy, stopped: stopped, hubLimiter: limiter}, nil
+	return &member{name: name, env: env, proxy: fm.HubProxy, stopped: stopped, hubLimiter: limiter}, nil
 }
 
 func (m *member) client() client.Client { return m.env.Client }

@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	fleetv1 "github.com/atrium-dev/atrium/apis/fleet/v1alpha1"
+	"github.com/atrium-dev/atrium/internal/components"
 	"github.com/atrium-dev/atrium/internal/fleet"
 	"github.com/atrium-dev/atrium/internal/hostname"
 	"github.com/atrium-dev/atrium/internal/testenv"
@@ -35,7 +36,7 @@ func hubIdentity(t *testing.T, cluster string) client.Client {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := clientcmd.RESTConfigFromKubeConfig(creds.Hostnames)
+	cfg, err := clientcmd.RESTConfigFromKubeConfig(creds.Of(components.Hostnames))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,7 +182,7 @@ func TestMemberHubIdentityHasNoOtherRights(t *testing.T) {
 	refused(t, "granting itself more", a.Create(ctx, &rbacv1.ClusterRoleBinding{
 		ObjectMeta: metav1.ObjectMeta{Name: "hostile-a-admin"},
 		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "cluster-admin"},
-		Subjects:   []rbacv1.Subject{{Kind: "ServiceAccount", Namespace: fleet.HubNamespace, Name: fleet.HostnamesIdentity("hostile-a")}},
+		Subjects:   []rbacv1.Subject{{Kind: "ServiceAccount", Namespace: fleet.HubNamespace, Name: components.Hostnames.Hub.Account("hostile-a")}},
 	}))
 }
 
@@ -196,7 +197,7 @@ func TestMemberHubIdentityIsNarrowedWhateverItsRoles(t *testing.T) {
 	crb := &rbacv1.ClusterRoleBinding{
 		ObjectMeta: metav1.ObjectMeta{Name: "careless-admin"},
 		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "cluster-admin"},
-		Subjects:   []rbacv1.Subject{{Kind: "ServiceAccount", Namespace: fleet.HubNamespace, Name: fleet.HostnamesIdentity("careless")}},
+		Subjects:   []rbacv1.Subject{{Kind: "ServiceAccount", Namespace: fleet.HubNamespace, Name: components.Hostnames.Hub.Account("careless")}},
 	}
 	if err := hub.Client.Create(ctx, crb); err != nil {
 		t.Fatal(err)

@@ -17,7 +17,7 @@ func TestWebhookServiceAccountDefinesOnlyConstraintKinds(t *testing.T) {
 	skipShort(t)
 	ctx := context.Background()
 	m := members["member-a"]
-	cfg, err := memberConfig(ctx, m.env)
+	cfg, err := memberConfig(m.env)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,6 +24,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
+	"github.com/atrium-dev/atrium/internal/components"
 	"github.com/atrium-dev/atrium/internal/fleet"
 	"github.com/atrium-dev/atrium/internal/testenv"
 	"github.com/atrium-dev/atrium/webhooks/hostnames/admission"
@@ -92,11 +93,15 @@ func newReplica(t *testing.T, m *member) *replica {
 	host, _, certDir := m.env.WebhookServing()
 	port, probe := freePort(t), freePort(t)
 	r := &replica{addr: fmt.Sprintf("%s:%d", host, port), probe: fmt.Sprintf("127.0.0.1:%d", probe)}
-	cfg, err := memberConfig(context.Background(), m.env)
+	cfg, err := memberConfig(m.env)
 	if err != nil {
 		t.Fatal(err)
 	}
-	hubCfg, _, err := hubConfig(context.Background(), "replicas", m.env.Config, nil)
+	creds, err := fleet.MintMember(context.Background(), hub, "replicas")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hubCfg, _, err := hubConfig(creds.Of(components.Hostnames), m.env.Config)
 	if err != nil {
 		t.Fatal(err)
 	}
