@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/atrium-dev/atrium/internal/bind"
+	"github.com/atrium-dev/atrium/internal/gitlabfake"
 	atriumfleet "github.com/atrium-dev/atrium/internal/fleet"
 	"github.com/atrium-dev/atrium/internal/pdnsfake"
 	"github.com/atrium-dev/atrium/internal/procs"
@@ -30,7 +31,14 @@ type fleet struct {
 	// (the API fake, pdns) serving dnsZone too.
 	pdnsMember *atriumfleet.Member
 	pdns       *pdnsfake.Server
+	// gitlab is the fleet's GitLab (the fake), verifying Pages domains
+	// against dns; gitlabToken is its Pages bot's token.
+	gitlab      *gitlabfake.Server
+	gitlabToken string
 }
+
+// pagesFront is where the members' Pages sites are routed.
+const pagesFront = "pages.gitlab.atrium.test"
 
 // memberName is the member cluster's name in the fleet.
 const memberName = "member-e2e"
@@ -96,6 +104,9 @@ func (fl *fleet) stop() {
 	if fl.pdns != nil {
 		fl.pdns.Close()
 	}
+	if fl.gitlab != nil {
+		fl.gitlab.Close()
+	}
 }
 
 func startFleet(tmp string) (_ *fleet, err error) {
@@ -110,6 +121,14 @@ func startFleet(tmp string) (_ *fleet, err error) {
 		return nil, err
 	}
 	fl.pdns = pdnsfake.Start(pdnsAPIKey, "localhost", dnsZone)
+	fl.gitlab = gitlabfake.Start(gitlabfake.WithDNSServer(fl.dns.Addr))
+	if fl.gitlabToken, err = seedGitLab(fl.gitlab); err != nil {
+		return nil, err
+	}
+	// One GitLab for the fleet, as in production; each member has the
+	// bot's token in its own Secret.
+	pagesConfig := map[string]string{"gitlab-url": fl.gitlab.URL, "pages-front": pagesFront}
+	pagesCredentials := map[string][]byte{"token": []byte(fl.gitlabToken)}
 	fl.Fleet, err = atriumfleet.Start(ctx, atriumfleet.Options{
 		Kustomization: "e2e/testdata/member",
 		Dir:           tmp,
@@ -120,15 +139,21 @@ func startFleet(tmp string) (_ *fleet, err error) {
 			ConfigMaps: map[string]map[string]string{"atrium-dns": {
 				"provider": "rfc2136", "zone": dnsZone, "server": fl.dns.Addr,
 				"tsig-key-name": fl.dns.KeyName, "default-targets": "192.0.2.80",
-			}},
-			Secrets: map[string]map[string][]byte{"atrium-dns-credentials": {"tsig-secret": []byte(fl.dns.KeySecret)}},
+			}, "atrium-pages": pagesConfig},
+			Secrets: map[string]map[string][]byte{
+				"atrium-dns-credentials":   {"tsig-secret": []byte(fl.dns.KeySecret)},
+				"atrium-pages-credentials": pagesCredentials,
+			},
 			Objects: atriumfleet.ExampleTiers,
 		}, {
 			Name: pdnsMemberName,
 			ConfigMaps: map[string]map[string]string{"atrium-dns": {
 				"provider": "pdns", "zone": dnsZone, "server": fl.pdns.URL, "default-targets": "192.0.2.80",
-			}},
-			Secrets: map[string]map[string][]byte{"atrium-dns-credentials": {"pdns-api-key": []byte(pdnsAPIKey)}},
+			}, "atrium-pages": pagesConfig},
+			Secrets: map[string]map[string][]byte{
+				"atrium-dns-credentials":   {"pdns-api-key": []byte(pdnsAPIKey)},
+				"atrium-pages-credentials": pagesCredentials,
+			},
 			Objects: atriumfleet.ExampleTiers,
 		}},
 		OnExit: func(p *procs.Process, err error) {

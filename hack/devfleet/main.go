@@ -24,6 +24,7 @@ import (
 
 	"github.com/atrium-dev/atrium/internal/bind"
 	"github.com/atrium-dev/atrium/internal/fleet"
+	"github.com/atrium-dev/atrium/internal/gitlabfake"
 	"github.com/atrium-dev/atrium/internal/procs"
 	"github.com/atrium-dev/atrium/internal/testenv"
 )
@@ -61,6 +62,11 @@ func run(stateDir string) error {
 		return err
 	}
 	defer stopDNS()
+	gitlab, err := startGitLab(root, dnsSettings.config["server"])
+	if err != nil {
+		return err
+	}
+	defer gitlab.Close()
 
 	step("building the components, starting the hub with docs/examples/hub (the fleet's domain policy) and two members (etcd, kube-apiserver, kube-controller-manager each; member-2 with the example tiers), running every component from its Deployment in config/default")
 	var members []fleet.MemberOptions
@@ -71,9 +77,15 @@ func run(stateDir string) error {
 		settings := maps.Clone(dnsSettings.config)
 		settings["default-targets"] = fmt.Sprintf("192.0.2.%d", i+1)
 		mo := fleet.MemberOptions{
-			Name:       name,
-			ConfigMaps: map[string]map[string]string{"atrium-dns": settings},
-			Secrets:    map[string]map[string][]byte{"atrium-dns-credentials": dnsSettings.credentials},
+			Name: name,
+			ConfigMaps: map[string]map[string]string{
+				"atrium-dns":   settings,
+				"atrium-pages": {"gitlab-url": gitlab.URL, "pages-front": pagesFront},
+			},
+			Secrets: map[string]map[string][]byte{
+				"atrium-dns-credentials":   dnsSettings.credentials,
+				"atrium-pages-credentials": {"token": []byte(pagesBotToken)},
+			},
 		}
 		// member-1's tiers come with the other examples (applyExamples).
 		if i > 0 {
@@ -154,6 +166,26 @@ Atrium is running: a hub and two members. Ctrl-C stops it.
 %[6]s
     kubectl --kubeconfig %[1]s get hostnameclaims      # the DNS column
 
+  GitLab Pages: the example site publishes alice/homepage from a GitLab fake at %[7]s
+  (seeded from docs/examples/gitlab/seed.yaml; its users' tokens are there):
+    kubectl get pages -n my-website                   # Ready once GitLab has verified the domain
+    kubectl describe gitlabpagessite homepage -n my-website
+    curl -s -H 'PRIVATE-TOKEN: atrium-dev-alice-token' %[7]s/api/v4/projects/alice%%2Fhomepage/pages/domains
+    kubectl --as=bob --as-group=system:authenticated -n my-website create -f - <<EOF
+    apiVersion: pages.atrium.dev/v1alpha1
+    kind: GitLabPagesSite
+    metadata: {name: atlas}
+    spec: {project: physics/atlas-site, hostname: atlas.web.atrium.test}
+    EOF
+    kubectl get pages atlas -n my-website             # DomainTaken: carol's GitLab project holds the domain
+    kubectl --as=carol --as-group=system:authenticated -n carols-lab create -f - <<EOF   # carol, in a Project of hers (carols-lab, as above)
+    apiVersion: pages.atrium.dev/v1alpha1
+    kind: GitLabPagesSite
+    metadata: {name: borrowed}
+    spec: {project: alice/homepage, hostname: home.carols-lab.web.atrium.test}
+    EOF
+    kubectl get pages borrowed -n carols-lab          # NotMaintainer: carol is no Maintainer of alice/homepage
+
   Hostnames belong to one tenant across the fleet, in the domains the fleet's policy grants:
     kubectl --kubeconfig %[1]s get hostnameclaims,domainpolicies
     kubectl --kubeconfig %[3]s --as=eve --as-group=system:authenticated create -f - <<EOF
@@ -165,9 +197,32 @@ Atrium is running: a hub and two members. Ctrl-C stops it.
     kubectl --kubeconfig %[3]s create namespace outsider
     kubectl --kubeconfig %[3]s -n outsider create ingress site --rule="www.outsider.web.atrium.test/=svc:80"   # refused: the tenants' domain is for Projects
 
-`, hubKubeconfig, kubeconfigs[0], kubeconfigs[1], root, fl.LogDir, dnsHint)
+`, hubKubeconfig, kubeconfigs[0], kubeconfigs[1], root, fl.LogDir, dnsHint, gitlab.URL)
 	<-ctx.Done()
 	return nil
+}
+
+// pagesFront is where the members' Pages sites are routed, and
+// pagesBotToken the seed's token of the Pages bot (a dev value).
+const (
+	pagesFront    = "pages.gitlab.atrium.test"
+	pagesBotToken = "atrium-dev-pages-bot-token"
+)
+
+// startGitLab starts the GitLab fake seeded from docs/examples/gitlab,
+// verifying Pages domains against the fleet's name server (when BIND runs).
+func startGitLab(root, dnsServer string) (*gitlabfake.Server, error) {
+	step("starting a GitLab fake (internal/gitlabfake) seeded from docs/examples/gitlab/seed.yaml")
+	var opts []gitlabfake.Option
+	if dnsServer != "" {
+		opts = append(opts, gitlabfake.WithDNSServer(dnsServer))
+	}
+	gl := gitlabfake.Start(opts...)
+	if err := gl.LoadSeed(filepath.Join(root, "docs", "examples", "gitlab", "seed.yaml")); err != nil {
+		gl.Close()
+		return nil, err
+	}
+	return gl, nil
 }
 
 // dnsZones are the zones the example tiers allow hostnames in.

@@ -56,10 +56,11 @@ var (
 	Hostnames       = Component{Folder: "webhooks/hostnames", Deployment: "atrium-hostnames", Webhook: true,
 		Hub: &Hub{Identity: "hostnames", Role: "atrium-hub-hostnames", Secret: "atrium-hub-kubeconfig"}}
 	MyProjects = Component{Folder: "apiservers/myprojects", Deployment: "atrium-myprojects"}
+	Pages      = Component{Folder: "operators/pages", Deployment: "atrium-pages"}
 )
 
 // All are every component.
-var All = []Component{Projects, DNS, ProjectsWebhook, Hostnames, MyProjects}
+var All = []Component{Projects, DNS, ProjectsWebhook, Hostnames, MyProjects, Pages}
 
 // ByDeployment is the component a shipped Deployment runs.
 func ByDeployment(name string) (Component, error) {
