@@ -9,8 +9,8 @@ import (
 	"testing"
 
 	"github.com/atrium-dev/atrium/internal/bind"
-	"github.com/atrium-dev/atrium/internal/gitlabfake"
 	atriumfleet "github.com/atrium-dev/atrium/internal/fleet"
+	"github.com/atrium-dev/atrium/internal/gitlabfake"
 	"github.com/atrium-dev/atrium/internal/pdnsfake"
 	"github.com/atrium-dev/atrium/internal/procs"
 	"github.com/atrium-dev/atrium/internal/testenv"
