@@ -297,7 +297,23 @@ func TestGitLabFaults(t *testing.T) {
 	}
 	waitReady(t, got)
 
-	for _, s := range append(sites, got) {
+	// GitLab down while a site is deleted: the site waits, says why, and
+	// goes once GitLab is back, with its domain.
+	gl.AddFault(gitlabfake.Fault{Method: "DELETE", Status: 503})
+	if err := env.Client.Delete(context.Background(), got); err != nil {
+		t.Fatal(err)
+	}
+	waiting := waitCondition(t, got, pagesv1.ConditionReady, "DeletingInGitLab")
+	if _, ok := gl.Domain(waiting.Spec.Hostname); !ok {
+		t.Fatal("the domain went while GitLab refused to delete it")
+	}
+	gl.ClearFaults()
+	gone(t, got)
+	if _, ok := gl.Domain(waiting.Spec.Hostname); ok {
+		t.Error("the domain survived its site")
+	}
+
+	for _, s := range sites {
 		deleteSite(t, s)
 	}
 	if strings.Contains(logs.String(), botToken) {
