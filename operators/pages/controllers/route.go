@@ -19,19 +19,23 @@ import (
 // puts back what was changed in them. An object of the same name that
 // the site does not own is left alone and reported.
 func (r *SiteReconciler) route(ctx context.Context, site *pagesv1.GitLabPagesSite) (outcome, bool) {
-	svc := desiredService(site, r.Front)
-	if o, ok := r.ensure(ctx, site, svc, &corev1.Service{}, func(live, want client.Object) bool {
-		l, w := live.(*corev1.Service), want.(*corev1.Service)
-		if l.Spec.Type == w.Spec.Type && l.Spec.ExternalName == w.Spec.ExternalName && equality.Semantic.DeepEqual(l.Spec.Ports, w.Spec.Ports) {
-			return false
-		}
-		l.Spec.Type, l.Spec.ExternalName, l.Spec.Ports = w.Spec.Type, w.Spec.ExternalName, w.Spec.Ports
-		return true
-	}); !ok {
-		return o, false
-	}
-	ing := desiredIngress(site, r.Front)
-	return r.ensure(ctx, site, ing, &networkingv1.Ingress{}, func(live, want client.Object) bool {
+	// The two are independent: written at once, a site waits for one
+	// round trip to the API server rather than two.
+	var svcOutcome outcome
+	var svcOK bool
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		svcOutcome, svcOK = r.ensure(ctx, site, desiredService(site, r.Front), &corev1.Service{}, func(live, want client.Object) bool {
+			l, w := live.(*corev1.Service), want.(*corev1.Service)
+			if l.Spec.Type == w.Spec.Type && l.Spec.ExternalName == w.Spec.ExternalName && equality.Semantic.DeepEqual(l.Spec.Ports, w.Spec.Ports) {
+				return false
+			}
+			l.Spec.Type, l.Spec.ExternalName, l.Spec.Ports = w.Spec.Type, w.Spec.ExternalName, w.Spec.Ports
+			return true
+		})
+	}()
+	ingOutcome, ingOK := r.ensure(ctx, site, desiredIngress(site, r.Front), &networkingv1.Ingress{}, func(live, want client.Object) bool {
 		l, w := live.(*networkingv1.Ingress), want.(*networkingv1.Ingress)
 		if equality.Semantic.DeepEqual(l.Spec, w.Spec) {
 			return false
@@ -39,6 +43,11 @@ func (r *SiteReconciler) route(ctx context.Context, site *pagesv1.GitLabPagesSit
 		l.Spec = w.Spec
 		return true
 	})
+	<-done
+	if !svcOK {
+		return svcOutcome, false
+	}
+	return ingOutcome, ingOK
 }
 
 // ensure creates want, or updates the live object (read into live) when
@@ -53,8 +62,14 @@ func (r *SiteReconciler) ensure(ctx context.Context, site *pagesv1.GitLabPagesSi
 	case apierrors.IsNotFound(err):
 		err := r.Client.Create(ctx, want)
 		if apierrors.IsAlreadyExists(err) {
-			// The cache holds only the sites' own objects: one of the same
-			// name that it does not hold is someone else's.
+			// The cache holds only the sites' own objects, and may not hold
+			// one just made: read the object itself.
+			if err := r.Secrets.Get(ctx, client.ObjectKeyFromObject(want), live); err != nil {
+				return outcome{ready: ready(metav1.ConditionFalse, "ReadFailed", "reading %s %s: %v", kind, want.GetName(), err), failed: true}, false
+			}
+			if metav1.IsControlledBy(live, site) {
+				return outcome{}, true
+			}
 			return conflict(kind, want, site), false
 		}
 		if err != nil {

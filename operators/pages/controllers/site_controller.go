@@ -2,12 +2,14 @@ package controllers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"sync"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -67,6 +69,9 @@ type outcome struct {
 	ready  metav1.Condition
 	after  time.Duration
 	failed bool
+	// busy says another site is reading from GitLab what this one needs:
+	// nothing is written, and the site comes back shortly.
+	busy bool
 }
 
 func (r *SiteReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
@@ -97,8 +102,17 @@ func (r *SiteReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.
 	o.ready.Type, o.ready.ObservedGeneration = pagesv1.ConditionReady, site.Generation
 	meta.SetStatusCondition(&site.Status.Conditions, o.ready)
 	site.Status.ObservedGeneration = site.Generation
+	if o.busy {
+		// Another site is reading what this one needs from GitLab: come
+		// back when it has, leaving the worker to sites of other projects.
+		return ctrl.Result{RequeueAfter: jitter(50 * time.Millisecond)}, nil
+	}
 	if !equality.Semantic.DeepEqual(before, &site.Status) {
-		if err := r.Client.Status().Update(ctx, site); err != nil {
+		if err := r.Client.Status().Update(ctx, site); apierrors.IsConflict(err) {
+			// The cache had an older site: look again once it has caught
+			// up, without counting it as a failure.
+			return ctrl.Result{RequeueAfter: 100 * time.Millisecond}, nil
+		} else if err != nil {
 			return ctrl.Result{}, client.IgnoreNotFound(err)
 		}
 	}
@@ -149,6 +163,9 @@ func ready(status metav1.ConditionStatus, reason, format string, args ...any) me
 // gitLabFailed is the outcome of a failed GitLab call: transient ones are
 // retried, others wait for a change or the resync.
 func gitLabFailed(what string, err error) outcome {
+	if errors.Is(err, ErrBusy) {
+		return outcome{busy: true}
+	}
 	if after, ok := gitlab.Transient(err); ok {
 		reason := "GitLabUnavailable"
 		if gitlab.ReasonOf(err) == gitlab.RateLimited {

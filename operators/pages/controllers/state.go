@@ -2,11 +2,10 @@ package controllers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
-
-	"golang.org/x/sync/singleflight"
 
 	"github.com/atrium-dev/atrium/operators/pages/gitlab"
 )
@@ -40,9 +39,11 @@ type State struct {
 	AccessFresh time.Duration
 	Now         func() time.Time
 
-	flight singleflight.Group
-
-	mu       sync.Mutex
+	mu sync.Mutex
+	// inflight are the reads and writes being made now, by key: a site
+	// that needs one does not wait for it in its worker, it comes back
+	// (ErrBusy), so the workers go on with the sites of other projects.
+	inflight map[string]bool
 	projects map[string]read[gitlab.Project]
 	// instance is the instance-wide domain list, when the token may read
 	// it (an admin's); otherwise domains are read per project.
@@ -60,6 +61,30 @@ type read[T any] struct {
 type accessKey struct {
 	project int64
 	user    string
+}
+
+// ErrBusy says another site is asking GitLab for the same thing right now;
+// the site comes back for the answer.
+var ErrBusy = errors.New("another site is asking GitLab for the same")
+
+// begin marks key in flight, or reports that it already is.
+func (s *State) begin(key string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.inflight[key] {
+		return false
+	}
+	if s.inflight == nil {
+		s.inflight = map[string]bool{}
+	}
+	s.inflight[key] = true
+	return true
+}
+
+func (s *State) end(key string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.inflight, key)
 }
 
 func (s *State) now() time.Time {
@@ -81,17 +106,16 @@ func (s *State) Project(ctx context.Context, ref string, force bool) (gitlab.Pro
 	if ok && s.fresh(r.at, s.Fresh, force) {
 		return r.v, nil
 	}
-	v, err, _ := s.flight.Do("project/"+ref, func() (any, error) {
-		p, err := s.GitLab.Project(ctx, ref)
-		if err == nil {
-			s.putProject(ref, p)
-		}
-		return p, err
-	})
-	if err != nil {
-		return gitlab.Project{}, err
+	key := "project/" + ref
+	if !s.begin(key) {
+		return gitlab.Project{}, ErrBusy
 	}
-	return v.(gitlab.Project), nil
+	defer s.end(key)
+	p, err := s.GitLab.Project(ctx, ref)
+	if err == nil {
+		s.putProject(ref, p)
+	}
+	return p, err
 }
 
 func (s *State) putProject(ref string, p gitlab.Project) {
@@ -106,17 +130,16 @@ func (s *State) putProject(ref string, p gitlab.Project) {
 // SetPagesAccess sets a project's access level and remembers it; the
 // sites of one project asking at once share one request.
 func (s *State) SetPagesAccess(ctx context.Context, ref string, projectID int64, level string) (gitlab.Project, error) {
-	v, err, _ := s.flight.Do(fmt.Sprintf("access/%d/%s", projectID, level), func() (any, error) {
-		p, err := s.GitLab.SetPagesAccess(ctx, projectID, level)
-		if err == nil {
-			s.putProject(ref, p)
-		}
-		return p, err
-	})
-	if err != nil {
-		return gitlab.Project{}, err
+	key := fmt.Sprintf("access/%d", projectID)
+	if !s.begin(key) {
+		return gitlab.Project{}, ErrBusy
 	}
-	return v.(gitlab.Project), nil
+	defer s.end(key)
+	p, err := s.GitLab.SetPagesAccess(ctx, projectID, level)
+	if err == nil {
+		s.putProject(ref, p)
+	}
+	return p, err
 }
 
 // AccessLevel is a GitLab user's access level in a project.
@@ -128,23 +151,22 @@ func (s *State) AccessLevel(ctx context.Context, projectID int64, user string, f
 	if ok && s.fresh(r.at, s.AccessFresh, force) {
 		return r.v, nil
 	}
-	v, err, _ := s.flight.Do(fmt.Sprintf("member/%d/%s", projectID, user), func() (any, error) {
-		level, err := s.GitLab.AccessLevel(ctx, projectID, user)
-		if err != nil {
-			return 0, err
-		}
-		s.mu.Lock()
-		if s.accessLevels == nil {
-			s.accessLevels = map[accessKey]read[int]{}
-		}
-		s.accessLevels[k] = read[int]{v: level, at: s.now()}
-		s.mu.Unlock()
-		return level, nil
-	})
+	key := fmt.Sprintf("member/%d/%s", projectID, user)
+	if !s.begin(key) {
+		return 0, ErrBusy
+	}
+	defer s.end(key)
+	level, err := s.GitLab.AccessLevel(ctx, projectID, user)
 	if err != nil {
 		return 0, err
 	}
-	return v.(int), nil
+	s.mu.Lock()
+	if s.accessLevels == nil {
+		s.accessLevels = map[accessKey]read[int]{}
+	}
+	s.accessLevels[k] = read[int]{v: level, at: s.now()}
+	s.mu.Unlock()
+	return level, nil
 }
 
 // Domain returns a Pages domain wherever it is in GitLab (found false
@@ -157,17 +179,7 @@ func (s *State) Domain(ctx context.Context, projectID int64, name string, force 
 	s.mu.Unlock()
 	if !notAdmin {
 		if !s.fresh(inst.at, s.Fresh, force) {
-			_, err, _ := s.flight.Do("instance", func() (any, error) {
-				list, err := s.GitLab.AllDomains(ctx)
-				if err != nil {
-					return nil, err
-				}
-				r := read[map[string]gitlab.Domain]{v: byName(list), at: s.now()}
-				s.mu.Lock()
-				s.instance = r
-				s.mu.Unlock()
-				return r, nil
-			})
+			err := s.readInstance(ctx)
 			switch {
 			case gitlab.ReasonOf(err) == gitlab.Forbidden:
 				s.mu.Lock()
@@ -187,22 +199,53 @@ func (s *State) Domain(ctx context.Context, projectID int64, name string, force 
 	r := s.perProject[projectID]
 	s.mu.Unlock()
 	if !s.fresh(r.at, s.Fresh, force) {
-		list, err := s.GitLab.ProjectDomains(ctx, projectID)
-		if err != nil {
-			return gitlab.Domain{}, false, err
+		key := fmt.Sprintf("domains/%d", projectID)
+		if !s.begin(key) {
+			if r.v == nil {
+				return gitlab.Domain{}, false, ErrBusy
+			}
+		} else {
+			defer s.end(key)
+			list, err := s.GitLab.ProjectDomains(ctx, projectID)
+			if err != nil {
+				return gitlab.Domain{}, false, err
+			}
+			r = read[map[string]gitlab.Domain]{v: byName(list), at: s.now()}
+			s.mu.Lock()
+			if s.perProject == nil {
+				s.perProject = map[int64]read[map[string]gitlab.Domain]{}
+			}
+			s.perProject[projectID] = r
+			s.mu.Unlock()
 		}
-		r = read[map[string]gitlab.Domain]{v: byName(list), at: s.now()}
-		s.mu.Lock()
-		if s.perProject == nil {
-			s.perProject = map[int64]read[map[string]gitlab.Domain]{}
-		}
-		s.perProject[projectID] = r
-		s.mu.Unlock()
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	d, ok := s.perProject[projectID].v[name]
 	return d, ok, nil
+}
+
+// readInstance reads the instance-wide domain list; while one site reads
+// it, the others come back (or, when an older list is there, use it).
+func (s *State) readInstance(ctx context.Context) error {
+	if !s.begin("instance") {
+		s.mu.Lock()
+		stale := s.instance.v != nil
+		s.mu.Unlock()
+		if stale {
+			return nil
+		}
+		return ErrBusy
+	}
+	defer s.end("instance")
+	list, err := s.GitLab.AllDomains(ctx)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.instance = read[map[string]gitlab.Domain]{v: byName(list), at: s.now()}
+	s.mu.Unlock()
+	return nil
 }
 
 // PutDomain remembers a domain the operator wrote or read.
