@@ -32,7 +32,7 @@ type config struct {
 	// sites, pagesConcurrency and gitlabLatency size the Pages benchmark.
 	sites            int
 	pagesConcurrency int
-	gitlabLatency    time.Duration
+	gitlabLatencies  []time.Duration
 }
 
 // noControllerManager leaves kube-controller-manager out of the control
@@ -56,7 +56,7 @@ func main() {
 	hostnames := flag.Int("hostnames", 10000, "Hostnames the DNS operator publishes.")
 	sites := flag.Int("sites", 1000, "GitLabPagesSites to publish.")
 	pagesConcurrency := flag.Int("pages-concurrency", 8, "The pages operator's --concurrency (its default).")
-	gitlabLatency := flag.Duration("gitlab-latency", 50*time.Millisecond, "Latency of every request to the GitLab fake.")
+	gitlabLatency := flag.String("gitlab-latency", "50ms,200ms", "Latencies of every request to the GitLab fake, one run each (comma-separated).")
 	cpuProfile := flag.String("cpuprofile", "", "Write a CPU profile of the whole run here (go tool pprof).")
 	flag.BoolVar(&noControllerManager, "no-controller-manager", false, "Run the control planes without kube-controller-manager (to tell its cost from the components'); the report's figures are with it.")
 	flag.Parse()
@@ -76,7 +76,15 @@ func main() {
 		defer pprof.StopCPUProfile()
 	}
 	cfg := config{projects: *projects, clients: *clients, concurrency: *concurrency, hostnames: *hostnames,
-		sites: *sites, pagesConcurrency: *pagesConcurrency, gitlabLatency: *gitlabLatency}
+		sites: *sites, pagesConcurrency: *pagesConcurrency}
+	for _, l := range strings.Split(*gitlabLatency, ",") {
+		d, err := time.ParseDuration(strings.TrimSpace(l))
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "-gitlab-latency:", err)
+			os.Exit(2)
+		}
+		cfg.gitlabLatencies = append(cfg.gitlabLatencies, d)
+	}
 	for _, b := range benchmarks {
 		if *only != "" && *only != b.name {
 			continue

@@ -269,6 +269,10 @@ func (r *SiteReconciler) access(ctx context.Context, site *pagesv1.GitLabPagesSi
 	if site.Spec.Access == pagesv1.AccessPrivate {
 		want = "private"
 	}
+	// Another site of the project may have set it since this one read it.
+	if cur, err := r.State.Project(ctx, site.Spec.Project, false); err == nil {
+		project = cur
+	}
 	if project.PagesAccess == want {
 		return outcome{}, true
 	}
