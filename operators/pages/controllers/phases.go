@@ -302,9 +302,14 @@ func (r *SiteReconciler) verify(ctx context.Context, site *pagesv1.GitLabPagesSi
 	site.Status.Verification = &pagesv1.Verification{
 		RecordName: sources.VerificationRecordPrefix + d.Name, Code: d.Code, Verified: d.Verified, EnabledUntil: metaTime(d.EnabledUntil),
 	}
-	site.Status.URL = d.URL
-	if site.Status.URL == "" {
+	// GitLab serves the domain over HTTPS once it has a certificate.
+	switch {
+	case d.Certificate != nil:
 		site.Status.URL = "https://" + d.Name
+	case d.URL != "":
+		site.Status.URL = d.URL
+	default:
+		site.Status.URL = "http://" + d.Name
 	}
 	r.reportCertificate(site, d)
 	if !d.Verified {
