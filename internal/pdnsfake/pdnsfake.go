@@ -200,6 +200,10 @@ func (s *Server) patch(w http.ResponseWriter, r *http.Request, z *zone) {
 		case rr.ChangeType != "REPLACE" && rr.ChangeType != "DELETE":
 			apiError(w, http.StatusUnprocessableEntity, "changetype not understood")
 			return
+		case rr.ChangeType == "REPLACE" && rr.Type == "TXT" && slices.ContainsFunc(rr.Records, unquoted):
+			// PowerDNS parses TXT content as zone-file strings.
+			apiError(w, http.StatusUnprocessableEntity, "RRset %s IN TXT: Data field in DNS should start with quote (\") at position 0", rr.Name)
+			return
 		case rr.ChangeType == "REPLACE" && rr.Type == "CNAME" && s.hasOtherThan(z, rr.Name, "CNAME"):
 			apiError(w, http.StatusUnprocessableEntity, "RRset %s IN CNAME: Conflicts with pre-existing RRset", rr.Name)
 			return
@@ -219,6 +223,11 @@ func (s *Server) patch(w http.ResponseWriter, r *http.Request, z *zone) {
 	z.serial++
 	s.patches++
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// unquoted reports whether a TXT record's content is not a quoted string.
+func unquoted(r Record) bool {
+	return len(r.Content) < 2 || !strings.HasPrefix(r.Content, `"`) || !strings.HasSuffix(r.Content, `"`)
 }
 
 func (s *Server) hasOtherThan(z *zone, name, typ string) bool {

@@ -133,3 +133,40 @@ func TestPDNSOneRefusedRecordSetHoldsUpNobody(t *testing.T) {
 		t.Error("the refused CNAME is in the zone")
 	}
 }
+
+// A TXT record beside a hostname (a Pages site's verification record)
+// reaches PowerDNS quoted, as its API takes TXT content, reads back as
+// written, and a second sync finds nothing to change.
+func TestPDNSTXTBesideAHostname(t *testing.T) {
+	fake := pdnsfake.Start("s3cret", "localhost", "example.test")
+	defer fake.Close()
+	ctx := context.Background()
+	r := pdnsReconciler(t, fake, "s3cret")
+	txt := endpoint.NewEndpointWithTTL("_gitlab-pages-verification-code.www.example.test", "TXT", 300, "gitlab-pages-verification-code=0123456789abcdef")
+	txt.Labels[endpoint.ResourceLabelKey] = "gitlabpagessite/a/web"
+	www := endpoint.NewEndpointWithTTL("www.example.test", "A", 300, "192.0.2.1")
+	www.Labels[endpoint.ResourceLabelKey] = "gitlabpagessite/a/web"
+	desired := []*endpoint.Endpoint{www, txt}
+	current, err := r.registry.Records(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.apply(ctx, r.plan(current, desired)); err != nil {
+		t.Fatal(err)
+	}
+	rr, ok := fake.RRset(txt.DNSName, "TXT")
+	if !ok || len(rr.Records) != 1 || rr.Records[0].Content != `"gitlab-pages-verification-code=0123456789abcdef"` {
+		t.Fatalf("TXT RRset = %+v, %v", rr, ok)
+	}
+	r.registry, err = r.newRegistry() // no cache: read the zone again
+	if err != nil {
+		t.Fatal(err)
+	}
+	current, err = r.registry.Records(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := r.plan(current, desired); len(c.Create)+len(c.UpdateNew)+len(c.Delete) != 0 {
+		t.Fatalf("a second sync would change %+v", c)
+	}
+}

@@ -138,7 +138,11 @@ func New(ctx context.Context, c Config) (edprovider.Provider, error) {
 			cfg.PDNSServerID = c.PDNSServerID
 		}
 		cfg.PDNSAPIKey = key
-		return pdns.New(ctx, cfg, filter)
+		p, err := pdns.New(ctx, cfg, filter)
+		if err != nil {
+			return nil, err
+		}
+		return quotedTXT{Provider: p}, nil
 	default:
 		return inmemory.NewInMemoryProvider(inmemory.InMemoryInitZones(c.Zones), inmemory.InMemoryWithDomain(filter)), nil
 	}
