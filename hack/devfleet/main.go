@@ -36,6 +36,9 @@ const exampleUser = "alice"
 func main() {
 	stateDir := flag.String("state-dir", ".devfleet", "Where kubeconfigs and component logs go.")
 	flag.Parse()
+	// The control planes' own messages, errors only (the components log
+	// to their files); without a logger controller-runtime prints a stack.
+	testenv.SetupLogging()
 	if err := run(*stateDir); err != nil {
 		fmt.Fprintln(os.Stderr, "devfleet:", err)
 		os.Exit(1)
