@@ -207,7 +207,13 @@ func TestPagesOfAnotherUserAreRefused(t *testing.T) {
 	if err := testenv.Eventually(ctx, time.Minute, func() error { return user.Create(ctx, s.DeepCopy()) }); err != nil {
 		t.Fatal(err)
 	}
-	waitSite(ctx, t, user, s, pagesv1.ConditionAuthorized, "NotMaintainer", time.Minute)
+	got := waitSite(ctx, t, user, s, pagesv1.ConditionAuthorized, "NotMaintainer", time.Minute)
+	// The status is the operator's: a tenant cannot write a verification
+	// code of their choosing for the DNS operator to publish.
+	got.Status.Verification = &pagesv1.Verification{Code: "0123456789abcdef0123456789abcdef"}
+	if err := user.Status().Update(ctx, got); !apierrors.IsForbidden(err) {
+		t.Errorf("a tenant wrote a site's status: %v", err)
+	}
 	if _, ok := f.gitlab.Domain(s.Spec.Hostname); ok {
 		t.Error("a domain was made in a GitLab project the tenant does not control")
 	}
