@@ -104,11 +104,14 @@ func (g *gate) close(d time.Duration) {
 
 // call runs one request with the client's timeout and turns its failure
 // into an Error; a 429 closes the gate.
-func call[T any](ctx context.Context, c *Client, f func(opts ...gl.RequestOptionFunc) (T, *gl.Response, error)) (T, *gl.Response, error) {
+func call[T any](ctx context.Context, c *Client, name string, f func(opts ...gl.RequestOptionFunc) (T, *gl.Response, error)) (T, *gl.Response, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
+	start := time.Now()
 	v, resp, err := f(gl.WithContext(ctx))
-	if err = classify(resp, err, c.now()); err != nil {
+	err = classify(resp, err, c.now())
+	observe(name, resp, err, time.Since(start))
+	if err != nil {
 		if e, ok := err.(*Error); ok && e.Reason == RateLimited && e.Status != 0 {
 			c.gate.close(e.RetryAfter)
 		}
@@ -140,7 +143,7 @@ func pid(ref string) any {
 
 // Project reads a project by path or numeric id.
 func (c *Client) Project(ctx context.Context, ref string) (Project, error) {
-	p, _, err := call(ctx, c, func(o ...gl.RequestOptionFunc) (*gl.Project, *gl.Response, error) {
+	p, _, err := call(ctx, c, "Project", func(o ...gl.RequestOptionFunc) (*gl.Project, *gl.Response, error) {
 		return c.api.Projects.GetProject(pid(ref), nil, o...)
 	})
 	if err != nil {
@@ -152,7 +155,7 @@ func (c *Client) Project(ctx context.Context, ref string) (Project, error) {
 // SetPagesAccess sets the project's pages_access_level.
 func (c *Client) SetPagesAccess(ctx context.Context, projectID int64, level string) (Project, error) {
 	v := gl.AccessControlValue(level)
-	p, _, err := call(ctx, c, func(o ...gl.RequestOptionFunc) (*gl.Project, *gl.Response, error) {
+	p, _, err := call(ctx, c, "SetPagesAccess", func(o ...gl.RequestOptionFunc) (*gl.Project, *gl.Response, error) {
 		return c.api.Projects.EditProject(projectID, &gl.EditProjectOptions{PagesAccessLevel: &v}, o...)
 	})
 	if err != nil {
@@ -165,7 +168,7 @@ func (c *Client) SetPagesAccess(ctx context.Context, projectID int64, level stri
 // of its groups included (0 when the user is not a member or does not
 // exist).
 func (c *Client) AccessLevel(ctx context.Context, projectID int64, username string) (int, error) {
-	users, _, err := call(ctx, c, func(o ...gl.RequestOptionFunc) ([]*gl.User, *gl.Response, error) {
+	users, _, err := call(ctx, c, "FindUser", func(o ...gl.RequestOptionFunc) ([]*gl.User, *gl.Response, error) {
 		return c.api.Users.ListUsers(&gl.ListUsersOptions{Username: &username}, o...)
 	})
 	if err != nil {
@@ -180,7 +183,7 @@ func (c *Client) AccessLevel(ctx context.Context, projectID int64, username stri
 	if id == 0 {
 		return 0, nil
 	}
-	m, _, err := call(ctx, c, func(o ...gl.RequestOptionFunc) (*gl.ProjectMember, *gl.Response, error) {
+	m, _, err := call(ctx, c, "Member", func(o ...gl.RequestOptionFunc) (*gl.ProjectMember, *gl.Response, error) {
 		return c.api.ProjectMembers.GetInheritedProjectMember(projectID, id, o...)
 	})
 	if ReasonOf(err) == NotFound {
@@ -235,7 +238,7 @@ func domainOf(d *gl.PagesDomain, projectID int64) Domain {
 func (c *Client) AllDomains(ctx context.Context) ([]Domain, error) {
 	var out []Domain
 	for page := int64(1); page > 0; {
-		ds, resp, err := call(ctx, c, func(o ...gl.RequestOptionFunc) ([]*gl.PagesDomain, *gl.Response, error) {
+		ds, resp, err := call(ctx, c, "AllDomains", func(o ...gl.RequestOptionFunc) ([]*gl.PagesDomain, *gl.Response, error) {
 			return c.api.PagesDomains.ListAllPagesDomains(append(o, gl.WithOffsetPaginationParameters(page), perPage(100))...)
 		})
 		if err != nil {
@@ -253,7 +256,7 @@ func (c *Client) AllDomains(ctx context.Context) ([]Domain, error) {
 func (c *Client) ProjectDomains(ctx context.Context, projectID int64) ([]Domain, error) {
 	var out []Domain
 	for page := int64(1); page > 0; {
-		ds, resp, err := call(ctx, c, func(o ...gl.RequestOptionFunc) ([]*gl.PagesDomain, *gl.Response, error) {
+		ds, resp, err := call(ctx, c, "ProjectDomains", func(o ...gl.RequestOptionFunc) ([]*gl.PagesDomain, *gl.Response, error) {
 			return c.api.PagesDomains.ListPagesDomains(projectID, &gl.ListPagesDomainsOptions{ListOptions: gl.ListOptions{Page: page, PerPage: 100}}, o...)
 		})
 		if err != nil {
@@ -299,7 +302,7 @@ func (c *Client) CreateDomain(ctx context.Context, projectID int64, name string,
 	if !tls.Auto {
 		opt.Certificate, opt.Key = &tls.Certificate, &tls.Key
 	}
-	d, _, err := call(ctx, c, func(o ...gl.RequestOptionFunc) (*gl.PagesDomain, *gl.Response, error) {
+	d, _, err := call(ctx, c, "CreateDomain", func(o ...gl.RequestOptionFunc) (*gl.PagesDomain, *gl.Response, error) {
 		return c.api.PagesDomains.CreatePagesDomain(projectID, opt, o...)
 	})
 	if err != nil {
@@ -314,7 +317,7 @@ func (c *Client) UpdateDomain(ctx context.Context, projectID int64, name string,
 	if !tls.Auto {
 		opt.Certificate, opt.Key = &tls.Certificate, &tls.Key
 	}
-	d, _, err := call(ctx, c, func(o ...gl.RequestOptionFunc) (*gl.PagesDomain, *gl.Response, error) {
+	d, _, err := call(ctx, c, "UpdateDomain", func(o ...gl.RequestOptionFunc) (*gl.PagesDomain, *gl.Response, error) {
 		return c.api.PagesDomains.UpdatePagesDomain(projectID, name, opt, o...)
 	})
 	if err != nil {
@@ -325,7 +328,7 @@ func (c *Client) UpdateDomain(ctx context.Context, projectID int64, name string,
 
 // DeleteDomain removes a Pages domain; one already gone is no error.
 func (c *Client) DeleteDomain(ctx context.Context, projectID int64, name string) error {
-	_, _, err := call(ctx, c, func(o ...gl.RequestOptionFunc) (struct{}, *gl.Response, error) {
+	_, _, err := call(ctx, c, "DeleteDomain", func(o ...gl.RequestOptionFunc) (struct{}, *gl.Response, error) {
 		resp, err := c.api.PagesDomains.DeletePagesDomain(projectID, name, o...)
 		return struct{}{}, resp, err
 	})
@@ -339,7 +342,7 @@ func (c *Client) DeleteDomain(ctx context.Context, projectID int64, name string)
 // (PUT /projects/:id/pages/domains/:domain/verify, which the client has
 // no method for).
 func (c *Client) VerifyDomain(ctx context.Context, projectID int64, name string) (Domain, error) {
-	d, _, err := call(ctx, c, func(o ...gl.RequestOptionFunc) (*gl.PagesDomain, *gl.Response, error) {
+	d, _, err := call(ctx, c, "VerifyDomain", func(o ...gl.RequestOptionFunc) (*gl.PagesDomain, *gl.Response, error) {
 		path := fmt.Sprintf("projects/%d/pages/domains/%s/verify", projectID, url.PathEscape(name))
 		req, err := c.api.NewRequest(http.MethodPut, path, nil, o)
 		if err != nil {

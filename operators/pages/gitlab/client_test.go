@@ -122,3 +122,4 @@ func TestAllDomainsIsPaginated(t *testing.T) {
 		t.Errorf("%d requests for 250 domains, want 3", n)
 	}
 }
+
