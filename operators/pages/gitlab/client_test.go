@@ -122,4 +122,3 @@ func TestAllDomainsIsPaginated(t *testing.T) {
 		t.Errorf("%d requests for 250 domains, want 3", n)
 	}
 }
-
