@@ -48,12 +48,21 @@ func benchPages(cfg config) (string, error) {
 	const resync = 30 * time.Second
 	var b strings.Builder
 	fmt.Fprintf(&b, "## GitLab Pages: %d sites published from cold\n\n", cfg.sites)
-	fmt.Fprintf(&b, "%d GitLabPagesSites in %d GitLab projects (%d namespaces), against the GitLab fake answering every request after a fixed latency, the operator in process with --concurrency %d and its shipped defaults otherwise, except that verification is asked %s after the code is published (the fake's DNS answers at once) and --gitlab-qps is lifted (what is measured is the operator, not its pacing). The floor sends the fewest requests that publish the same sites, with as many workers: per GitLab project, read it, read the owner's role (two requests) and set its Pages access level; per site, create the domain and verify it.\n\n",
+	fmt.Fprintf(&b, "%d GitLabPagesSites in %d GitLab projects (%d namespaces), against the GitLab fake answering every request after a fixed latency, the operator in process with --concurrency %d and its shipped defaults otherwise, except that verification is asked %s after the code is published (the fake's DNS answers at once) and --gitlab-qps is lifted (what is measured is the operator, not its pacing). The first floor sends the fewest GitLab requests that publish the same sites, with as many workers: per GitLab project, read it, read the owner's role (two requests) and set its Pages access level; per site, create the domain and verify it. The second also creates each site's Service and Ingress in a fresh API server right after its domain, as the operator must.\n\n",
 		cfg.sites, projects, namespaces, cfg.pagesConcurrency, pagesBenchVerifyAfter)
-	b.WriteString("| GitLab latency | floor | operator, until every site is Ready | ratio | GitLab requests per site (floor / operator) |\n|---|---|---|---|---|\n")
+	b.WriteString("| GitLab latency | floor: GitLab requests | floor: and the sites' Service and Ingress | operator, until every site is Ready | ratio to each floor | GitLab requests per site (floor / operator) |\n|---|---|---|---|---|---|\n")
 	var resyncLine, requestsLine string
 	for i, latency := range cfg.gitlabLatencies {
-		floor, floorRequests, err := pagesFloor(cfg, latency, projects)
+		floor, floorRequests, err := pagesFloor(cfg, latency, projects, nil)
+		if err != nil {
+			return "", err
+		}
+		env, err := testenv.Start(testenv.Options{NoControllerManager: noControllerManager})
+		if err != nil {
+			return "", err
+		}
+		objectsFloor, _, err := pagesFloor(cfg, latency, projects, env)
+		_ = env.Stop()
 		if err != nil {
 			return "", err
 		}
@@ -61,8 +70,8 @@ func benchPages(cfg config) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		fmt.Fprintf(&b, "| %s | %.1fs | %.1fs | **%.2f** | %.2f / %.2f |\n", latency, floor.Seconds(), took.Seconds(), took.Seconds()/floor.Seconds(),
-			float64(floorRequests)/float64(cfg.sites), float64(requests)/float64(cfg.sites))
+		fmt.Fprintf(&b, "| %s | %.1fs | %.1fs | %.1fs | **%.2f** / **%.2f** | %.2f / %.2f |\n", latency, floor.Seconds(), objectsFloor.Seconds(), took.Seconds(),
+			took.Seconds()/floor.Seconds(), took.Seconds()/objectsFloor.Seconds(), float64(floorRequests)/float64(cfg.sites), float64(requests)/float64(cfg.sites))
 		if i == 0 {
 			total := 0
 			for _, n := range resyncCounts {
@@ -77,9 +86,20 @@ func benchPages(cfg config) (string, error) {
 }
 
 // pagesFloor sends the minimal GitLab requests directly.
-func pagesFloor(cfg config, latency time.Duration, projects int) (time.Duration, int, error) {
+// With env, each worker also creates the site's Service and Ingress there
+// (the objects the operator makes), right after the domain.
+func pagesFloor(cfg config, latency time.Duration, projects int, env *testenv.Env) (time.Duration, int, error) {
 	ctx := context.Background()
-	fmt.Printf("    floor: the minimal GitLab requests for %d sites in %d projects, %d workers, %s a request\n", cfg.sites, projects, cfg.pagesConcurrency, latency)
+	what := "the minimal GitLab requests"
+	if env != nil {
+		what += " and the sites' Services and Ingresses"
+		for n := range (cfg.sites + 99) / 100 {
+			if err := env.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("pages-%d", n)}}); err != nil {
+				return 0, 0, err
+			}
+		}
+	}
+	fmt.Printf("    floor: %s for %d sites in %d projects, %d workers, %s a request\n", what, cfg.sites, projects, cfg.pagesConcurrency, latency)
 	fake, token, err := pagesFake(latency, projects, nil)
 	if err != nil {
 		return 0, 0, err
@@ -104,8 +124,17 @@ func pagesFloor(cfg config, latency time.Duration, projects int) (time.Duration,
 	if err == nil {
 		err = parallel(cfg.sites, cfg.pagesConcurrency, func(i int) error {
 			p, _ := fake.Project(benchGitLabProject(i / sitesPerProject))
-			_, err := api.CreateDomain(ctx, p.ID, benchSiteHost(i), gitlab.TLS{Auto: true})
-			return err
+			if _, err := api.CreateDomain(ctx, p.ID, benchSiteHost(i), gitlab.TLS{Auto: true}); err != nil || env == nil {
+				return err
+			}
+			site := &pagesv1.GitLabPagesSite{ObjectMeta: metav1.ObjectMeta{Namespace: fmt.Sprintf("pages-%d", i/100), Name: fmt.Sprintf("site-%d", i)},
+				Spec: pagesv1.GitLabPagesSiteSpec{Hostname: benchSiteHost(i)}}
+			for _, obj := range controllers.DesiredObjects(site, controllers.Front{Host: "pages.bench.test", Port: 443}) {
+				if err := env.Client.Create(ctx, obj); err != nil {
+					return err
+				}
+			}
+			return nil
 		})
 	}
 	if err == nil {

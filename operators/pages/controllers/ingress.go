@@ -4,6 +4,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	pagesv1 "github.com/atrium-dev/atrium/apis/pages/v1alpha1"
 )
@@ -69,4 +70,10 @@ func desiredIngress(site *pagesv1.GitLabPagesSite, f Front) *networkingv1.Ingres
 		ing.Spec.IngressClassName = &f.IngressClass
 	}
 	return ing
+}
+
+// DesiredObjects are the objects a site makes in its namespace, as the
+// operator writes them (the benchmark's floor writes them directly).
+func DesiredObjects(site *pagesv1.GitLabPagesSite, f Front) []client.Object {
+	return []client.Object{desiredService(site, f), desiredIngress(site, f)}
 }
