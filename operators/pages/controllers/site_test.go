@@ -276,7 +276,9 @@ func TestGitLabFaults(t *testing.T) {
 		sites = append(sites, site(t, ns, fmt.Sprintf("s%d", i), "alice/homepage", fmt.Sprintf("s%d.storm.web.example.test", i)))
 	}
 	time.Sleep(2 * time.Second)
-	if n := gl.Total() - start; n > 3 {
+	// The 429 and what the other workers had sent before it came back (one
+	// each, 4) may land; nothing after it until the 3s are up.
+	if n := gl.Total() - start; n > 5 {
 		t.Errorf("%d requests reached GitLab while it asked to wait 3s", n)
 	}
 	for _, s := range sites {
