@@ -1,0 +1,189 @@
+package openstackfake
+
+import "fmt"
+
+// AddProject creates a project with unlimited quota and returns its id.
+func (s *Server) AddProject(name string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := &project{id: newUUID(), name: name, quota: quota{-1, -1}}
+	s.state.projects[p.id] = p
+	return p.id
+}
+
+// AddUser creates a user (in the default domain) whose password scopes to
+// projectID, and returns the user's id.
+func (s *Server) AddUser(projectID, name, password string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.mustProject(projectID)
+	u := &user{id: newUUID(), name: name, password: password, projectID: projectID}
+	s.state.users[u.id] = u
+	return u.id
+}
+
+// AddApplicationCredential creates a user named userName in the project
+// if there is none, and an application credential of it; it returns the
+// credential's id and secret. Keystone pins an application credential to
+// one project, so the token it gets is always scoped to that project.
+func (s *Server) AddApplicationCredential(projectID, userName string) (id, secret string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.mustProject(projectID)
+	var u *user
+	for _, cand := range s.state.users {
+		if cand.name == userName {
+			u = cand
+		}
+	}
+	if u == nil {
+		u = &user{id: newUUID(), name: userName, projectID: projectID}
+		s.state.users[u.id] = u
+	}
+	c := &appCred{id: newUUID(), secret: newUUID(), userID: u.id, projectID: projectID}
+	s.state.appCreds[c.id] = c
+	return c.id, c.secret
+}
+
+// AddVolumeType makes a volume type known by name; __DEFAULT__ always is.
+func (s *Server) AddVolumeType(name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.state.types[name] = newUUID()
+}
+
+// AddAvailabilityZone makes a zone known; "nova" always is, as in Cinder.
+func (s *Server) AddAvailabilityZone(name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.state.zones[name] = true
+}
+
+// SetQuota sets a project's gigabytes and volumes limits (-1 unlimited).
+func (s *Server) SetQuota(projectID string, gigabytes, volumes int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.mustProject(projectID).quota = quota{gigabytes, volumes}
+}
+
+// VolumeSeed is an existing volume; empty fields take Cinder's defaults.
+type VolumeSeed struct {
+	Name, Description string
+	Size              int
+	Status            string // "available" by default
+	VolumeType        string // "__DEFAULT__" by default
+	Zone              string // "nova" by default
+	Metadata          map[string]string
+	AttachedTo        string // a server id: the volume is in-use
+}
+
+// AddVolume seeds a settled volume in a project and returns its id. It is
+// not held to the quota, so a test can seed a project already over it.
+func (s *Server) AddVolume(projectID string, v VolumeSeed) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.mustProject(projectID)
+	vol := &volume{
+		id: newUUID(), projectID: projectID, name: v.Name, description: v.Description,
+		size: v.Size, status: v.Status, volumeType: v.VolumeType, zone: v.Zone,
+		metadata: map[string]string{}, attachedTo: v.AttachedTo, created: now(),
+	}
+	vol.updated = vol.created
+	for k, val := range v.Metadata {
+		vol.metadata[k] = val
+	}
+	if vol.size == 0 {
+		vol.size = 1
+	}
+	if vol.volumeType == "" {
+		vol.volumeType = "__DEFAULT__"
+	}
+	if vol.zone == "" {
+		vol.zone = "nova"
+	}
+	if vol.status == "" {
+		vol.status = "available"
+		if vol.attachedTo != "" {
+			vol.status = "in-use"
+		}
+	}
+	s.state.volumes[vol.id] = vol
+	return vol.id
+}
+
+// AddSnapshot seeds an available snapshot of a volume and returns its id.
+func (s *Server) AddSnapshot(volumeID, name string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v, ok := s.state.volumes[volumeID]
+	if !ok {
+		panic(fmt.Sprintf("openstackfake: no volume %s", volumeID))
+	}
+	sn := &snapshot{id: newUUID(), volumeID: v.id, name: name, status: "available", size: v.size, created: now()}
+	s.state.snaps[sn.id] = sn
+	return sn.id
+}
+
+// Attach marks a volume in-use by a server, as Nova would.
+func (s *Server) Attach(volumeID, serverID string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v := s.mustVolume(volumeID)
+	v.attachedTo, v.status = serverID, "in-use"
+}
+
+// SetVolumeStatus forces a volume's status (e.g. "error"), cancelling any
+// pending transition: a fault state a backend could leave it in.
+func (s *Server) SetVolumeStatus(volumeID, status string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v := s.mustVolume(volumeID)
+	v.status, v.settleTo, v.settleIn = status, "", 0
+}
+
+// FailTransition makes the volume's pending (or next) transition land in
+// error (from creating) or error_extending (from extending).
+func (s *Server) FailTransition(volumeID string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.mustVolume(volumeID).failNext = true
+}
+
+// VolumeStatus is a volume's status without counting as a read, or "" if
+// it is gone.
+func (s *Server) VolumeStatus(volumeID string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if v, ok := s.state.volumes[volumeID]; ok {
+		return v.status
+	}
+	return ""
+}
+
+// Step settles every transient volume at once, for tests that want no
+// dependence on how many reads a caller makes.
+func (s *Server) Step() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, v := range s.state.volumes {
+		if v.settleTo != "" {
+			v.settle()
+		}
+	}
+}
+
+func (s *Server) mustProject(id string) *project {
+	p, ok := s.state.projects[id]
+	if !ok {
+		panic(fmt.Sprintf("openstackfake: no project %s", id))
+	}
+	return p
+}
+
+func (s *Server) mustVolume(id string) *volume {
+	v, ok := s.state.volumes[id]
+	if !ok {
+		panic(fmt.Sprintf("openstackfake: no volume %s", id))
+	}
+	return v
+}
