@@ -33,7 +33,8 @@
 //
 // Volumes go creating → available and extending → available (or back to
 // in-use) after WithSettleReads reads of the volume, or at once on Step;
-// FailNext makes the pending transition land in error / error_extending.
+// FailTransition makes the pending transition land in error or
+// error_extending; FailNext, RateLimitNext and SetLatency inject faults.
 // Creates and extends beyond the project's quota are 413 with Cinder's
 // overLimit body and Retry-After: 0, so a caller can tell quota from
 // other failures with gophercloud.ResponseCodeIs(err, 413).
