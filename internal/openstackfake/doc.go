@@ -23,8 +23,8 @@
 //
 // Keystone puts the token in X-Subject-Token and lists the same server under
 // "block-storage" and "volumev3" (public, RegionOne) at
-// /volume/v3/{project_id}. Every Cinder call needs a known X-Auth-Token
-// whose project is the one in the path, else 401; another project's volume
+// /volume/v3/{project_id}. Every Cinder call needs a known X-Auth-Token,
+// else 401, for the project in the path, else 403; another project's volume
 // is 404 as Cinder has it. The versions document (unauthenticated, as in
 // Cinder) is served at /volume/v3/ and at the project endpoint so that
 // gophercloud's utils.GetSupportedMicroversions finds min and max.
@@ -41,7 +41,7 @@
 //
 // # Not modelled
 //
-// Tokens do not expire; deletes are immediate (no "deleting" status);
+// Tokens last an hour and are never revoked; deletes are immediate (no "deleting" status);
 // attachments are seeded (Attach), not made through the API; there is no
 // pagination, no volume types or availability zones API, and no
 // scheduler — an unknown type or zone is a 400/404 like Cinder's.
