@@ -2,16 +2,9 @@ package controllers_test
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
-	"math/big"
+	"sync"
 	"testing"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -135,27 +128,26 @@ func waitGitLab(t *testing.T, what string, f func() bool) {
 	}
 }
 
-// certificate is a self-signed certificate for host and its key, PEM.
-func certificate(t *testing.T, host string, notAfter time.Time) (crt, key []byte) {
+// certificate is a certificate for host and its key, PEM, issued by the
+// suite's CA (testenv's, as for the webhooks' serving certificates).
+func certificate(t *testing.T, host string) (crt, key []byte) {
 	t.Helper()
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	caOnce.Do(func() { ca, caErr = testenv.NewCA("pages-test") })
+	if caErr != nil {
+		t.Fatal(caErr)
+	}
+	crt, key, err := ca.Serving(host)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: host}, DNSNames: []string{host},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: notAfter,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kb, err := x509.MarshalECPrivateKey(k)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb})
+	return crt, key
 }
+
+var (
+	caOnce sync.Once
+	ca     *testenv.CA
+	caErr  error
+)
 
 func tlsSecret(t *testing.T, ns, name string, crt, key []byte) *corev1.Secret {
 	t.Helper()

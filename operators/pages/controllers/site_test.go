@@ -134,7 +134,7 @@ func TestPublishSite(t *testing.T) {
 func TestCertificateFromSecret(t *testing.T) {
 	ns := project(t, "blog", "alice")
 	host := "blog.web.example.test"
-	crt, key := certificate(t, host, time.Now().Add(90*24*time.Hour))
+	crt, key := certificate(t, host)
 	sec := tlsSecret(t, ns, "blog-tls", crt, key)
 	s := site(t, ns, "blog", "alice/blog", host, withSecret("blog-tls"))
 	got := waitReady(t, s)
@@ -146,7 +146,7 @@ func TestCertificateFromSecret(t *testing.T) {
 		t.Errorf("status.certificate = %+v", c)
 	}
 
-	renewed, newKey := certificate(t, host, time.Now().Add(180*24*time.Hour))
+	renewed, newKey := certificate(t, host)
 	if err := env.Client.Get(context.Background(), client.ObjectKeyFromObject(sec), sec); err != nil {
 		t.Fatal(err)
 	}
@@ -159,7 +159,7 @@ func TestCertificateFromSecret(t *testing.T) {
 		return strings.Contains(d.Certificate, strings.TrimSpace(string(renewed))[30:80])
 	})
 
-	other, otherKey := certificate(t, "other.web.example.test", time.Now().Add(time.Hour))
+	other, otherKey := certificate(t, "other.web.example.test")
 	tlsSecret(t, ns, "wrong-tls", other, otherKey)
 	since := time.Now()
 	bad := site(t, ns, "wrong", "alice/blog", "wrong.web.example.test", withSecret("wrong-tls"))
@@ -400,4 +400,42 @@ func TestOperatorIdentityWritesOnlySiteRoutes(t *testing.T) {
 		}
 	}
 	deleteSite(t, got)
+}
+
+// Bad input is refused by the schema with a message naming the field,
+// before anything reaches the operator: a wildcard, a hostname in capitals
+// or with a trailing dot, a project that is no path or id, a Secret
+// certificate without a Secret, and a changed hostname.
+func TestBadInputIsRefused(t *testing.T) {
+	ctx := context.Background()
+	ns := project(t, "badinput", "alice")
+	for _, tc := range []struct {
+		field string
+		spec  pagesv1.GitLabPagesSiteSpec
+	}{
+		{"spec.hostname", pagesv1.GitLabPagesSiteSpec{Project: "alice/homepage", Hostname: "*.bad.web.example.test"}},
+		{"spec.hostname", pagesv1.GitLabPagesSiteSpec{Project: "alice/homepage", Hostname: "Bad.web.example.test"}},
+		{"spec.hostname", pagesv1.GitLabPagesSiteSpec{Project: "alice/homepage", Hostname: "bad.web.example.test."}},
+		{"spec.project", pagesv1.GitLabPagesSiteSpec{Project: "not a project", Hostname: "bad.web.example.test"}},
+		{"secretName", pagesv1.GitLabPagesSiteSpec{Project: "alice/homepage", Hostname: "bad.web.example.test",
+			TLS: pagesv1.SiteTLS{Source: pagesv1.CertificateSecret}}},
+	} {
+		bad := &pagesv1.GitLabPagesSite{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "bad"}, Spec: tc.spec}
+		err := env.Client.Create(ctx, bad)
+		if err == nil || !strings.Contains(err.Error(), tc.field) {
+			t.Errorf("%+v: created, or refused without naming %s: %v", tc.spec, tc.field, err)
+		}
+	}
+	s := site(t, ns, "good", "alice/homepage", "good.badinput.web.example.test")
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		if err := env.Client.Get(ctx, client.ObjectKeyFromObject(s), s); err != nil {
+			return err
+		}
+		s.Spec.Hostname = "other.badinput.web.example.test"
+		return env.Client.Update(ctx, s)
+	})
+	if err == nil || !strings.Contains(err.Error(), "immutable") {
+		t.Errorf("the hostname was changed: %v", err)
+	}
+	deleteSite(t, s)
 }
