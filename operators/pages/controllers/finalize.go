@@ -4,7 +4,6 @@ import (
 	"context"
 
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	pagesv1 "github.com/atrium-dev/atrium/apis/pages/v1alpha1"
 )
@@ -36,5 +35,5 @@ func (r *SiteReconciler) deleteDomain(ctx context.Context, site *pagesv1.GitLabP
 	}
 	r.State.ForgetDomain(projectID, host)
 	r.event(site, corev1.EventTypeNormal, "DomainDeleted", "Delete", "Deleted Pages domain %s from GitLab project %d", host, projectID)
-	return outcome{ready: ready(metav1.ConditionFalse, "Deleting", "")}, true
+	return outcome{}, true
 }

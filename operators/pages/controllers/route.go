@@ -2,7 +2,6 @@ package controllers
 
 import (
 	"context"
-	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -26,7 +25,7 @@ func (r *SiteReconciler) route(ctx context.Context, site *pagesv1.GitLabPagesSit
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		svcOutcome, svcOK = r.ensure(ctx, site, desiredService(site, r.Front), &corev1.Service{}, func(live, want client.Object) bool {
+		svcOutcome, svcOK = r.ensure(ctx, site, "Service", desiredService(site, r.Front), &corev1.Service{}, func(live, want client.Object) bool {
 			l, w := live.(*corev1.Service), want.(*corev1.Service)
 			if l.Spec.Type == w.Spec.Type && l.Spec.ExternalName == w.Spec.ExternalName && equality.Semantic.DeepEqual(l.Spec.Ports, w.Spec.Ports) {
 				return false
@@ -35,7 +34,7 @@ func (r *SiteReconciler) route(ctx context.Context, site *pagesv1.GitLabPagesSit
 			return true
 		})
 	}()
-	ingOutcome, ingOK := r.ensure(ctx, site, desiredIngress(site, r.Front), &networkingv1.Ingress{}, func(live, want client.Object) bool {
+	ingOutcome, ingOK := r.ensure(ctx, site, "Ingress", desiredIngress(site, r.Front), &networkingv1.Ingress{}, func(live, want client.Object) bool {
 		l, w := live.(*networkingv1.Ingress), want.(*networkingv1.Ingress)
 		if equality.Semantic.DeepEqual(l.Spec, w.Spec) {
 			return false
@@ -52,8 +51,7 @@ func (r *SiteReconciler) route(ctx context.Context, site *pagesv1.GitLabPagesSit
 
 // ensure creates want, or updates the live object (read into live) when
 // differ says it drifted; both carry the site's labels and owner.
-func (r *SiteReconciler) ensure(ctx context.Context, site *pagesv1.GitLabPagesSite, want, live client.Object, differ func(live, want client.Object) bool) (outcome, bool) {
-	kind := fmt.Sprintf("%T", want)[len("*v1."):]
+func (r *SiteReconciler) ensure(ctx context.Context, site *pagesv1.GitLabPagesSite, kind string, want, live client.Object, differ func(live, want client.Object) bool) (outcome, bool) {
 	if err := controllerutil.SetControllerReference(site, want, r.Client.Scheme()); err != nil {
 		return outcome{ready: ready(metav1.ConditionFalse, "InternalError", "%v", err), failed: true}, false
 	}
