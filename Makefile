@@ -32,7 +32,7 @@ generate: tools ## Generate deepcopy code for the API types.
 
 .PHONY: manifests
 manifests: tools ## Generate CRDs, RBAC roles and webhook configurations from markers.
-	$(CONTROLLER_GEN) crd paths="./apis/tenancy/...;./apis/pages/..." output:crd:artifacts:config=config/crd/bases
+	$(CONTROLLER_GEN) crd paths="./apis/tenancy/...;./apis/pages/...;./apis/storage/..." output:crd:artifacts:config=config/crd/bases
 	$(CONTROLLER_GEN) crd paths=./apis/fleet/... output:crd:artifacts:config=config/crd/fleet
 	$(CONTROLLER_GEN) rbac:roleName=atrium-projects paths="$(call member_pkgs,operators/projects)" output:rbac:artifacts:config=operators/projects/config/rbac
 	$(CONTROLLER_GEN) rbac:roleName=atrium-dns paths="$(call member_pkgs,operators/dns);./internal/sources" output:rbac:artifacts:config=operators/dns/config/rbac

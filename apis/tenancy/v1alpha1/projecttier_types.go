@@ -55,6 +55,51 @@ type ProjectTierSpec struct {
 	// networkIsolation Enabled.
 	// +optional
 	NetworkPolicy TierNetworkPolicy `json:"networkPolicy,omitempty"`
+
+	// Storage is what this tier's Projects may ask of OpenStackVolumes
+	// (Cinder-backed storage). Unset means the tier offers none.
+	// +optional
+	Storage *TierStorage `json:"storage,omitempty"`
+}
+
+// TierStorage is a tier's offer of OpenStack volumes. Its quota becomes
+// the ResourceQuota "atrium-storage" in each Project's namespace, on the
+// StorageClass of the operator's claims, so the API server enforces it
+// atomically however many volumes are created at once.
+type TierStorage struct {
+	// VolumeTypes are the Cinder volume types a Project may ask for; empty
+	// allows any type. The cloud's default type (an OpenStackVolume
+	// without volumeType) is allowed only when this is empty or lists "".
+	// +listType=set
+	// +kubebuilder:validation:items:MaxLength=255
+	// +optional
+	VolumeTypes []string `json:"volumeTypes,omitempty"`
+
+	// MaxVolumeGiB is the largest one volume may be; unset means no limit
+	// beyond the quota.
+	// +kubebuilder:validation:Minimum=1
+	// +optional
+	MaxVolumeGiB *int32 `json:"maxVolumeGiB,omitempty"`
+
+	// Gigabytes is the most GiB of volumes one Project may hold; unset
+	// means no limit.
+	// +kubebuilder:validation:Minimum=0
+	// +optional
+	Gigabytes *int32 `json:"gigabytes,omitempty"`
+
+	// Volumes is the most volumes one Project may hold; unset means no
+	// limit.
+	// +kubebuilder:validation:Minimum=0
+	// +optional
+	Volumes *int32 `json:"volumes,omitempty"`
+
+	// AllowAdoption lets a Project adopt an existing Cinder volume that
+	// nothing holds: one its own namespace retained when it deleted an
+	// OpenStackVolume, or one an admin marked for it (metadata
+	// atrium.dev/adoptable-by = "<cluster>/<namespace>"). Another
+	// tenant's volume is never adoptable, whatever this says.
+	// +optional
+	AllowAdoption bool `json:"allowAdoption,omitempty"`
 }
 
 // TierNetworkPolicy describes where an isolated namespace accepts traffic
