@@ -37,6 +37,7 @@ manifests: tools ## Generate CRDs, RBAC roles and webhook configurations from ma
 	$(CONTROLLER_GEN) rbac:roleName=atrium-projects paths="$(call member_pkgs,operators/projects)" output:rbac:artifacts:config=operators/projects/config/rbac
 	$(CONTROLLER_GEN) rbac:roleName=atrium-dns paths="$(call member_pkgs,operators/dns);./internal/sources" output:rbac:artifacts:config=operators/dns/config/rbac
 	$(CONTROLLER_GEN) rbac:roleName=atrium-pages paths="$(call member_pkgs,operators/pages)" output:rbac:artifacts:config=operators/pages/config/rbac
+	$(CONTROLLER_GEN) rbac:roleName=atrium-volumes paths="$(call member_pkgs,operators/volumes)" output:rbac:artifacts:config=operators/volumes/config/rbac
 	$(CONTROLLER_GEN) rbac:roleName=atrium-hub-dns paths=./operators/dns/hubrbac output:rbac:artifacts:config=operators/dns/config/hub
 	$(CONTROLLER_GEN) rbac:roleName=atrium-myprojects paths="$(call member_pkgs,apiservers/myprojects)" output:rbac:artifacts:config=apiservers/myprojects/config/rbac
 	$(CONTROLLER_GEN) rbac:roleName=atrium-projects-webhook webhook paths="$(call member_pkgs,webhooks/projects)" \

@@ -26,8 +26,9 @@ import (
 // really gone), ClusterRole aggregation (the roles Atrium ships add to
 // admin/edit/view), ServiceAccounts and their tokens, the kube-root-ca.crt
 // ConfigMap in every namespace, ResourceQuota usage (without it, quota
-// admission refuses what it cannot count) and ValidatingAdmissionPolicy
-// type checking.
+// admission refuses what it cannot count), binding claims to their
+// PersistentVolumes and the finalizers that keep both while in use (so a
+// deleted claim really goes), and ValidatingAdmissionPolicy type checking.
 var ControllerManagerControllers = []string{
 	"garbage-collector-controller",
 	"namespace-controller",
@@ -36,6 +37,9 @@ var ControllerManagerControllers = []string{
 	"serviceaccount-token-controller",
 	"root-ca-certificate-publisher-controller",
 	"resourcequota-controller",
+	"persistentvolume-binder-controller",
+	"persistentvolume-protection-controller",
+	"persistentvolumeclaim-protection-controller",
 	"validatingadmissionpolicy-status-controller",
 }
 

@@ -107,6 +107,13 @@ type OpenStackVolumeStatus struct {
 	// +optional
 	VolumeID string `json:"volumeID,omitempty"`
 
+	// CreateRequested is when the operator last asked Cinder to create the
+	// volume, written before the request is sent: a look-up that finds no
+	// volume soon after waits before asking again or letting the object
+	// go, since the create may still be on its way.
+	// +optional
+	CreateRequested *metav1.Time `json:"createRequested,omitempty"`
+
 	// VolumeStatus is the Cinder volume's status as last read (creating,
 	// available, in-use, extending, error…).
 	// +optional
@@ -197,8 +204,10 @@ const (
 const (
 	// VolumeLabel is the OpenStackVolume's name.
 	VolumeLabel = "storage.atrium.dev/volume"
-	// VolumeUIDLabel is its UID (on the PersistentVolume, which has no
-	// owner reference across namespaces).
+	// VolumeNamespaceLabel is its namespace (on the PersistentVolume,
+	// which is cluster-scoped and so cannot have it as owner).
+	VolumeNamespaceLabel = "storage.atrium.dev/volume-namespace"
+	// VolumeUIDLabel is its UID.
 	VolumeUIDLabel = "storage.atrium.dev/volume-uid"
 )
 

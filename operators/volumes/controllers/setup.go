@@ -1,0 +1,51 @@
+package controllers
+
+import (
+	"context"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/workqueue"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	storagev1 "github.com/atrium-dev/atrium/apis/storage/v1alpha1"
+)
+
+// SetupWithManager watches OpenStackVolumes (their spec, annotations and
+// deletion: the operator's own status writes start nothing), their claims
+// and their PersistentVolumes, and indexes volumes by Cinder volume id.
+func (r *VolumeReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, concurrency int) error {
+	if err := mgr.GetFieldIndexer().IndexField(ctx, &storagev1.OpenStackVolume{}, VolumeIDIndex, VolumeIDs); err != nil {
+		return err
+	}
+	deleting := predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
+		return e.ObjectOld.GetDeletionTimestamp().IsZero() != e.ObjectNew.GetDeletionTimestamp().IsZero()
+	}}
+	// A PersistentVolume is cluster-scoped and cannot be owned by a
+	// namespaced object: its labels say whose it is.
+	byLabels := handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []reconcile.Request {
+		l := o.GetLabels()
+		if l[storagev1.VolumeNamespaceLabel] == "" || l[storagev1.VolumeLabel] == "" {
+			return nil
+		}
+		return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: l[storagev1.VolumeNamespaceLabel], Name: l[storagev1.VolumeLabel]}}}
+	})
+	return ctrl.NewControllerManagedBy(mgr).
+		Named("openstackvolume").
+		For(&storagev1.OpenStackVolume{}, builder.WithPredicates(predicate.Or(
+			predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}, deleting))).
+		Owns(&corev1.PersistentVolumeClaim{}).
+		Watches(&corev1.PersistentVolume{}, byLabels).
+		// Failures back off per volume; no queue-wide limit: Cinder's pace
+		// is the client's gate.
+		WithOptions(controller.Options{MaxConcurrentReconciles: concurrency,
+			RateLimiter: workqueue.NewTypedItemExponentialFailureRateLimiter[reconcile.Request](r.MinBackoff, r.MaxBackoff)}).
+		Complete(r)
+}

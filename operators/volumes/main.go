@@ -1,0 +1,113 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/selection"
+	"k8s.io/apimachinery/pkg/util/validation"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	storagev1 "github.com/atrium-dev/atrium/apis/storage/v1alpha1"
+	"github.com/atrium-dev/atrium/internal/manager"
+	"github.com/atrium-dev/atrium/operators/volumes/cinder"
+	"github.com/atrium-dev/atrium/operators/volumes/controllers"
+)
+
+// Leader election, in the component's own namespace only, with the events
+// it records about its Lease.
+// +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;create;update,namespace=system
+// +kubebuilder:rbac:groups="",resources=events,verbs=create;patch,namespace=system
+
+func main() {
+	opts := manager.Flags("atrium-volumes", ":8090", ":8091", true)
+	clusterName := flag.String("cluster-name", "", "This member cluster's name in the fleet (required): written in every Cinder volume's metadata, so that a volume is found again, adoption can tell whose it is, and orphans are this cluster's.")
+	cloudsFile := flag.String("clouds-file", "/etc/atrium/openstack/clouds.yaml", "clouds.yaml holding the cloud's auth (application credentials or a password), region and CA; mount it from a Secret.")
+	cloud := flag.String("cloud", envOr("OS_CLOUD", "openstack"), "Cloud of --clouds-file to use (OS_CLOUD by default).")
+	zone := flag.String("default-availability-zone", "", "Availability zone of volumes that name none; empty leaves it to Cinder.")
+	topologyKey := flag.String("topology-key", "topology.cinder.csi.openstack.org/zone", "Node label saying a node's availability zone: each PersistentVolume's node affinity.")
+	fsType := flag.String("fs-type", "ext4", "Filesystem the CSI driver makes on a new volume.")
+	timeout := flag.Duration("cinder-timeout", 10*time.Second, "Timeout of each OpenStack request.")
+	qps := flag.Float64("cinder-qps", 10, "Requests per second to Cinder at most; beyond it volumes wait their turn (requeued, no worker blocks).")
+	burst := flag.Int("cinder-burst", 20, "Requests to Cinder allowed at once above --cinder-qps.")
+	resync := flag.Duration("resync", 10*time.Minute, "How often every volume is checked against Cinder without an event.")
+	pollMin := flag.Duration("poll-min", time.Second, "First wait while Cinder is creating or extending a volume; doubles up to --poll-max.")
+	pollMax := flag.Duration("poll-max", 30*time.Second, "Longest wait while Cinder is busy with a volume.")
+	minBackoff := flag.Duration("min-backoff", time.Second, "First wait after Cinder fails; doubles with each failure in a row.")
+	maxBackoff := flag.Duration("max-backoff", 5*time.Minute, "Longest wait after Cinder fails (or refuses for quota).")
+	grace := flag.Duration("create-grace", time.Minute, "How long after a create was sent a look-up that finds no volume is not trusted (the create may still be on its way); more than --cinder-timeout.")
+	orphanEvery := flag.Duration("orphan-interval", 10*time.Minute, "How often Cinder is compared with the OpenStackVolumes for volumes nobody holds.")
+	concurrency := flag.Int("concurrency", 8, "Volumes reconciled at once.")
+	opts.Parse()
+	log := ctrl.Log.WithName("setup")
+
+	if errs := validation.IsValidLabelValue(*clusterName); *clusterName == "" || len(errs) > 0 {
+		log.Error(fmt.Errorf("%v", errs), "--cluster-name must be a non-empty label value")
+		os.Exit(2)
+	}
+	if *grace <= *timeout {
+		log.Error(nil, "--create-grace must exceed --cinder-timeout", "create-grace", *grace, "cinder-timeout", *timeout)
+		os.Exit(2)
+	}
+	cfg, err := cinder.LoadCloud(*cloudsFile, *cloud)
+	if err != nil {
+		log.Error(err, "OpenStack credentials")
+		os.Exit(2)
+	}
+	cfg.Timeout, cfg.QPS, cfg.Burst = *timeout, *qps, *burst
+	api := cinder.New(cfg)
+
+	// Only the operator's own claims and PersistentVolumes are cached.
+	own, err := labels.NewRequirement(storagev1.VolumeUIDLabel, selection.Exists, nil)
+	if err != nil {
+		log.Error(err, "label selector")
+		os.Exit(1)
+	}
+	mine := cache.ByObject{Label: labels.NewSelector().Add(*own)}
+	mgr, err := opts.NewManager(ctrl.Options{Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
+		&corev1.PersistentVolumeClaim{}: mine, &corev1.PersistentVolume{}: mine,
+	}}})
+	if err != nil {
+		log.Error(err, "creating manager")
+		os.Exit(1)
+	}
+	ctx := ctrl.SetupSignalHandler()
+	r := &controllers.VolumeReconciler{
+		Client: mgr.GetClient(), Cinder: api, Cluster: *clusterName,
+		DefaultZone: *zone, TopologyKey: *topologyKey, FSType: *fsType,
+		Recorder: mgr.GetEventRecorder("atrium-volumes"), Resync: *resync,
+		PollMin: *pollMin, PollMax: *pollMax, MinBackoff: *minBackoff, MaxBackoff: *maxBackoff, CreateGrace: *grace,
+	}
+	if err := r.SetupWithManager(ctx, mgr, *concurrency); err != nil {
+		log.Error(err, "setting up the controller")
+		os.Exit(1)
+	}
+	reporter := &controllers.OrphanReporter{Client: mgr.GetClient(), Reader: mgr.GetAPIReader(), Cinder: api,
+		Cluster: *clusterName, Namespace: manager.PodNamespace(""), Interval: *orphanEvery}
+	if reporter.Namespace == "" {
+		log.Error(nil, "no namespace for the orphan report: set POD_NAMESPACE")
+		os.Exit(2)
+	}
+	if err := mgr.Add(reporter); err != nil {
+		log.Error(err, "adding the orphan reporter")
+		os.Exit(1)
+	}
+	log.Info("starting", "cluster", *clusterName, "cloud", *cloud, "identity", cfg.Auth.IdentityEndpoint)
+	if err := mgr.Start(ctx); err != nil {
+		log.Error(err, "manager stopped")
+		os.Exit(1)
+	}
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
