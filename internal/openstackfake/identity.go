@@ -62,14 +62,15 @@ func (s *Server) issueToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	tokID := "gAAAAA" + newUUID()
-	t := &token{userID: u.id, projectID: projectID, methods: []string{method}, expires: now().Add(time.Hour)}
+	issued := now()
+	t := &token{userID: u.id, projectID: projectID, methods: []string{method}, expires: issued.Add(s.tokenTTL)}
 	s.state.tokens[tokID] = t
 	p := s.state.projects[projectID]
 	w.Header().Set("X-Subject-Token", tokID)
 	writeJSON(w, http.StatusCreated, map[string]any{"token": map[string]any{
 		"methods":    t.methods,
 		"expires_at": t.expires.Format("2006-01-02T15:04:05.000000Z"),
-		"issued_at":  now().Format("2006-01-02T15:04:05.000000Z"),
+		"issued_at":  issued.Format("2006-01-02T15:04:05.000000Z"),
 		"user":       map[string]any{"id": u.id, "name": u.name, "domain": map[string]string{"id": domainID, "name": "Default"}},
 		"project":    map[string]any{"id": p.id, "name": p.name, "domain": map[string]string{"id": domainID, "name": "Default"}},
 		"roles":      []map[string]string{{"id": "member", "name": "member"}},
@@ -93,11 +94,14 @@ func (s *Server) catalog(projectID string) []map[string]any {
 	}
 }
 
-// authenticate returns the token for X-Auth-Token, or writes a 401.
-// Called with mu held.
+// authenticate returns the token for X-Auth-Token, or writes the 401
+// keystonemiddleware does for an unknown or expired one (a token is
+// valid strictly before its expires_at), with WWW-Authenticate naming
+// Keystone. Called with mu held.
 func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) *token {
 	t, ok := s.state.tokens[r.Header.Get("X-Auth-Token")]
-	if !ok || now().After(t.expires) {
+	if !ok || !time.Now().Before(t.expires) {
+		w.Header().Set("WWW-Authenticate", `Keystone uri="`+s.URL+`/identity"`)
 		keystoneError(w, http.StatusUnauthorized, "Unauthorized", "The request you have made requires authentication.")
 		return nil
 	}

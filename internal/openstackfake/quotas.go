@@ -5,19 +5,25 @@ import (
 	"net/http"
 )
 
-// usage is what a project's volumes consume, computed rather than kept so
-// it cannot drift from the volumes themselves.
-func (s *Server) usage(projectID string) (gigabytes, volumes int) {
+// usage is what a project's volumes and snapshots consume, computed
+// rather than kept so it cannot drift from them. Snapshots count against
+// gigabytes, as in Cinder by default (no_snapshot_gb_quota=false); an
+// extend in progress already holds its new size.
+func (s *Server) usage(projectID string) (gigabytes, volumes, snapshots int) {
 	for _, v := range s.state.volumes {
 		if v.projectID == projectID {
-			gigabytes += v.size
-			if v.pendingSize > v.size {
-				gigabytes += v.pendingSize - v.size
-			}
+			s.tick(v)
+			gigabytes += max(v.size, v.pendingSize)
 			volumes++
 		}
 	}
-	return gigabytes, volumes
+	for _, sn := range s.state.snaps {
+		if sn.projectID == projectID {
+			gigabytes += sn.size
+			snapshots++
+		}
+	}
+	return gigabytes, volumes, snapshots
 }
 
 // withinQuota checks adding gb gigabytes and n volumes to the caller's
@@ -25,7 +31,7 @@ func (s *Server) usage(projectID string) (gigabytes, volumes int) {
 // Retry-After: 0, so quota is told apart from rate limiting (429).
 func (c *call) withinQuota(gb, n int) bool {
 	p := c.s.state.projects[c.tok.projectID]
-	usedGB, usedN := c.s.usage(p.id)
+	usedGB, usedN, _ := c.s.usage(p.id)
 	var msg string
 	switch {
 	case n > 0 && p.quota.volumes >= 0 && usedN+n > p.quota.volumes:
@@ -50,14 +56,14 @@ func (c *call) getQuota(projectID string) {
 		cinderError(c.w, http.StatusForbidden, "forbidden", "Policy doesn't allow this operation to be performed.")
 		return
 	}
-	gb, n := c.s.usage(p.id)
+	gb, n, snaps := c.s.usage(p.id)
 	if u := c.r.URL.Query().Get("usage"); u == "True" || u == "true" {
 		entry := func(limit, inUse int) map[string]int {
 			return map[string]int{"limit": limit, "in_use": inUse, "reserved": 0, "allocated": 0}
 		}
 		writeJSON(c.w, http.StatusOK, map[string]any{"quota_set": map[string]any{
 			"id": p.id, "gigabytes": entry(p.quota.gigabytes, gb), "volumes": entry(p.quota.volumes, n),
-			"snapshots": entry(-1, 0), "per_volume_gigabytes": entry(-1, 0),
+			"snapshots": entry(-1, snaps), "per_volume_gigabytes": entry(-1, 0),
 			"backups": entry(-1, 0), "backup_gigabytes": entry(-1, 0), "groups": entry(-1, 0),
 		}})
 		return

@@ -5,18 +5,35 @@ import (
 	"strings"
 )
 
-// Route names, as Count, FailNext and RateLimitNext take them. Ids in the
-// path are {id}; Cinder routes drop the /volume/v3/{project_id} prefix.
+// Route names, as Count, FailNext, RateLimitNext and LoseResponseNext
+// take them. Ids in the path are {id}; Cinder routes drop the
+// /volume/v3/{project_id} prefix.
 const (
-	RouteTokens       = "POST /auth/tokens"
-	RouteVersions     = "GET /versions"
-	RouteCreateVolume = "POST /volumes"
-	RouteListVolumes  = "GET /volumes/detail"
-	RouteGetVolume    = "GET /volumes/{id}"
-	RouteVolumeAction = "POST /volumes/{id}/action"
-	RouteDeleteVolume = "DELETE /volumes/{id}"
-	RouteGetSnapshot  = "GET /snapshots/{id}"
-	RouteGetQuota     = "GET /os-quota-sets/{id}"
+	RouteTokens   = "POST /auth/tokens"
+	RouteVersions = "GET /versions"
+
+	RouteCreateVolume        = "POST /volumes"
+	RouteListVolumes         = "GET /volumes/detail"
+	RouteListVolumesSummary  = "GET /volumes"
+	RouteGetVolume           = "GET /volumes/{id}"
+	RouteUpdateVolume        = "PUT /volumes/{id}"
+	RouteVolumeAction        = "POST /volumes/{id}/action"
+	RouteDeleteVolume        = "DELETE /volumes/{id}"
+	RouteGetVolumeMetadata   = "GET /volumes/{id}/metadata"
+	RouteSetVolumeMetadata   = "PUT /volumes/{id}/metadata"  // replaces
+	RouteMergeVolumeMetadata = "POST /volumes/{id}/metadata" // merges
+
+	RouteCreateSnapshot        = "POST /snapshots"
+	RouteListSnapshots         = "GET /snapshots/detail"
+	RouteListSnapshotsSummary  = "GET /snapshots"
+	RouteGetSnapshot           = "GET /snapshots/{id}"
+	RouteUpdateSnapshot        = "PUT /snapshots/{id}"
+	RouteDeleteSnapshot        = "DELETE /snapshots/{id}"
+	RouteGetSnapshotMetadata   = "GET /snapshots/{id}/metadata"
+	RouteSetSnapshotMetadata   = "PUT /snapshots/{id}/metadata"  // replaces
+	RouteMergeSnapshotMetadata = "POST /snapshots/{id}/metadata" // merges
+
+	RouteGetQuota = "GET /os-quota-sets/{id}"
 )
 
 // cinderPath splits /volume/v3/{project_id}/rest into its parts; ok is
@@ -96,14 +113,16 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c := &call{s: s, w: w, r: r, mv: mv, tok: t}
+	m := r.Method
 	switch {
-	case len(rest) == 1 && rest[0] == "volumes" && r.Method == http.MethodPost:
+	case len(rest) == 1 && rest[0] == "volumes" && m == http.MethodPost:
 		c.createVolume()
-	case len(rest) == 2 && rest[0] == "volumes" && rest[1] == "detail" && r.Method == http.MethodGet,
-		len(rest) == 1 && rest[0] == "volumes" && r.Method == http.MethodGet:
-		c.listVolumes()
+	case len(rest) == 1 && rest[0] == "volumes" && m == http.MethodGet:
+		c.listVolumes(false)
+	case len(rest) == 2 && rest[0] == "volumes" && rest[1] == "detail" && m == http.MethodGet:
+		c.listVolumes(true)
 	case len(rest) == 2 && rest[0] == "volumes":
-		switch r.Method {
+		switch m {
 		case http.MethodGet:
 			c.getVolume(rest[1])
 		case http.MethodPut:
@@ -113,13 +132,30 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) {
 		default:
 			c.notAllowed()
 		}
-	case len(rest) == 3 && rest[0] == "volumes" && rest[2] == "action" && r.Method == http.MethodPost:
+	case len(rest) == 3 && rest[0] == "volumes" && rest[2] == "action" && m == http.MethodPost:
 		c.volumeAction(rest[1])
 	case len(rest) == 3 && rest[0] == "volumes" && rest[2] == "metadata":
 		c.volumeMetadata(rest[1])
-	case len(rest) == 2 && rest[0] == "snapshots" && r.Method == http.MethodGet:
-		c.getSnapshot(rest[1])
-	case len(rest) == 2 && rest[0] == "os-quota-sets" && r.Method == http.MethodGet:
+	case len(rest) == 1 && rest[0] == "snapshots" && m == http.MethodPost:
+		c.createSnapshot()
+	case len(rest) == 1 && rest[0] == "snapshots" && m == http.MethodGet:
+		c.listSnapshots(false)
+	case len(rest) == 2 && rest[0] == "snapshots" && rest[1] == "detail" && m == http.MethodGet:
+		c.listSnapshots(true)
+	case len(rest) == 2 && rest[0] == "snapshots":
+		switch m {
+		case http.MethodGet:
+			c.getSnapshot(rest[1])
+		case http.MethodPut:
+			c.updateSnapshot(rest[1])
+		case http.MethodDelete:
+			c.deleteSnapshot(rest[1])
+		default:
+			c.notAllowed()
+		}
+	case len(rest) == 3 && rest[0] == "snapshots" && rest[2] == "metadata":
+		c.snapshotMetadata(rest[1])
+	case len(rest) == 2 && rest[0] == "os-quota-sets" && m == http.MethodGet:
 		c.getQuota(rest[1])
 	default:
 		cinderError(w, http.StatusNotFound, "itemNotFound", "The resource could not be found.")

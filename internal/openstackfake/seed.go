@@ -1,6 +1,10 @@
 package openstackfake
 
-import "fmt"
+import (
+	"cmp"
+	"fmt"
+	"maps"
+)
 
 // AddProject creates a project with unlimited quota and returns its id.
 func (s *Server) AddProject(name string) string {
@@ -85,13 +89,11 @@ func (s *Server) AddVolume(projectID string, v VolumeSeed) string {
 	s.mustProject(projectID)
 	vol := &volume{
 		id: newUUID(), projectID: projectID, name: v.Name, description: v.Description,
-		size: v.Size, status: v.Status, volumeType: v.VolumeType, zone: v.Zone,
+		size: v.Size, volumeType: v.VolumeType, zone: v.Zone,
 		metadata: map[string]string{}, attachedTo: v.AttachedTo, created: now(),
 	}
-	vol.updated = vol.created
-	for k, val := range v.Metadata {
-		vol.metadata[k] = val
-	}
+	vol.status, vol.updated = v.Status, vol.created
+	maps.Copy(vol.metadata, v.Metadata)
 	if vol.size == 0 {
 		vol.size = 1
 	}
@@ -111,25 +113,69 @@ func (s *Server) AddVolume(projectID string, v VolumeSeed) string {
 	return vol.id
 }
 
+// SnapshotSeed is an existing snapshot; empty fields take Cinder's
+// defaults.
+type SnapshotSeed struct {
+	Name, Description string
+	Metadata          map[string]string
+	Status            string // "available" by default
+}
+
 // AddSnapshot seeds an available snapshot of a volume and returns its id.
 func (s *Server) AddSnapshot(volumeID, name string) string {
+	return s.AddSnapshotWith(volumeID, SnapshotSeed{Name: name})
+}
+
+// AddSnapshotWith seeds a settled snapshot of a volume, in the volume's
+// project and of its size, and returns its id. Like AddVolume it is not
+// held to the quota.
+func (s *Server) AddSnapshotWith(volumeID string, seed SnapshotSeed) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	v, ok := s.state.volumes[volumeID]
-	if !ok {
-		panic(fmt.Sprintf("openstackfake: no volume %s", volumeID))
+	v := s.mustVolume(volumeID)
+	sn := &snapshot{
+		id: newUUID(), volumeID: v.id, projectID: v.projectID, userID: v.userID,
+		name: seed.Name, description: seed.Description, volumeType: v.volumeType,
+		size: v.size, metadata: map[string]string{}, created: now(),
 	}
-	sn := &snapshot{id: newUUID(), volumeID: v.id, name: name, status: "available", size: v.size, created: now()}
+	sn.status, sn.updated = cmp.Or(seed.Status, "available"), sn.created
+	maps.Copy(sn.metadata, seed.Metadata)
 	s.state.snaps[sn.id] = sn
 	return sn.id
 }
 
-// Attach marks a volume in-use by a server, as Nova would.
+// Attach marks a volume in-use by a server, as Nova would. A volume in
+// the middle of a transition (extending) keeps it and lands in-use.
 func (s *Server) Attach(volumeID, serverID string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	v := s.mustVolume(volumeID)
-	v.attachedTo, v.status = serverID, "in-use"
+	v.attachedTo, v.updated = serverID, now()
+	if v.settleTo != "" {
+		v.settleTo = "in-use"
+	} else {
+		v.status = "in-use"
+	}
+}
+
+// Detach undoes Attach, as Nova does when the server is deleted or the
+// volume detached from it: an in-use volume becomes available (one in
+// the middle of an extend lands available). A detached volume is left
+// alone.
+func (s *Server) Detach(volumeID string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v := s.mustVolume(volumeID)
+	if v.attachedTo == "" {
+		return
+	}
+	v.attachedTo, v.updated = "", now()
+	switch {
+	case v.settleTo == "in-use":
+		v.settleTo = "available"
+	case v.status == "in-use":
+		v.status = "available"
+	}
 }
 
 // SetVolumeStatus forces a volume's status (e.g. "error"), cancelling any
@@ -138,37 +184,72 @@ func (s *Server) SetVolumeStatus(volumeID, status string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	v := s.mustVolume(volumeID)
-	v.status, v.settleTo, v.settleIn = status, "", 0
+	v.status, v.settleTo, v.settleIn, v.pendingSize, v.updated = status, "", 0, 0, now()
 }
 
-// FailTransition makes the volume's pending (or next) transition land in
-// error (from creating) or error_extending (from extending).
-func (s *Server) FailTransition(volumeID string) {
+// FailTransition makes the pending (or next) transition of a volume or a
+// snapshot, by id, land in error (from creating) or error_extending (from
+// extending). A transition that has already settled by time is past
+// failing; the next one fails instead.
+func (s *Server) FailTransition(id string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.mustVolume(volumeID).failNext = true
+	if sn, ok := s.state.snaps[id]; ok {
+		s.tick(sn)
+		sn.failNext = true
+		return
+	}
+	s.mustVolume(id).failNext = true
 }
 
 // VolumeStatus is a volume's status without counting as a read, or "" if
-// it is gone.
+// it is gone. It does show settling by time (WithSettleAfter).
 func (s *Server) VolumeStatus(volumeID string) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if v, ok := s.state.volumes[volumeID]; ok {
+		s.tick(v)
 		return v.status
 	}
 	return ""
 }
 
-// Step settles every transient volume at once, for tests that want no
-// dependence on how many reads a caller makes.
+// SnapshotStatus is VolumeStatus for a snapshot.
+func (s *Server) SnapshotStatus(snapshotID string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if sn, ok := s.state.snaps[snapshotID]; ok {
+		s.tick(sn)
+		return sn.status
+	}
+	return ""
+}
+
+// Step settles every transient volume and snapshot at once, for tests
+// that want no dependence on how many reads a caller makes or how long
+// it takes.
 func (s *Server) Step() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, v := range s.state.volumes {
 		if v.settleTo != "" {
-			v.settle()
+			s.settle(v, now())
 		}
+	}
+	for _, sn := range s.state.snaps {
+		if sn.settleTo != "" {
+			s.settle(sn, now())
+		}
+	}
+}
+
+// ExpireTokens makes every token issued so far expired, as if the TTL
+// had passed, so a test can exercise re-authentication without waiting.
+func (s *Server) ExpireTokens() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, t := range s.state.tokens {
+		t.expires = now()
 	}
 }
 
@@ -180,10 +261,13 @@ func (s *Server) mustProject(id string) *project {
 	return p
 }
 
+// mustVolume finds a seeded volume, with any settling by time applied,
+// or panics: a test naming a volume that does not exist is a bug.
 func (s *Server) mustVolume(id string) *volume {
 	v, ok := s.state.volumes[id]
 	if !ok {
 		panic(fmt.Sprintf("openstackfake: no volume %s", id))
 	}
+	s.tick(v)
 	return v
 }

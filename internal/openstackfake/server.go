@@ -19,6 +19,9 @@ type Server struct {
 	minVersion  microversion
 	maxVersion  microversion
 	settleReads int
+	settleAfter time.Duration
+	maxPageSize int
+	tokenTTL    time.Duration
 
 	srv *httptest.Server
 
@@ -49,11 +52,46 @@ func WithMaxMicroversion(v string) Option {
 	}
 }
 
-// WithSettleReads sets how many reads of a volume still show a transient
-// status (creating, extending) before it settles; 1 by default, so a
-// caller polls once and sees the intermediate state. A negative value
-// means only Step settles volumes.
+// WithSettleReads sets how many reads of a volume or snapshot still show
+// a transient status (creating, extending) before it settles; 1 by
+// default, so a caller polls once and sees the intermediate state. A
+// read is a GET of it or its appearing in a list answer. A negative
+// value turns read settling off, leaving WithSettleAfter and Step.
 func WithSettleReads(n int) Option { return func(s *Server) { s.settleReads = n } }
+
+// WithSettleAfter makes a transient status also settle once d has passed
+// since the transition began (off by default, or with d <= 0). Either
+// condition suffices: with WithSettleReads(n) as well, the status settles
+// at the first read after n reads or at the first observation at least d
+// after the transition, whichever comes first. For a fixed delay,
+// independent of how often a caller polls, combine it with
+// WithSettleReads(-1): every observation before d shows the transient
+// status and every one from d on the settled one, dated at d.
+// Settling is lazy (on observation), so it costs nothing per volume.
+func WithSettleAfter(d time.Duration) Option { return func(s *Server) { s.settleAfter = d } }
+
+// WithMaxPageSize caps how many items a list answers with, with or
+// without a limit parameter: Cinder's osapi_max_limit, 1000 by default.
+func WithMaxPageSize(n int) Option {
+	return func(s *Server) {
+		if n <= 0 {
+			panic("openstackfake: page size must be positive")
+		}
+		s.maxPageSize = n
+	}
+}
+
+// WithTokenTTL sets how long an issued token is valid (an hour by
+// default, Keystone's default expiration); after it, Cinder calls with
+// it are 401 and expires_at in the token body says so.
+func WithTokenTTL(d time.Duration) Option {
+	return func(s *Server) {
+		if d <= 0 {
+			panic("openstackfake: token TTL must be positive")
+		}
+		s.tokenTTL = d
+	}
+}
 
 // Start serves a new, empty cloud on loopback.
 func Start(opts ...Option) *Server {
@@ -62,6 +100,8 @@ func Start(opts ...Option) *Server {
 		minVersion:  microversion{3, 0},
 		maxVersion:  microversion{3, 64},
 		settleReads: 1,
+		maxPageSize: defaultMaxPageSize,
+		tokenTTL:    time.Hour,
 		state:       newState(),
 		counts:      map[string]int{},
 	}
@@ -83,8 +123,8 @@ func (s *Server) VolumeEndpoint(projectID string) string {
 }
 
 // serve counts and logs the request, applies injected faults, then routes
-// it. The log never holds headers or bodies, so tokens and secrets cannot
-// leak into test output.
+// it. The log never holds headers, query or bodies, so tokens and secrets
+// cannot leak into test output.
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	rt := route(r)
 	s.mu.Lock()
@@ -94,15 +134,29 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if delay > 0 {
 		time.Sleep(delay)
 	}
-	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
-	if f != nil {
-		f.write(rec)
-	} else {
-		s.dispatch(rec, r)
+	entry := LogEntry{Method: r.Method, Route: rt, Path: r.URL.Path}
+	logged := false
+	record := func() {
+		if !logged {
+			logged = true
+			s.mu.Lock()
+			s.log = append(s.log, entry)
+			s.mu.Unlock()
+		}
 	}
-	s.mu.Lock()
-	s.log = append(s.log, LogEntry{Method: r.Method, Route: rt, Path: r.URL.Path, Status: rec.status})
-	s.mu.Unlock()
+	defer record()
+	switch {
+	case f == nil:
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		s.dispatch(rec, r)
+		entry.Status = rec.status
+	case f.lose:
+		s.loseResponse(w, r, f, &entry, record)
+	default:
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		f.write(rec)
+		entry.Status = rec.status
+	}
 }
 
 // LogEntry is one served request: no headers, query or body.
@@ -110,7 +164,12 @@ type LogEntry struct {
 	Method string
 	Route  string
 	Path   string
+	// Status is what the fake answered, or for a lost response
+	// (LoseResponseNext) what it would have answered.
 	Status int
+	// Lost is true when the request was processed but the client never
+	// got the answer.
+	Lost bool
 }
 
 // Log returns a copy of the requests served so far.

@@ -42,26 +42,72 @@ type token struct {
 	expires           time.Time
 }
 
+// lifecycle is the status of a volume or snapshot and the transition it
+// may be in the middle of. A transient status (creating, extending)
+// settles to settleTo by reads, by time or by Step; see Server.read.
+type lifecycle struct {
+	status   string
+	updated  time.Time
+	settleTo string    // status after settling; "" when nothing is pending
+	settleIn int       // reads left that still show the transient status
+	began    time.Time // when the transition started, with its monotonic reading
+	failNext bool      // the pending (or next) transition lands in error
+}
+
+// failedStatus is where a failed transition lands, as Cinder names it.
+var failedStatus = map[string]string{"creating": "error", "extending": "error_extending"}
+
+// transient is a volume or a snapshot, for the settling code they share.
+type transient interface {
+	life() *lifecycle
+	// landed is told once the pending transition has settled, ok false
+	// when it failed, so that a volume can take its new size.
+	landed(ok bool)
+}
+
 type volume struct {
+	lifecycle
 	id, projectID, userID   string
 	name, description       string
 	size                    int
-	status                  string
 	volumeType, zone        string
 	snapshotID, sourceVolID string
 	metadata                map[string]string
 	attachedTo              string // server id, "" when detached
-	created, updated        time.Time
-	settleIn                int    // reads left before a transient status settles
-	settleTo                string // status after settling
-	failNext                bool   // the pending transition lands in error
-	pendingSize             int    // the size an extend settles to
+	created                 time.Time
+	pendingSize             int // the size an extend settles to
 }
 
+func (v *volume) life() *lifecycle { return &v.lifecycle }
+
+func (v *volume) landed(ok bool) {
+	if ok && v.pendingSize > 0 {
+		v.size = v.pendingSize
+	}
+	v.pendingSize = 0
+}
+
+func (v *volume) row() row {
+	return row{id: v.id, name: v.name, status: v.status, zone: v.zone, size: v.size, created: v.created, updated: v.updated}
+}
+
+// snapshot is a Cinder snapshot. It has no availability zone of its own:
+// it lives where its volume does. Its size is the volume's when taken.
 type snapshot struct {
-	id, volumeID, name, status string
-	size                       int
-	created                    time.Time
+	lifecycle
+	id, volumeID, projectID, userID string
+	name, description               string
+	volumeType                      string // the volume's, inherited by volumes made from it
+	size                            int
+	metadata                        map[string]string
+	created                         time.Time
+}
+
+func (sn *snapshot) life() *lifecycle { return &sn.lifecycle }
+func (sn *snapshot) landed(bool)      {}
+
+func (sn *snapshot) row() row {
+	return row{id: sn.id, name: sn.name, status: sn.status, size: sn.size, created: sn.created, updated: sn.updated}
 }
 
 // domainID is the only domain: the fake has no multi-domain model.
@@ -90,4 +136,10 @@ func newUUID() string {
 }
 
 // now is Cinder's timestamp precision; the JSON shows it without a zone.
-func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
+func now() time.Time { return stamp(time.Now()) }
+
+// stamp turns an instant into Cinder's form: UTC, microseconds.
+func stamp(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
+
+// cinderTime is how Cinder writes a timestamp: no zone, microseconds.
+func cinderTime(t time.Time) string { return t.Format("2006-01-02T15:04:05.000000") }

@@ -3,11 +3,9 @@ package openstackfake
 import (
 	"encoding/json"
 	"fmt"
-	"net/http"
-	"sort"
-	"strings"
-
 	"maps"
+	"net/http"
+	"strings"
 )
 
 // volumeView is Cinder's volume body as of the microversions the fake
@@ -18,64 +16,41 @@ func (s *Server) volumeView(v *volume) map[string]any {
 		attachments = append(attachments, map[string]any{
 			"id": v.id, "attachment_id": v.id + "-att", "volume_id": v.id,
 			"server_id": v.attachedTo, "device": "/dev/vdb", "host_name": nil,
-			"attached_at": v.updated.Format("2006-01-02T15:04:05.000000"),
+			"attached_at": cinderTime(v.updated),
 		})
 	}
-	var snap, src any
-	if v.snapshotID != "" {
-		snap = v.snapshotID
-	}
-	if v.sourceVolID != "" {
-		src = v.sourceVolID
-	}
 	return map[string]any{
-		"id": v.id, "name": v.name, "description": v.description,
+		"id": v.id, "name": nullable(v.name), "description": nullable(v.description),
 		"size": v.size, "status": v.status,
 		"availability_zone": v.zone, "volume_type": v.volumeType,
-		"snapshot_id": snap, "source_volid": src, "backup_id": nil,
+		"snapshot_id": nullable(v.snapshotID), "source_volid": nullable(v.sourceVolID), "backup_id": nil,
 		"metadata": v.metadata, "user_id": v.userID,
 		"bootable": "false", "encrypted": false, "multiattach": false,
 		"replication_status": nil, "consistencygroup_id": nil,
 		"attachments":                    attachments,
 		"os-vol-tenant-attr:tenant_id":   v.projectID,
-		"created_at":                     v.created.Format("2006-01-02T15:04:05.000000"),
-		"updated_at":                     v.updated.Format("2006-01-02T15:04:05.000000"),
-		"links":                          []map[string]string{{"rel": "self", "href": s.VolumeEndpoint(v.projectID) + "/volumes/" + v.id}},
+		"created_at":                     cinderTime(v.created),
+		"updated_at":                     cinderTime(v.updated),
+		"links":                          s.volumeLinks(v),
 		"os-vol-mig-status-attr:migstat": nil,
 	}
 }
 
-// read is one observation of a volume: a transient status settles once
-// it has been seen settleReads times.
-func (s *Server) read(v *volume) {
-	if v.settleTo == "" || s.settleReads < 0 {
-		return
-	}
-	if v.settleIn > 0 {
-		v.settleIn--
-		return
-	}
-	v.settle()
+// volumeSummary is what GET /volumes (without /detail) shows of a volume.
+func (s *Server) volumeSummary(v *volume) map[string]any {
+	return map[string]any{"id": v.id, "name": nullable(v.name), "links": s.volumeLinks(v)}
 }
 
-// begin puts a volume in a transient status that later settles to "to".
-func (s *Server) begin(v *volume, status, to string) {
-	v.status, v.settleTo, v.settleIn, v.updated = status, to, s.settleReads, now()
+func (s *Server) volumeLinks(v *volume) []map[string]string {
+	return []map[string]string{{"rel": "self", "href": s.VolumeEndpoint(v.projectID) + "/volumes/" + v.id}}
 }
 
-func (v *volume) settle() {
-	switch {
-	case v.failNext && v.status == "creating":
-		v.status = "error"
-	case v.failNext && v.status == "extending":
-		v.status = "error_extending"
-	default:
-		v.status = v.settleTo
-		if v.pendingSize > 0 {
-			v.size = v.pendingSize
-		}
+// nullable is how Cinder shows an unset name or id: null, not "".
+func nullable(s string) any {
+	if s == "" {
+		return nil
 	}
-	v.settleTo, v.pendingSize, v.failNext, v.updated = "", 0, false, now()
+	return s
 }
 
 // visible finds a volume of the caller's project; another project's is
@@ -86,6 +61,7 @@ func (c *call) visible(id string) *volume {
 		cinderError(c.w, http.StatusNotFound, "itemNotFound", fmt.Sprintf("Volume %s could not be found.", id))
 		return nil
 	}
+	c.s.tick(v)
 	return v
 }
 
@@ -110,6 +86,18 @@ type createVolumeRequest struct {
 	} `json:"volume"`
 }
 
+// source is what a volume made from a snapshot or another volume takes
+// from it unless told otherwise, and the size it cannot go below.
+type source struct {
+	kind             string // "snapshot" or "source volume", for messages
+	size             int
+	zone, volumeType string
+}
+
+// createVolume is POST /volumes. From a snapshot or a source volume the
+// new volume takes the source's size, zone and type when none is given;
+// it may be larger, not smaller, and must be in the source's zone (Cinder
+// with cloned_volume_same_az, its default, refuses another zone).
 func (c *call) createVolume() {
 	var req createVolumeRequest
 	if !c.decode(&req) {
@@ -120,31 +108,51 @@ func (c *call) createVolume() {
 		return
 	}
 	in := req.Volume
+	if !c.validMetadata(in.Metadata) {
+		return
+	}
+	if in.SnapshotID != "" && in.SourceVolID != "" {
+		cinderError(c.w, http.StatusBadRequest, "badRequest", "Invalid input received: a volume is made from a snapshot or from a source volume, not both.")
+		return
+	}
 	st := c.s.state
-	size, zone := in.Size, in.AvailabilityZone
+	var src *source
 	if in.SnapshotID != "" {
-		sn, ok := st.snaps[in.SnapshotID]
-		if !ok || st.volumes[sn.volumeID] == nil || st.volumes[sn.volumeID].projectID != c.tok.projectID {
-			cinderError(c.w, http.StatusNotFound, "itemNotFound", fmt.Sprintf("Snapshot %s could not be found.", in.SnapshotID))
+		sn := c.visibleSnapshot(in.SnapshotID)
+		if sn == nil {
 			return
 		}
-		if size == 0 {
-			size = sn.size
+		if sn.status != "available" {
+			cinderError(c.w, http.StatusBadRequest, "badRequest", fmt.Sprintf("Invalid snapshot: snapshot %s is %s; a volume is only made from an available snapshot.", sn.id, sn.status))
+			return
 		}
-		if zone == "" {
-			zone = st.volumes[sn.volumeID].zone
-		}
+		src = &source{kind: "snapshot", size: sn.size, zone: st.volumes[sn.volumeID].zone, volumeType: sn.volumeType}
 	}
 	if in.SourceVolID != "" {
-		src := c.visible(in.SourceVolID)
-		if src == nil {
+		sv := c.visible(in.SourceVolID)
+		if sv == nil {
 			return
 		}
+		if sv.status != "available" && sv.status != "in-use" {
+			cinderError(c.w, http.StatusBadRequest, "badRequest", fmt.Sprintf("Invalid volume: source volume %s is %s; it must be available or in-use to be cloned.", sv.id, sv.status))
+			return
+		}
+		src = &source{kind: "source volume", size: sv.size, zone: sv.zone, volumeType: sv.volumeType}
+	}
+	size, zone, vt := in.Size, in.AvailabilityZone, in.VolumeType
+	if src != nil {
 		if size == 0 {
 			size = src.size
 		}
+		if size < src.size {
+			cinderError(c.w, http.StatusBadRequest, "badRequest", fmt.Sprintf("Invalid input received: a volume of %dGB cannot be made from a %s of %dGB; it must be at least as large.", size, src.kind, src.size))
+			return
+		}
 		if zone == "" {
 			zone = src.zone
+		}
+		if vt == "" {
+			vt = src.volumeType
 		}
 	}
 	if size <= 0 {
@@ -158,7 +166,10 @@ func (c *call) createVolume() {
 		cinderError(c.w, http.StatusBadRequest, "badRequest", "Invalid input received: Availability zone '"+zone+"' is invalid.")
 		return
 	}
-	vt := in.VolumeType
+	if src != nil && zone != src.zone {
+		cinderError(c.w, http.StatusBadRequest, "badRequest", fmt.Sprintf("Invalid input received: the volume must be in the availability zone of its %s, %s, not %s.", src.kind, src.zone, zone))
+		return
+	}
 	if vt == "" {
 		vt = "__DEFAULT__"
 	}
@@ -173,10 +184,11 @@ func (c *call) createVolume() {
 		id: newUUID(), projectID: c.tok.projectID, userID: c.tok.userID,
 		name: in.Name, description: in.Description, size: size,
 		volumeType: vt, zone: zone, snapshotID: in.SnapshotID, sourceVolID: in.SourceVolID,
-		metadata: map[string]string{}, created: now(),
+		metadata: map[string]string{},
 	}
 	maps.Copy(v.metadata, in.Metadata)
 	c.s.begin(v, "creating", "available")
+	v.created = v.updated
 	st.volumes[v.id] = v
 	writeJSON(c.w, http.StatusAccepted, map[string]any{"volume": c.s.volumeView(v)})
 }
@@ -190,54 +202,90 @@ func (c *call) getVolume(id string) {
 	writeJSON(c.w, http.StatusOK, map[string]any{"volume": c.s.volumeView(v)})
 }
 
-// listVolumes is GET /volumes/detail (and /volumes, which Cinder answers
-// with fewer fields; the fake gives the detail view to both). Filters:
-// metadata, name, status.
-func (c *call) listVolumes() {
+// listVolumes is GET /volumes/detail, or GET /volumes with the summary
+// view. Filters: metadata (every pair given must match), name, status,
+// availability_zone; then sort, marker, offset and limit (see
+// listParams). Each volume returned counts as a read of it; volumes the
+// filters or the page leave out do not.
+func (c *call) listVolumes(detail bool) {
 	q := c.r.URL.Query()
-	var want map[string]string
-	if m := q.Get("metadata"); m != "" {
-		var ok bool
-		if want, ok = parseDictFilter(m); !ok {
-			cinderError(c.w, http.StatusBadRequest, "badRequest", "Invalid input received: metadata filter "+m+" is not a dict.")
+	want, ok := c.dictFilter("metadata")
+	if !ok {
+		return
+	}
+	p, ok := c.listParams(volumeSortKeys)
+	if !ok {
+		return
+	}
+	var marker *row
+	if p.marker != "" {
+		m := c.visible(p.marker)
+		if m == nil {
 			return
 		}
+		r := m.row()
+		marker = &r
 	}
-	var out []*volume
+	var all []*volume
 	for _, v := range c.s.state.volumes {
-		if v.projectID != c.tok.projectID {
+		if v.projectID != c.tok.projectID || !matches(v.metadata, want) {
 			continue
 		}
 		if n := q.Get("name"); n != "" && v.name != n {
 			continue
 		}
-		match := true
-		for k, val := range want {
-			if v.metadata[k] != val {
-				match = false
-			}
-		}
-		if !match {
+		if z := q.Get("availability_zone"); z != "" && v.zone != z {
 			continue
 		}
-		c.s.read(v)
-		if st := q.Get("status"); st != "" && v.status != st {
-			continue
-		}
-		out = append(out, v)
+		c.s.tick(v)
+		all = append(all, v)
 	}
-	// Cinder sorts by created_at descending by default.
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].created.Equal(out[j].created) {
-			return out[i].id < out[j].id
-		}
-		return out[i].created.After(out[j].created)
+	status := q.Get("status")
+	page := pageOf(all, (*volume).row, p, marker, func(v *volume) bool {
+		return status == "" || c.s.shownOnRead(v) == status
 	})
-	views := make([]map[string]any, 0, len(out))
-	for _, v := range out {
-		views = append(views, c.s.volumeView(v))
+	views := make([]map[string]any, 0, len(page))
+	for _, v := range page {
+		c.s.read(v)
+		if detail {
+			views = append(views, c.s.volumeView(v))
+		} else {
+			views = append(views, c.s.volumeSummary(v))
+		}
 	}
-	writeJSON(c.w, http.StatusOK, map[string]any{"volumes": views})
+	body := map[string]any{"volumes": views}
+	collection := "volumes"
+	if detail {
+		collection = "volumes/detail"
+	}
+	if len(page) > 0 {
+		c.collectionLinks(body, "volumes_links", collection, len(page), page[len(page)-1].id, p)
+	}
+	writeJSON(c.w, http.StatusOK, body)
+}
+
+// dictFilter reads a dict-valued query filter such as metadata, or writes
+// a 400 if it is not one.
+func (c *call) dictFilter(name string) (map[string]string, bool) {
+	raw := c.r.URL.Query().Get(name)
+	if raw == "" {
+		return nil, true
+	}
+	m, ok := parseDictFilter(raw)
+	if !ok {
+		cinderError(c.w, http.StatusBadRequest, "badRequest", "Invalid input received: "+name+" filter "+raw+" is not a dict.")
+	}
+	return m, ok
+}
+
+// matches is whether have holds every pair of want.
+func matches(have, want map[string]string) bool {
+	for k, v := range want {
+		if got, ok := have[k]; !ok || got != v {
+			return false
+		}
+	}
+	return true
 }
 
 // parseDictFilter reads Cinder's dict-valued query filters, which Cinder
@@ -254,6 +302,10 @@ func parseDictFilter(s string) (map[string]string, bool) {
 	return nil, false
 }
 
+// updateVolume is PUT /volumes/{id}: name, description and metadata. A
+// metadata given here replaces the volume's whole metadata, as Cinder
+// saves it (gophercloud's volumes.Update leaves an empty map out, so it
+// cannot clear metadata; PUT /volumes/{id}/metadata with {} can).
 func (c *call) updateVolume(id string) {
 	v := c.visible(id)
 	if v == nil {
@@ -273,6 +325,9 @@ func (c *call) updateVolume(id string) {
 		cinderError(c.w, http.StatusBadRequest, "badRequest", "Missing required element 'volume' in request body.")
 		return
 	}
+	if !c.validMetadata(req.Volume.Metadata) {
+		return
+	}
 	if req.Volume.Name != nil {
 		v.name = *req.Volume.Name
 	}
@@ -286,52 +341,78 @@ func (c *call) updateVolume(id string) {
 	writeJSON(c.w, http.StatusOK, map[string]any{"volume": c.s.volumeView(v)})
 }
 
-// volumeMetadata is /volumes/{id}/metadata: GET reads, PUT replaces, POST
-// merges, as Cinder's volume metadata API does.
+// volumeMetadata is /volumes/{id}/metadata (see metadataCall).
 func (c *call) volumeMetadata(id string) {
 	v := c.visible(id)
 	if v == nil {
 		return
 	}
-	switch c.r.Method {
-	case http.MethodGet:
-	case http.MethodPut, http.MethodPost:
-		var req struct {
-			Metadata map[string]string `json:"metadata"`
-		}
-		if !c.decode(&req) {
-			return
-		}
-		if c.r.Method == http.MethodPut {
-			v.metadata = map[string]string{}
-		}
-		maps.Copy(v.metadata, req.Metadata)
-		v.updated = now()
-	default:
-		c.notAllowed()
-		return
-	}
-	writeJSON(c.w, http.StatusOK, map[string]any{"metadata": v.metadata})
+	c.metadataCall(&v.metadata, func() { v.updated = now() })
 }
 
 // deletable are the statuses Cinder deletes a volume from without force.
 var deletable = map[string]bool{"available": true, "error": true, "error_restoring": true, "error_extending": true, "error_managing": true}
 
+// deleteVolume is DELETE /volumes/{id}[?cascade=true]. A volume with
+// snapshots is refused unless cascade is given, which deletes them too
+// provided each is available or error (Cinder's "undeletable snapshots"
+// otherwise refuse the whole delete).
 func (c *call) deleteVolume(id string) {
 	v := c.visible(id)
 	if v == nil {
 		return
 	}
-	hasSnaps := false
-	for _, sn := range c.s.state.snaps {
-		hasSnaps = hasSnaps || sn.volumeID == v.id
+	cascade, ok := c.boolQuery("cascade")
+	if !ok {
+		return
 	}
-	if !deletable[v.status] || v.attachedTo != "" || hasSnaps {
+	var snaps []*snapshot
+	for _, sn := range c.s.state.snaps {
+		if sn.volumeID == v.id {
+			c.s.tick(sn)
+			snaps = append(snaps, sn)
+		}
+	}
+	if !deletable[v.status] || v.attachedTo != "" || (len(snaps) > 0 && !cascade) {
 		cinderError(c.w, http.StatusBadRequest, "badRequest", "Invalid volume: Volume status must be available or error or error_restoring or error_extending or error_managing and must not be migrating, attached, belong to a group, have snapshots, awaiting a transfer, or be disassociated from snapshots after volume transfer.")
 		return
 	}
+	for _, sn := range snaps {
+		if sn.status != "available" && sn.status != "error" {
+			cinderError(c.w, http.StatusBadRequest, "badRequest", fmt.Sprintf("Invalid volume: its snapshot %s is %s, so the cascade cannot delete it.", sn.id, sn.status))
+			return
+		}
+	}
+	for _, sn := range snaps {
+		delete(c.s.state.snaps, sn.id)
+	}
 	delete(c.s.state.volumes, v.id)
 	c.w.WriteHeader(http.StatusAccepted)
+}
+
+// boolQuery reads a boolean query parameter the way Cinder's
+// bool_from_string(strict=True) does; absent is false.
+func (c *call) boolQuery(name string) (value, ok bool) {
+	q := c.r.URL.Query()
+	if !q.Has(name) {
+		return false, true
+	}
+	b, ok := parseBool(q.Get(name))
+	if !ok {
+		cinderError(c.w, http.StatusBadRequest, "badRequest", fmt.Sprintf("Invalid input received: %s=%s is not a boolean.", name, q.Get(name)))
+	}
+	return b, ok
+}
+
+// parseBool accepts the spellings oslo's strict bool_from_string does.
+func parseBool(s string) (value, ok bool) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "1", "t", "true", "on", "y", "yes":
+		return true, true
+	case "0", "f", "false", "off", "n", "no":
+		return false, true
+	}
+	return false, false
 }
 
 // volumeAction is POST /volumes/{id}/action; only os-extend is served.
