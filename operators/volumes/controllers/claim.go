@@ -116,3 +116,29 @@ func accessMode(v *storagev1.OpenStackVolume) corev1.PersistentVolumeAccessMode 
 	}
 	return corev1.ReadWriteOnce
 }
+
+// BindingAnnotation on a claim names the PersistentVolume the operator
+// made for it.
+const BindingAnnotation = "storage.atrium.dev/persistent-volume"
+
+// nudge marks the claim with its PersistentVolume once the operator's
+// cache has seen that (and so, most likely, the binder's has too). The
+// cluster's binder binds a claim when the claim changes; a PersistentVolume
+// that appears after its claim (the operator makes the claim first, for
+// the quota) would otherwise wait for the binder's periodic sync, 15s by
+// default, which stays the fallback.
+func (r *VolumeReconciler) nudge(ctx context.Context, pvc *corev1.PersistentVolumeClaim) *outcome {
+	if pvc.Annotations[BindingAnnotation] == pvc.Spec.VolumeName {
+		return nil
+	}
+	patch := client.MergeFrom(pvc.DeepCopy())
+	if pvc.Annotations == nil {
+		pvc.Annotations = map[string]string{}
+	}
+	pvc.Annotations[BindingAnnotation] = pvc.Spec.VolumeName
+	if err := r.Client.Patch(ctx, pvc, patch); err != nil {
+		o := outcome{ready: notReady("Binding", "marking the claim %s for its PersistentVolume: %v", pvc.Name, err), failed: true}
+		return &o
+	}
+	return nil
+}

@@ -54,6 +54,9 @@ func (r *VolumeReconciler) provision(ctx context.Context, v *storagev1.OpenStack
 		return *o
 	}
 	if pvc.Status.Phase != corev1.ClaimBound || pvc.Spec.VolumeName != v.PersistentVolume() {
+		if o := r.nudge(ctx, pvc); o != nil {
+			return *o
+		}
 		return outcome{ready: notReady("Binding", "waiting for the claim %s to bind to the PersistentVolume %s", pvc.Name, v.PersistentVolume()), poll: true}
 	}
 	return outcome{ready: cond(metav1.ConditionTrue, "Bound", "the claim %s is bound to Cinder volume %s (%d GiB, zone %s)", pvc.Name, vol.ID, vol.Size, vol.Zone)}

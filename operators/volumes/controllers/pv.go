@@ -19,6 +19,9 @@ import (
 // Cinder says the volume is. Its reclaim policy is always Retain: what
 // happens to the Cinder volume is the operator's decision, taken on the
 // OpenStackVolume's delete, never the CSI driver's on a claim's.
+//
+// A PersistentVolume just made is left for the next reconcile (its watch
+// event brings it) before the claim is nudged to bind: see nudge.
 func (r *VolumeReconciler) persistentVolume(ctx context.Context, v *storagev1.OpenStackVolume, vol *cinder.Volume, pvc *corev1.PersistentVolumeClaim) *outcome {
 	pv := &corev1.PersistentVolume{}
 	err := r.Client.Get(ctx, types.NamespacedName{Name: v.PersistentVolume()}, pv)
@@ -26,7 +29,7 @@ func (r *VolumeReconciler) persistentVolume(ctx context.Context, v *storagev1.Op
 		pv = r.desiredPV(v, vol, pvc)
 		if err = r.Client.Create(ctx, pv); err == nil {
 			v.Status.PersistentVolumeName = pv.Name
-			return nil
+			return &outcome{ready: notReady("Binding", "waiting for the claim %s to bind to the PersistentVolume %s", pvc.Name, pv.Name), poll: true}
 		}
 	}
 	if err != nil {
