@@ -19,6 +19,7 @@ import (
 	accessv1 "github.com/atrium-dev/atrium/apis/access/v1alpha1"
 	fleetv1 "github.com/atrium-dev/atrium/apis/fleet/v1alpha1"
 	pagesv1 "github.com/atrium-dev/atrium/apis/pages/v1alpha1"
+	storagev1 "github.com/atrium-dev/atrium/apis/storage/v1alpha1"
 	tenancyv1 "github.com/atrium-dev/atrium/apis/tenancy/v1alpha1"
 )
 
@@ -31,6 +32,7 @@ func Scheme() *runtime.Scheme {
 	utilruntime.Must(fleetv1.AddToScheme(s))
 	utilruntime.Must(accessv1.AddToScheme(s))
 	utilruntime.Must(pagesv1.AddToScheme(s))
+	utilruntime.Must(storagev1.AddToScheme(s))
 	return s
 }
 
