@@ -9,6 +9,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
+	storagev1 "github.com/atrium-dev/atrium/apis/storage/v1alpha1"
 	tenancyv1 "github.com/atrium-dev/atrium/apis/tenancy/v1alpha1"
 	"github.com/atrium-dev/atrium/internal/manager"
 	"github.com/atrium-dev/atrium/internal/slots"
@@ -59,7 +60,7 @@ func main() {
 	}
 	// Every replica serves (no leader election): it is ready once the
 	// caches admission reads are filled, so no request waits for them.
-	caches, err := manager.InformersSynced(ctx, mgr.GetCache(), &tenancyv1.Project{}, &tenancyv1.ProjectTier{}, &corev1.Namespace{})
+	caches, err := manager.InformersSynced(ctx, mgr.GetCache(), &tenancyv1.Project{}, &tenancyv1.ProjectTier{}, &corev1.Namespace{}, &storagev1.OpenStackVolume{})
 	if err == nil {
 		err = mgr.AddReadyzCheck("caches", caches)
 	}
@@ -67,7 +68,7 @@ func main() {
 		log.Error(err, "adding cache readiness check")
 		os.Exit(1)
 	}
-	log.Info("serving Project admission", "port", *port)
+	log.Info("serving Project and OpenStackVolume admission", "port", *port)
 	if err := mgr.Start(ctx); err != nil {
 		log.Error(err, "manager stopped")
 		os.Exit(1)

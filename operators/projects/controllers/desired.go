@@ -7,6 +7,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation"
@@ -15,14 +16,23 @@ import (
 	networkingv1ac "k8s.io/client-go/applyconfigurations/networking/v1"
 	rbacv1ac "k8s.io/client-go/applyconfigurations/rbac/v1"
 
+	storagev1 "github.com/atrium-dev/atrium/apis/storage/v1alpha1"
 	tenancyv1 "github.com/atrium-dev/atrium/apis/tenancy/v1alpha1"
 )
 
 // Names of the objects the operator keeps in every Project namespace.
 const (
 	QuotaName         = "atrium-quota"
+	StorageQuotaName  = "atrium-storage"
 	LimitRangeName    = "atrium-limits"
 	NetworkPolicyName = "atrium-isolation"
+)
+
+// The ResourceQuota entries of the tier's storage quota: the claims of the
+// StorageClass the volumes operator makes, and the storage they request.
+var (
+	StorageQuotaGigabytes = corev1.ResourceName(storagev1.StorageClassName + ".storageclass.storage.k8s.io/" + string(corev1.ResourceRequestsStorage))
+	StorageQuotaVolumes   = corev1.ResourceName(storagev1.StorageClassName + ".storageclass.storage.k8s.io/" + string(corev1.ResourcePersistentVolumeClaims))
 )
 
 // Annotations Atrium writes on a Project's namespace. The openshift.io ones
@@ -236,6 +246,36 @@ func quotaApply(p *tenancyv1.Project, tier *tenancyv1.ProjectTier) *corev1ac.Res
 		WithSpec(spec)
 }
 
+// storageQuotaApply is the ResourceQuota of the tier's storage offer
+// (spec.storage), or nil when the tier limits neither the GiB nor the
+// number of volumes. The volumes operator creates each volume's claim
+// before its Cinder volume, so this quota, which the API server's quota
+// admission enforces exactly and atomically however many claims are
+// created at once, is the authority on the tier's storage; admission of
+// OpenStackVolumes only refuses early, with a clearer message. It is a
+// quota of its own rather than entries of atrium-quota: the tier's
+// resourceQuota may carry scopes, and a scoped quota does not count
+// claims.
+func storageQuotaApply(p *tenancyv1.Project, tier *tenancyv1.ProjectTier) *corev1ac.ResourceQuotaApplyConfiguration {
+	if tier == nil || tier.Spec.Storage == nil {
+		return nil
+	}
+	st := tier.Spec.Storage
+	hard := corev1.ResourceList{}
+	if st.Gigabytes != nil {
+		hard[StorageQuotaGigabytes] = *resource.NewQuantity(int64(*st.Gigabytes)<<30, resource.BinarySI)
+	}
+	if st.Volumes != nil {
+		hard[StorageQuotaVolumes] = *resource.NewQuantity(int64(*st.Volumes), resource.DecimalSI)
+	}
+	if len(hard) == 0 {
+		return nil
+	}
+	return corev1ac.ResourceQuota(StorageQuotaName, p.Name).
+		WithLabels(commonLabels(p)).WithOwnerReferences(ownerRef(p)).
+		WithSpec(corev1ac.ResourceQuotaSpec().WithHard(hard))
+}
+
 // limitRangeApply is the tier's LimitRange for the namespace, or nil when
 // the tier sets none.
 func limitRangeApply(p *tenancyv1.Project, tier *tenancyv1.ProjectTier) *corev1ac.LimitRangeApplyConfiguration {
@@ -342,6 +382,9 @@ func DesiredObjects(p *tenancyv1.Project, tier *tenancyv1.ProjectTier) []runtime
 		}
 	}
 	if q := quotaApply(p, tier); q != nil {
+		out = append(out, q)
+	}
+	if q := storageQuotaApply(p, tier); q != nil {
 		out = append(out, q)
 	}
 	if l := limitRangeApply(p, tier); l != nil {

@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/ptr"
 
 	tenancyv1 "github.com/atrium-dev/atrium/apis/tenancy/v1alpha1"
 )
@@ -559,6 +560,71 @@ func TestQuotaApply(t *testing.T) {
 			t.Errorf("services appeared in the built quota: %v", hard)
 		}
 	})
+}
+
+func TestStorageQuotaApply(t *testing.T) {
+	p := testProject("demo")
+	storage := func(st tenancyv1.TierStorage) *tenancyv1.ProjectTier {
+		return testTier("disks", func(t *tenancyv1.ProjectTier) { t.Spec.Storage = &st })
+	}
+	gib := "atrium-openstack.storageclass.storage.k8s.io/requests.storage"
+	claims := "atrium-openstack.storageclass.storage.k8s.io/persistentvolumeclaims"
+	tests := []struct {
+		name string
+		tier *tenancyv1.ProjectTier
+		want map[string]string // nil: no quota expected
+	}{
+		{name: "no tier", tier: nil},
+		{name: "tier without storage", tier: testTier("free")},
+		{name: "storage without a quota", tier: storage(tenancyv1.TierStorage{MaxVolumeGiB: ptr.To[int32](100), AllowAdoption: true})},
+		{name: "gigabytes only", tier: storage(tenancyv1.TierStorage{Gigabytes: ptr.To[int32](200)}), want: map[string]string{gib: "200Gi"}},
+		{name: "volumes only", tier: storage(tenancyv1.TierStorage{Volumes: ptr.To[int32](10)}), want: map[string]string{claims: "10"}},
+		{name: "both", tier: storage(tenancyv1.TierStorage{Gigabytes: ptr.To[int32](10), Volumes: ptr.To[int32](2)}), want: map[string]string{gib: "10Gi", claims: "2"}},
+		{name: "zero is a limit, not unset", tier: storage(tenancyv1.TierStorage{Gigabytes: ptr.To[int32](0), Volumes: ptr.To[int32](0)}), want: map[string]string{gib: "0", claims: "0"}},
+		{name: "the tier's resourceQuota is not copied", tier: testTier("both", func(t *tenancyv1.ProjectTier) {
+			t.Spec.ResourceQuota = &corev1.ResourceQuotaSpec{Hard: corev1.ResourceList{corev1.ResourcePods: resource.MustParse("10")},
+				Scopes: []corev1.ResourceQuotaScope{corev1.ResourceQuotaScopeNotBestEffort}}
+			t.Spec.Storage = &tenancyv1.TierStorage{Volumes: ptr.To[int32](3)}
+		}), want: map[string]string{claims: "3"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ac := storageQuotaApply(p, tt.tier)
+			if tt.want == nil {
+				if ac != nil {
+					t.Fatalf("storageQuotaApply = %s, want nil", mustJSON(ac))
+				}
+				return
+			}
+			if ac == nil {
+				t.Fatal("storageQuotaApply = nil, want a ResourceQuota")
+			}
+			var got corev1.ResourceQuota
+			asTyped(t, ac, &got)
+			hard := corev1.ResourceList{}
+			for k, v := range tt.want {
+				hard[corev1.ResourceName(k)] = resource.MustParse(v)
+			}
+			want := corev1.ResourceQuota{
+				TypeMeta: metav1.TypeMeta{Kind: "ResourceQuota", APIVersion: "v1"},
+				ObjectMeta: metav1.ObjectMeta{
+					Name:            "atrium-storage",
+					Namespace:       "demo",
+					Labels:          map[string]string{"tenancy.atrium.dev/project": "demo"},
+					OwnerReferences: wantOwnerRefs(p),
+				},
+				Spec: corev1.ResourceQuotaSpec{Hard: hard},
+			}
+			assertSemanticEqual(t, got, want)
+			// What is sent is what the API server stores and returns, so
+			// the no-op skip sees the same content on every pass.
+			for k, v := range tt.want {
+				if q := got.Spec.Hard[corev1.ResourceName(k)]; q.String() != v {
+					t.Errorf("%s sent as %q, want %q", k, q.String(), v)
+				}
+			}
+		})
+	}
 }
 
 func TestLimitRangeApply(t *testing.T) {

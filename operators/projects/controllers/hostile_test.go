@@ -17,6 +17,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/rest"
@@ -24,6 +25,7 @@ import (
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	storagev1 "github.com/atrium-dev/atrium/apis/storage/v1alpha1"
 	tenancyv1 "github.com/atrium-dev/atrium/apis/tenancy/v1alpha1"
 	"github.com/atrium-dev/atrium/internal/slots"
 	"github.com/atrium-dev/atrium/internal/testenv"
@@ -474,4 +476,91 @@ func TestAttackAdoptionAmplifiesRights(t *testing.T) {
 		t.Fatalf("a full admin cannot adopt: %v", err)
 	}
 	waitReady(t, "adopt-full")
+}
+
+// Ten concurrent claims of the volumes operator's StorageClass, by the
+// Project's owner, in a namespace whose tier allows 2 volumes and 10 GiB:
+// the API server's quota admission counts atomically, so at most 2 are
+// admitted and together they never request more than 10 GiB. The volumes
+// operator creates a volume's claim before its Cinder volume, so this is
+// the bound on what a tenant gets from Cinder, however it races.
+func TestAttackConcurrentClaimsPastTheStorageQuota(t *testing.T) {
+	skipShort(t)
+	ctx := context.Background()
+	const attempts = 10
+	storageTier(t, "disks-race", &tenancyv1.TierStorage{Gigabytes: ptr.To[int32](10), Volumes: ptr.To[int32](2)})
+	cleanup(t, "claim-race")
+	owner := as(t, "claim-racer")
+	if err := owner.Create(ctx, project("claim-race", onTier("disks-race"))); err != nil {
+		t.Fatal(err)
+	}
+	waitReady(t, "claim-race")
+	limit := resource.MustParse("10Gi")
+	waitStorageQuota(t, "claim-race", corev1.ResourceList{storageGiB: limit, storageClaims: resource.MustParse("2")}, true)
+	// The owner's RoleBinding reaches the API server's authorizer through
+	// a watch: wait until the owner may create claims at all.
+	probe := storageClaim("probe", 1)
+	if err := testenv.Eventually(ctx, wait, func() error { return owner.Create(ctx, probe, client.DryRunAll) }); err != nil {
+		t.Fatalf("the owner cannot create claims: %v", err)
+	}
+
+	var mu sync.Mutex
+	var admitted []*corev1.PersistentVolumeClaim
+	var wg sync.WaitGroup
+	for i := range attempts {
+		// 3 to 7 GiB: the count and the GiB both bind, depending on
+		// which claims come first.
+		pvc := storageClaim(fmt.Sprintf("data-%d", i), 3+i%5)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := owner.Create(ctx, pvc)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				admitted = append(admitted, pvc)
+			case apierrors.IsForbidden(err) && strings.Contains(err.Error(), "exceeded quota: "+controllers.StorageQuotaName):
+			default:
+				t.Errorf("create %s: unexpected error %v", pvc.Name, err)
+			}
+		}()
+	}
+	wg.Wait()
+	total := resource.Quantity{}
+	var names []string
+	for _, pvc := range admitted {
+		total.Add(pvc.Spec.Resources.Requests[corev1.ResourceStorage])
+		names = append(names, pvc.Name)
+	}
+	if len(admitted) > 2 || total.Cmp(limit) > 0 {
+		t.Fatalf("%d of %d concurrent claims admitted (%v), %s requested in all; the tier allows 2 and 10Gi", len(admitted), attempts, names, total.String())
+	}
+	t.Logf("%d of %d concurrent claims admitted (%v), %s in all", len(admitted), attempts, names, total.String())
+	if len(admitted) == 0 {
+		t.Fatal("no claim admitted at all: the quota refuses what it should count")
+	}
+	// What the API server stored says the same.
+	var stored corev1.PersistentVolumeClaimList
+	if err := env.Client.List(ctx, &stored, client.InNamespace("claim-race")); err != nil {
+		t.Fatal(err)
+	}
+	if len(stored.Items) != len(admitted) {
+		t.Fatalf("%d claims stored, %d admitted", len(stored.Items), len(admitted))
+	}
+}
+
+// storageClaim is a claim of the volumes operator's StorageClass, as a
+// tenant could write it by hand.
+func storageClaim(name string, gib int) *corev1.PersistentVolumeClaim {
+	return &corev1.PersistentVolumeClaim{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "claim-race"},
+		Spec: corev1.PersistentVolumeClaimSpec{
+			StorageClassName: ptr.To(storagev1.StorageClassName),
+			AccessModes:      []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+			Resources: corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{
+				corev1.ResourceStorage: resource.MustParse(fmt.Sprintf("%dGi", gib)),
+			}},
+		},
+	}
 }

@@ -166,7 +166,8 @@ func (r *ProjectReconciler) reconcileRBAC(ctx context.Context, s *scope) (result
 		"%d admin(s), %d member(s), %d viewer(s) bound", counts[0], counts[1], counts[2])}, nil
 }
 
-// reconcileQuota keeps the tier's ResourceQuota and LimitRange.
+// reconcileQuota keeps the tier's ResourceQuotas (atrium-quota from
+// spec.resourceQuota, atrium-storage from spec.storage) and LimitRange.
 func (r *ProjectReconciler) reconcileQuota(ctx context.Context, s *scope) (result, error) {
 	if res, missing := tierMissing(s); missing {
 		return res, nil
@@ -177,6 +178,13 @@ func (r *ProjectReconciler) reconcileQuota(ctx context.Context, s *scope) (resul
 			return result{}, err
 		}
 	} else if err := r.deleteIfExists(ctx, &corev1.ResourceQuota{ObjectMeta: metav1.ObjectMeta{Name: QuotaName, Namespace: p.Name}}); err != nil {
+		return result{}, err
+	}
+	if q := storageQuotaApply(p, s.tier); q != nil {
+		if err := r.apply(ctx, q); err != nil {
+			return result{}, err
+		}
+	} else if err := r.deleteIfExists(ctx, &corev1.ResourceQuota{ObjectMeta: metav1.ObjectMeta{Name: StorageQuotaName, Namespace: p.Name}}); err != nil {
 		return result{}, err
 	}
 	if l := limitRangeApply(p, s.tier); l != nil {

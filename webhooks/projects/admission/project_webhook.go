@@ -19,6 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
+	storagev1 "github.com/atrium-dev/atrium/apis/storage/v1alpha1"
 	tenancyv1 "github.com/atrium-dev/atrium/apis/tenancy/v1alpha1"
 	"github.com/atrium-dev/atrium/internal/slots"
 )
@@ -36,9 +37,11 @@ const (
 	ValidateTierPath      = "/validate-tenancy-atrium-dev-v1alpha1-projecttier"
 )
 
-// Projects is the Project admission logic.
+// Projects is the admission logic of Projects, tiers, Project namespaces
+// and the OpenStackVolumes in them.
 type Projects struct {
-	// Client reads Projects, tiers and namespaces, from the cache.
+	// Client reads Projects, tiers, namespaces and OpenStackVolumes, from
+	// the cache.
 	Client client.Client
 	// Authorizer asks RBAC what the requester may do.
 	Authorizer Authorizer
@@ -68,11 +71,14 @@ type Projects struct {
 // +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=clusterroles,verbs=get,resourceNames=admin
 // +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;list;create;delete,namespace=system
 
-// SetupWithManager registers the webhooks and the index they use.
+// SetupWithManager registers the webhooks and the indexes they use.
 func (h *Projects) SetupWithManager(ctx context.Context, mgr ctrl.Manager) error {
 	if err := mgr.GetFieldIndexer().IndexField(ctx, &tenancyv1.Project{}, tierIndex, func(o client.Object) []string {
 		return []string{o.(*tenancyv1.Project).Spec.Tier}
 	}); err != nil {
+		return err
+	}
+	if err := mgr.GetFieldIndexer().IndexField(ctx, &storagev1.OpenStackVolume{}, volumeIDIndex, heldVolumeIDs); err != nil {
 		return err
 	}
 	h.decoder = admission.NewDecoder(mgr.GetScheme())
@@ -81,6 +87,7 @@ func (h *Projects) SetupWithManager(ctx context.Context, mgr ctrl.Manager) error
 	srv.Register(ValidateProjectPath, &webhook.Admission{Handler: admission.HandlerFunc(h.validate)})
 	srv.Register(ValidateNamespacePath, &webhook.Admission{Handler: admission.HandlerFunc(h.validateNamespaceDelete)})
 	srv.Register(ValidateTierPath, &webhook.Admission{Handler: admission.HandlerFunc(h.validateTier)})
+	srv.Register(ValidateVolumePath, &webhook.Admission{Handler: admission.HandlerFunc(h.validateVolume)})
 	return nil
 }
 
