@@ -3,13 +3,15 @@ package e2e
 import (
 	"context"
 	"path/filepath"
+	"sync"
 	"testing"
+	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	tenancyv1 "github.com/atrium-dev/atrium/apis/tenancy/v1alpha1"
 	"github.com/atrium-dev/atrium/internal/testenv"
 )
 
@@ -42,13 +44,9 @@ func TestExamplesApplyCleanly(t *testing.T) {
 				c = user
 			case u.GetNamespace() != "":
 				// The example's namespace comes from an example Project that
-				// another story creates; check the object in a namespace of
-				// its own.
-				ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "examples-check"}}
-				if err := f.env.Client.Create(ctx, ns); err != nil && !apierrors.IsAlreadyExists(err) {
-					t.Fatal(err)
-				}
-				u.SetNamespace(ns.Name)
+				// another story creates; check the object in a Project's
+				// namespace of its own (OpenStackVolumes live only there).
+				u.SetNamespace(examplesProject(ctx, t))
 			}
 			err := c.Create(ctx, u, client.DryRunAll)
 			if err != nil && !apierrors.IsAlreadyExists(err) {
@@ -56,4 +54,24 @@ func TestExamplesApplyCleanly(t *testing.T) {
 			}
 		}
 	}
+}
+
+var examplesOnce sync.Once
+
+// examplesProject is the Project whose namespace the namespaced examples
+// are checked in, created once by a casual user.
+func examplesProject(ctx context.Context, t *testing.T) string {
+	t.Helper()
+	const name = "examples-check"
+	examplesOnce.Do(func() {
+		user, err := f.env.ClientAs("example-checker")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := user.Create(ctx, &tenancyv1.Project{ObjectMeta: metav1.ObjectMeta{Name: name}}); err != nil && !apierrors.IsAlreadyExists(err) {
+			t.Fatal(err)
+		}
+		waitReady(ctx, t, name, time.Minute)
+	})
+	return name
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/atrium-dev/atrium/internal/bind"
 	atriumfleet "github.com/atrium-dev/atrium/internal/fleet"
 	"github.com/atrium-dev/atrium/internal/gitlabfake"
+	"github.com/atrium-dev/atrium/internal/openstackfake"
 	"github.com/atrium-dev/atrium/internal/pdnsfake"
 	"github.com/atrium-dev/atrium/internal/procs"
 	"github.com/atrium-dev/atrium/internal/testenv"
@@ -35,6 +36,14 @@ type fleet struct {
 	// against dns; gitlabToken is its Pages bot's token.
 	gitlab      *gitlabfake.Server
 	gitlabToken string
+	// cloud is the fleet's OpenStack (the fake): one project that both
+	// members' volumes operators use, each with its own application
+	// credential, so that a volume of one cluster is visible to the other.
+	cloud        *openstackfake.Server
+	cloudProject string
+	// cloudSecrets are the members' application credential secrets, which
+	// no log may hold.
+	cloudSecrets []string
 }
 
 // pagesFront is where the members' Pages sites are routed.
@@ -107,6 +116,9 @@ func (fl *fleet) stop() {
 	if fl.gitlab != nil {
 		fl.gitlab.Close()
 	}
+	if fl.cloud != nil {
+		fl.cloud.Close()
+	}
 }
 
 func startFleet(tmp string) (_ *fleet, err error) {
@@ -129,6 +141,14 @@ func startFleet(tmp string) (_ *fleet, err error) {
 	// bot's token in its own Secret.
 	pagesConfig := map[string]string{"gitlab-url": fl.gitlab.URL, "pages-front": pagesFront}
 	pagesCredentials := map[string][]byte{"token": []byte(fl.gitlabToken)}
+	fl.cloud = openstackfake.Start()
+	fl.cloudProject = fl.cloud.AddProject("atrium-fleet")
+	volumesConfig := map[string]string{"cloud": "atrium", "default-availability-zone": "nova"}
+	volumesCredentials := func(member string) map[string][]byte {
+		id, secret := fl.cloud.AddApplicationCredential(fl.cloudProject, member+"-volumes")
+		fl.cloudSecrets = append(fl.cloudSecrets, secret)
+		return map[string][]byte{"clouds.yaml": []byte(fl.cloud.CloudsYAML("atrium", id, secret))}
+	}
 	fl.Fleet, err = atriumfleet.Start(ctx, atriumfleet.Options{
 		Kustomization: "e2e/testdata/member",
 		Dir:           tmp,
@@ -139,20 +159,22 @@ func startFleet(tmp string) (_ *fleet, err error) {
 			ConfigMaps: map[string]map[string]string{"atrium-dns": {
 				"provider": "rfc2136", "zone": dnsZone, "server": fl.dns.Addr,
 				"tsig-key-name": fl.dns.KeyName, "default-targets": "192.0.2.80",
-			}, "atrium-pages": pagesConfig},
+			}, "atrium-pages": pagesConfig, "atrium-volumes": volumesConfig},
 			Secrets: map[string]map[string][]byte{
-				"atrium-dns-credentials":   {"tsig-secret": []byte(fl.dns.KeySecret)},
-				"atrium-pages-credentials": pagesCredentials,
+				"atrium-dns-credentials":     {"tsig-secret": []byte(fl.dns.KeySecret)},
+				"atrium-pages-credentials":   pagesCredentials,
+				"atrium-volumes-credentials": volumesCredentials(memberName),
 			},
 			Objects: atriumfleet.ExampleTiers,
 		}, {
 			Name: pdnsMemberName,
 			ConfigMaps: map[string]map[string]string{"atrium-dns": {
 				"provider": "pdns", "zone": dnsZone, "server": fl.pdns.URL, "default-targets": "192.0.2.80",
-			}, "atrium-pages": pagesConfig},
+			}, "atrium-pages": pagesConfig, "atrium-volumes": volumesConfig},
 			Secrets: map[string]map[string][]byte{
-				"atrium-dns-credentials":   {"pdns-api-key": []byte(pdnsAPIKey)},
-				"atrium-pages-credentials": pagesCredentials,
+				"atrium-dns-credentials":     {"pdns-api-key": []byte(pdnsAPIKey)},
+				"atrium-pages-credentials":   pagesCredentials,
+				"atrium-volumes-credentials": volumesCredentials(pdnsMemberName),
 			},
 			Objects: atriumfleet.ExampleTiers,
 		}},

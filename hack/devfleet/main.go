@@ -22,9 +22,11 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	storagev1 "github.com/atrium-dev/atrium/apis/storage/v1alpha1"
 	"github.com/atrium-dev/atrium/internal/bind"
 	"github.com/atrium-dev/atrium/internal/fleet"
 	"github.com/atrium-dev/atrium/internal/gitlabfake"
+	"github.com/atrium-dev/atrium/internal/openstackfake"
 	"github.com/atrium-dev/atrium/internal/procs"
 	"github.com/atrium-dev/atrium/internal/testenv"
 )
@@ -70,6 +72,8 @@ func run(stateDir string) error {
 		return err
 	}
 	defer gitlab.Close()
+	cloud, cloudProject := startOpenStack()
+	defer cloud.Close()
 
 	step("building the components, starting the hub with docs/examples/hub (the fleet's domain policy) and two members (etcd, kube-apiserver, kube-controller-manager each; member-2 with the example tiers), running every component from its Deployment in config/default")
 	var members []fleet.MemberOptions
@@ -79,15 +83,18 @@ func run(stateDir string) error {
 		// status names none.
 		settings := maps.Clone(dnsSettings.config)
 		settings["default-targets"] = fmt.Sprintf("192.0.2.%d", i+1)
+		credID, credSecret := cloud.AddApplicationCredential(cloudProject, name+"-volumes")
 		mo := fleet.MemberOptions{
 			Name: name,
 			ConfigMaps: map[string]map[string]string{
-				"atrium-dns":   settings,
-				"atrium-pages": {"gitlab-url": gitlab.URL, "pages-front": pagesFront},
+				"atrium-dns":     settings,
+				"atrium-pages":   {"gitlab-url": gitlab.URL, "pages-front": pagesFront},
+				"atrium-volumes": {"cloud": "atrium-dev", "default-availability-zone": "nova"},
 			},
 			Secrets: map[string]map[string][]byte{
-				"atrium-dns-credentials":   dnsSettings.credentials,
-				"atrium-pages-credentials": {"token": []byte(pagesBotToken)},
+				"atrium-dns-credentials":     dnsSettings.credentials,
+				"atrium-pages-credentials":   {"token": []byte(pagesBotToken)},
+				"atrium-volumes-credentials": {"clouds.yaml": []byte(cloud.CloudsYAML("atrium-dev", credID, credSecret))},
 			},
 		}
 		// member-1's tiers come with the other examples (applyExamples).
@@ -189,6 +196,20 @@ Atrium is running: a hub and two members. Ctrl-C stops it.
     EOF
     kubectl get pages borrowed -n carols-lab          # NotMaintainer: carol is no Maintainer of alice/homepage
 
+  OpenStack volumes: the example OpenStackVolume gets a Cinder volume from an OpenStack fake at %[8]s
+  (volumes take 2s to create) and a bound claim:
+    kubectl get osv,pvc -n my-website                 # data: Bound, its claim "data" Bound
+    kubectl --as=alice --as-group=system:authenticated -n my-website patch osv data --type=merge -p '{"spec":{"sizeGiB":12}}'   # grows
+    kubectl --as=alice --as-group=system:authenticated -n my-website patch osv data --type=merge -p '{"spec":{"sizeGiB":5}}'    # refused: no shrink
+    kubectl --as=alice --as-group=system:authenticated -n my-website delete pvc data       # refused: the claim goes with its OpenStackVolume
+    kubectl get cm atrium-volumes-orphans -n atrium-system -o jsonpath='{.data.orphans\.yaml}'   # volumes nobody holds, e.g. my-website's old-data
+    kubectl --as=alice --as-group=system:authenticated -n my-website create -f - <<EOF     # adopt it again (its id is in the report)
+    apiVersion: storage.atrium.dev/v1alpha1
+    kind: OpenStackVolume
+    metadata: {name: old-data}
+    spec: {sizeGiB: 2, source: {volumeID: <id from the report>}}
+    EOF
+
   Hostnames belong to one tenant across the fleet, in the domains the fleet's policy grants:
     kubectl --kubeconfig %[1]s get hostnameclaims,domainpolicies
     kubectl --kubeconfig %[3]s --as=eve --as-group=system:authenticated create -f - <<EOF
@@ -200,7 +221,7 @@ Atrium is running: a hub and two members. Ctrl-C stops it.
     kubectl --kubeconfig %[3]s create namespace outsider
     kubectl --kubeconfig %[3]s -n outsider create ingress site --rule="www.outsider.web.atrium.test/=svc:80"   # refused: the tenants' domain is for Projects
 
-`, hubKubeconfig, kubeconfigs[0], kubeconfigs[1], root, fl.LogDir, dnsHint, gitlab.URL)
+`, hubKubeconfig, kubeconfigs[0], kubeconfigs[1], root, fl.LogDir, dnsHint, gitlab.URL, cloud.URL)
 	<-ctx.Done()
 	return nil
 }
@@ -211,6 +232,22 @@ const (
 	pagesFront    = "pages.gitlab.atrium.test"
 	pagesBotToken = "atrium-dev-pages-bot-token"
 )
+
+// startOpenStack starts the OpenStack fake the members' volumes operators
+// use: one project for the fleet, volumes that take two seconds to create
+// (so `kubectl get osv -w` shows them going), and a volume that my-website
+// retained earlier, ready to be adopted again.
+func startOpenStack() (*openstackfake.Server, string) {
+	step("starting an OpenStack fake (internal/openstackfake: Keystone and Cinder), one project for the fleet")
+	cloud := openstackfake.Start(openstackfake.WithSettleReads(-1), openstackfake.WithSettleAfter(2*time.Second))
+	project := cloud.AddProject("atrium-dev")
+	cloud.AddVolumeType("standard")
+	cloud.AddVolume(project, openstackfake.VolumeSeed{Name: "my-website-old-data", Size: 2, Metadata: map[string]string{
+		storagev1.MetaCluster: "member-1", storagev1.MetaNamespace: "my-website", storagev1.MetaName: "old-data",
+		storagev1.MetaUID: "00000000-0000-0000-0000-0000000000aa", storagev1.MetaReleased: "2026-11-30T12:00:00Z",
+	}})
+	return cloud, project
+}
 
 // startGitLab starts the GitLab fake seeded from docs/examples/gitlab,
 // verifying Pages domains against the fleet's name server (when BIND runs).

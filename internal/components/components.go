@@ -57,10 +57,11 @@ var (
 		Hub: &Hub{Identity: "hostnames", Role: "atrium-hub-hostnames", Secret: "atrium-hub-kubeconfig"}}
 	MyProjects = Component{Folder: "apiservers/myprojects", Deployment: "atrium-myprojects"}
 	Pages      = Component{Folder: "operators/pages", Deployment: "atrium-pages"}
+	Volumes    = Component{Folder: "operators/volumes", Deployment: "atrium-volumes"}
 )
 
 // All are every component.
-var All = []Component{Projects, DNS, ProjectsWebhook, Hostnames, MyProjects, Pages}
+var All = []Component{Projects, DNS, ProjectsWebhook, Hostnames, MyProjects, Pages, Volumes}
 
 // ByDeployment is the component a shipped Deployment runs.
 func ByDeployment(name string) (Component, error) {

@@ -271,3 +271,20 @@ func (s *Server) mustVolume(id string) *volume {
 	s.tick(v)
 	return v
 }
+
+// CloudsYAML is a clouds.yaml naming this fake as cloud, authenticated by
+// an application credential: what an admin puts into the volumes
+// operator's Secret.
+func (s *Server) CloudsYAML(cloud, credentialID, credentialSecret string) string {
+	return fmt.Sprintf(`clouds:
+  %s:
+    auth_type: v3applicationcredential
+    auth:
+      auth_url: %s
+      application_credential_id: %s
+      application_credential_secret: %s
+    region_name: %s
+    interface: public
+    identity_api_version: 3
+`, cloud, s.IdentityURL, credentialID, credentialSecret, s.region)
+}

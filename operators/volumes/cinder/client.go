@@ -168,18 +168,21 @@ func call[T any](ctx context.Context, c *Client, name string, f func(context.Con
 		observe(name, err, 0)
 		return zero, err
 	}
-	bs, err := c.connect(ctx)
-	if err != nil {
-		observe(name, err, 0)
-		return zero, err
-	}
-	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
-	defer cancel()
 	start := time.Now()
-	v, err := f(ctx, bs)
-	err = classify(err, c.cfg.Now())
+	v, err := func() (T, error) {
+		bs, err := c.connect(ctx)
+		if err != nil {
+			return zero, err
+		}
+		ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
+		defer cancel()
+		v, err := f(ctx, bs)
+		return v, classify(err, c.cfg.Now())
+	}()
 	observe(name, err, time.Since(start))
 	if e := (*Error)(nil); errors.As(err, &e) && e.Reason == RateLimited && e.Status != 0 {
+		// Keystone's 429 as much as Cinder's: nothing is sent until the
+		// wait is over.
 		c.gate.close(max(e.RetryAfter, time.Second))
 	}
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/workqueue"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -44,8 +45,12 @@ func (r *VolumeReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manage
 		Owns(&corev1.PersistentVolumeClaim{}).
 		Watches(&corev1.PersistentVolume{}, byLabels).
 		// Failures back off per volume; no queue-wide limit: Cinder's pace
-		// is the client's gate.
-		WithOptions(controller.Options{MaxConcurrentReconciles: concurrency,
+		// is the client's gate. The plain work queue, not controller-
+		// runtime's priority queue: in v0.24.1 the latter can deadlock on
+		// shutdown (kubernetes-sigs/controller-runtime#3538, fixed after
+		// this release), holding a stopping replica for the whole graceful
+		// shutdown timeout, which the crash tests hit.
+		WithOptions(controller.Options{MaxConcurrentReconciles: concurrency, UsePriorityQueue: ptr.To(false),
 			RateLimiter: workqueue.NewTypedItemExponentialFailureRateLimiter[reconcile.Request](r.MinBackoff, r.MaxBackoff)}).
 		Complete(r)
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"sync"
 	"testing"
 	"time"
@@ -157,18 +158,30 @@ type running struct {
 
 func (o *running) stop() {
 	o.cancel()
-	<-o.done
+	select {
+	case <-o.done:
+	case <-time.After(5 * time.Second):
+		f, _ := os.Create("/tmp/stuck.txt")
+		_ = pprof.Lookup("goroutine").WriteTo(f, 1)
+		f.Close()
+		<-o.done
+	}
 }
 
 // start runs the operator as its shipped ServiceAccount, with its shipped
 // ClusterRole, against the fake cloud through a clouds.yaml as shipped.
 // wrap, when set, stands between the operator and Cinder.
 func start(wrap func(controllers.Cinder, context.CancelFunc) controllers.Cinder) (*running, error) {
+	return startWith(wrap, 2*time.Second, 3*time.Second)
+}
+
+// startWith is start with the Cinder timeout and the create grace given.
+func startWith(wrap func(controllers.Cinder, context.CancelFunc) controllers.Cinder, cinderTimeout, grace time.Duration) (*running, error) {
 	cfg, err := cinder.LoadCloud(cloudsFile, "fake")
 	if err != nil {
 		return nil, err
 	}
-	cfg.Timeout, cfg.QPS, cfg.Burst = 2*time.Second, 500, 500
+	cfg.Timeout, cfg.QPS, cfg.Burst = cinderTimeout, 500, 500
 	var api controllers.Cinder = cinder.New(cfg)
 	own, _ := labels.NewRequirement(storagev1.VolumeUIDLabel, selection.Exists, nil)
 	mine := cache.ByObject{Label: labels.NewSelector().Add(*own)}
@@ -190,7 +203,7 @@ func start(wrap func(controllers.Cinder, context.CancelFunc) controllers.Cinder)
 		TopologyKey: "topology.cinder.csi.openstack.org/zone", FSType: "ext4",
 		Recorder: mgr.GetEventRecorder("atrium-volumes"), Resync: 5 * time.Second,
 		PollMin: 50 * time.Millisecond, PollMax: 500 * time.Millisecond,
-		MinBackoff: 100 * time.Millisecond, MaxBackoff: 2 * time.Second, CreateGrace: 3 * time.Second,
+		MinBackoff: 100 * time.Millisecond, MaxBackoff: 2 * time.Second, CreateGrace: grace,
 	}
 	if err := r.SetupWithManager(ctx, mgr, 4); err != nil {
 		cancel()

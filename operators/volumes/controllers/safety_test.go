@@ -1,0 +1,369 @@
+package controllers_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	storagev1 "github.com/atrium-dev/atrium/apis/storage/v1alpha1"
+	"github.com/atrium-dev/atrium/internal/openstackfake"
+	"github.com/atrium-dev/atrium/internal/testenv"
+	"github.com/atrium-dev/atrium/operators/volumes/cinder"
+	"github.com/atrium-dev/atrium/operators/volumes/controllers"
+)
+
+// A create whose answer is lost on the way back made a volume all the
+// same: the next look-up finds it, and no second one is made.
+func TestLostCreateResponse(t *testing.T) {
+	tenant := tenantNamespace(t, "lost")
+	for _, lose := range []func(){
+		func() { os_.LoseResponseNext(openstackfake.RouteCreateVolume, 1) },
+		func() { os_.LoseResponseNextWith(openstackfake.RouteCreateVolume, 504, 1) },
+	} {
+		before := len(os_.Log())
+		lose()
+		v := waitBound(t, volume(t, tenant, "lost", fmt.Sprintf("v%d", before), 1))
+		if ids := volumesOf(t, v); len(ids) != 1 {
+			t.Fatalf("%d Cinder volumes after a lost create answer, want 1", len(ids))
+		}
+		lost := false
+		for _, e := range os_.Log()[before:] {
+			lost = lost || (e.Route == openstackfake.RouteCreateVolume && e.Lost)
+		}
+		if !lost {
+			t.Fatal("no create answer was lost: the test tested nothing")
+		}
+	}
+}
+
+// Delete waits while a server holds the volume, and deletes it once
+// detached; Retain never deletes it, attached or not.
+func TestDeleteWaitsForDetach(t *testing.T) {
+	ctx := context.Background()
+	tenant := tenantNamespace(t, "attached")
+	v := waitBound(t, volume(t, tenant, "attached", "v", 1, deletePolicy))
+	id := v.Status.VolumeID
+	os_.Attach(id, "server-1")
+	// A pod using the claim would keep the claim (and so the object);
+	// here the server that holds it is outside the cluster.
+	if err := tenant.Delete(ctx, v.DeepCopy()); err != nil {
+		t.Fatal(err)
+	}
+	waitReason(t, v, storagev1.ConditionReady, "WaitingForDetach")
+	time.Sleep(time.Second)
+	if _, ok := os_.Volume(id); !ok {
+		t.Fatal("an attached volume was deleted")
+	}
+	os_.Detach(id)
+	waitGone(t, v.DeepCopy())
+	if _, ok := os_.Volume(id); ok {
+		t.Fatal("the detached volume was not deleted")
+	}
+}
+
+// Growing an attached volume: in use where the cloud allows it (3.42 and
+// later), otherwise a condition that says to detach, and the growth once
+// it is.
+func TestExtendInUse(t *testing.T) {
+	tenant := tenantNamespace(t, "inuse")
+	v := waitBound(t, volume(t, tenant, "inuse", "v", 1))
+	os_.Attach(v.Status.VolumeID, "server-1")
+	setSize(t, tenant, v, 2)
+	waitFor(t, v, func(v *storagev1.OpenStackVolume) bool {
+		return v.Status.CapacityGiB == 2 && v.Status.VolumeStatus == "in-use"
+	})
+
+	swapOperator(t, func(c controllers.Cinder, _ context.CancelFunc) controllers.Cinder { return oldCloud{c} })
+	setSize(t, tenant, v, 3)
+	got := waitReason(t, v, storagev1.ConditionReady, "DetachToExtend")
+	if !strings.Contains(condition(got, storagev1.ConditionReady).Message, "stop the pods using claim v") {
+		t.Fatalf("Ready = %+v", condition(got, storagev1.ConditionReady))
+	}
+	if cv, _ := os_.Volume(v.Status.VolumeID); cv.Size != 2 {
+		t.Fatalf("an attached volume grew to %d on a cloud that cannot", cv.Size)
+	}
+	os_.Detach(v.Status.VolumeID)
+	waitFor(t, v, func(v *storagev1.OpenStackVolume) bool { return v.Status.CapacityGiB == 3 })
+}
+
+// oldCloud is a cloud below microversion 3.42.
+type oldCloud struct{ controllers.Cinder }
+
+func (oldCloud) InUseExtend() bool { return false }
+
+// Adoption takes only what is this namespace's to take.
+func TestAdoptionRules(t *testing.T) {
+	tenant := tenantNamespace(t, "adopter")
+	released := time.Now().UTC().Format(time.RFC3339)
+	md := func(kv ...string) map[string]string {
+		m := map[string]string{}
+		for i := 0; i+1 < len(kv); i += 2 {
+			m[kv[i]] = kv[i+1]
+		}
+		return m
+	}
+	cases := []struct {
+		name    string
+		project string
+		seed    openstackfake.VolumeSeed
+		size    int32
+		ok      bool
+		message string
+	}{
+		{"own released", project, openstackfake.VolumeSeed{Size: 1, Metadata: md(storagev1.MetaCluster, cluster, storagev1.MetaNamespace, "adopter", storagev1.MetaName, "old", storagev1.MetaUID, "u-1", storagev1.MetaReleased, released)}, 1, true, ""},
+		{"marked for it by an admin", project, openstackfake.VolumeSeed{Size: 1, Metadata: md(storagev1.MetaAdoptableBy, cluster+"/adopter")}, 2, true, ""},
+		{"another namespace's released", project, openstackfake.VolumeSeed{Size: 1, Metadata: md(storagev1.MetaCluster, cluster, storagev1.MetaNamespace, "victim", storagev1.MetaName, "db", storagev1.MetaUID, "u-2", storagev1.MetaReleased, released)}, 1, false, "not made in this namespace"},
+		{"same namespace name in another cluster", project, openstackfake.VolumeSeed{Size: 1, Metadata: md(storagev1.MetaCluster, "member-2", storagev1.MetaNamespace, "adopter", storagev1.MetaName, "db", storagev1.MetaUID, "u-3", storagev1.MetaReleased, released)}, 1, false, "not made in this namespace"},
+		{"held in another cluster", project, openstackfake.VolumeSeed{Size: 1, Metadata: md(storagev1.MetaCluster, "member-2", storagev1.MetaNamespace, "adopter", storagev1.MetaName, "db", storagev1.MetaUID, "u-4")}, 1, false, "held by another OpenStackVolume"},
+		{"hand-made, unmarked", project, openstackfake.VolumeSeed{Size: 1}, 1, false, "not made in this namespace"},
+		{"another OpenStack project's", other, openstackfake.VolumeSeed{Size: 1, Metadata: md(storagev1.MetaAdoptableBy, cluster+"/adopter")}, 1, false, "no Cinder volume"},
+		{"larger than asked", project, openstackfake.VolumeSeed{Size: 5, Metadata: md(storagev1.MetaAdoptableBy, cluster+"/adopter")}, 2, false, "set spec.sizeGiB to at least 5"},
+		{"in error", project, openstackfake.VolumeSeed{Size: 1, Status: "error", Metadata: md(storagev1.MetaAdoptableBy, cluster+"/adopter")}, 1, false, "is error"},
+	}
+	for i, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			id := os_.AddVolume(c.project, c.seed)
+			v := volume(t, tenant, "adopter", fmt.Sprintf("case-%d", i), c.size, adopting(id))
+			if c.ok {
+				got := waitBound(t, v)
+				cv, _ := os_.Volume(id)
+				if got.Status.VolumeID != id || cv.Metadata[storagev1.MetaUID] != string(got.UID) || cv.Metadata[storagev1.MetaAdoptableBy] != "" || cv.Metadata[storagev1.MetaReleased] != "" {
+					t.Fatalf("adopted: status %q, metadata %v", got.Status.VolumeID, cv.Metadata)
+				}
+				return
+			}
+			got := waitReason(t, v, storagev1.ConditionReady, "AdoptionRefused")
+			if m := condition(got, storagev1.ConditionReady).Message; !strings.Contains(m, c.message) {
+				t.Fatalf("refusal %q does not say %q", m, c.message)
+			}
+			if cv, ok := os_.Volume(id); ok && cv.Metadata[storagev1.MetaUID] == string(got.UID) {
+				t.Fatal("the refused volume was written into")
+			}
+			// Deleting a refused adoption touches nothing in Cinder.
+			before, _ := os_.Volume(id)
+			if err := tenant.Delete(context.Background(), got); err != nil {
+				t.Fatal(err)
+			}
+			waitGone(t, got)
+			if after, ok := os_.Volume(id); c.project == project && (!ok || fmt.Sprint(after.Metadata) != fmt.Sprint(before.Metadata)) {
+				t.Fatalf("a refused adoption's delete changed the volume: %v → %v", before.Metadata, after.Metadata)
+			}
+		})
+	}
+}
+
+// Two objects of this cluster asking for one free volume at once: one gets
+// it.
+func TestConcurrentAdoption(t *testing.T) {
+	tenant := tenantNamespace(t, "twice")
+	for round := range 5 {
+		id := os_.AddVolume(project, openstackfake.VolumeSeed{Size: 1, Metadata: map[string]string{storagev1.MetaAdoptableBy: cluster + "/twice"}})
+		var wg sync.WaitGroup
+		vols := make([]*storagev1.OpenStackVolume, 4)
+		for i := range vols {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				vols[i] = volume(t, tenant, "twice", fmt.Sprintf("r%d-%d", round, i), 1, adopting(id))
+			}()
+		}
+		wg.Wait()
+		bound, refused := 0, 0
+		err := testenv.Eventually(context.Background(), timeout, func() error {
+			bound, refused = 0, 0
+			for _, v := range vols {
+				got := &storagev1.OpenStackVolume{}
+				if err := env.Client.Get(context.Background(), client.ObjectKeyFromObject(v), got); err != nil {
+					return err
+				}
+				switch c := condition(got, storagev1.ConditionReady); {
+				case c != nil && c.Reason == "Bound":
+					bound++
+				case c != nil && c.Reason == "AdoptionRefused":
+					refused++
+				}
+			}
+			if bound+refused != len(vols) {
+				return fmt.Errorf("%d bound, %d refused", bound, refused)
+			}
+			return nil
+		})
+		if err != nil || bound != 1 {
+			t.Fatalf("round %d: %d bound, %d refused (%v); want exactly one bound", round, bound, refused, err)
+		}
+	}
+}
+
+// A volume from a snapshot of the namespace's own volume lands in the
+// snapshot's zone; another zone, or another namespace's snapshot, is
+// refused.
+func TestFromSnapshot(t *testing.T) {
+	tenant := tenantNamespace(t, "snaps")
+	thief := tenantNamespace(t, "thief")
+	src := waitBound(t, volume(t, tenant, "snaps", "src", 1, inZone(zoneB)))
+	snap := os_.AddSnapshot(src.Status.VolumeID, "nightly")
+
+	got := waitBound(t, volume(t, tenant, "snaps", "restored", 2, fromSnapshot(snap)))
+	cv, _ := os_.Volume(got.Status.VolumeID)
+	if cv.Zone != zoneB || cv.SnapshotID != snap || cv.Size != 2 {
+		t.Fatalf("restored volume = %+v", cv)
+	}
+	wrong := waitReason(t, volume(t, tenant, "snaps", "elsewhere", 1, fromSnapshot(snap), inZone(zoneA)), storagev1.ConditionReady, "SnapshotRefused")
+	if m := condition(wrong, storagev1.ConditionReady).Message; !strings.Contains(m, "set spec.availabilityZone to "+zoneB) {
+		t.Fatalf("refusal = %q", m)
+	}
+	stolen := waitReason(t, volume(t, thief, "thief", "copy", 1, fromSnapshot(snap)), storagev1.ConditionReady, "SnapshotRefused")
+	if len(volumesOf(t, stolen)) != 0 {
+		t.Fatal("another namespace got a copy of the snapshot")
+	}
+}
+
+// Deleting a Project (its namespace) never deletes a retained volume: it
+// stays in Cinder, released, and the orphan report lists it.
+func TestProjectDeletedKeepsRetained(t *testing.T) {
+	ctx := context.Background()
+	tenant := tenantNamespace(t, "goner")
+	kept := waitBound(t, volume(t, tenant, "goner", "kept", 1))
+	dropped := waitBound(t, volume(t, tenant, "goner", "dropped", 1, deletePolicy))
+	if err := env.Client.Delete(ctx, &corev1.Namespace{ObjectMeta: metaName("goner")}); err != nil {
+		t.Fatal(err)
+	}
+	waitGone(t, &corev1.Namespace{ObjectMeta: metaName("goner")})
+	cv, ok := os_.Volume(kept.Status.VolumeID)
+	if !ok || cv.Metadata[storagev1.MetaReleased] == "" {
+		t.Fatalf("retained volume after its Project went: %+v (exists %v)", cv, ok)
+	}
+	if _, ok := os_.Volume(dropped.Status.VolumeID); ok {
+		t.Fatal("the Delete volume outlived its Project")
+	}
+	report := orphanReport(t)
+	if !strings.Contains(report, kept.Status.VolumeID) || !strings.Contains(report, "namespace: goner") {
+		t.Fatalf("report does not list the retained volume:\n%s", report)
+	}
+}
+
+// The operator's OpenStack credentials and tokens appear in no log line.
+func TestNoCredentialsInLogs(t *testing.T) {
+	if strings.Contains(logs.String(), appCredSecret) {
+		t.Fatal("the application credential's secret is in the operator's log")
+	}
+	for _, e := range os_.Log() {
+		if strings.Contains(e.Path, appCredSecret) {
+			t.Fatal("a secret went into a request path")
+		}
+	}
+}
+
+// The operator is killed at points of a create (before it is sent, right
+// after Cinder accepted it, while it settles, or anywhere) and started
+// again, 100 times over, each time with a new volume on its way; at the
+// end each object has exactly one Cinder volume and none is lost.
+func TestCrashDuringCreate(t *testing.T) {
+	if testing.Short() {
+		t.Skip("crash test")
+	}
+	ctx := context.Background()
+	tenant := tenantNamespace(t, "crash")
+	operator.stop()
+	t.Cleanup(func() {
+		var err error
+		if operator, err = start(nil); err != nil {
+			t.Fatal(err)
+		}
+	})
+	seed := time.Now().UnixNano()
+	t.Logf("seed %d", seed)
+	rng := rand.New(rand.NewPCG(uint64(seed), 1))
+	var vols []*storagev1.OpenStackVolume
+	fired := map[int]int{}
+	for i := range 100 {
+		vols = append(vols, volume(t, tenant, "crash", fmt.Sprintf("v%03d", i), 1))
+		k := &killer{point: i % 4, delay: time.Duration(rng.IntN(300)) * time.Millisecond, killed: make(chan struct{})}
+		run, err := startWith(func(c controllers.Cinder, cancel context.CancelFunc) controllers.Cinder {
+			k.Cinder, k.cancel = c, cancel
+			return k
+		}, 500*time.Millisecond, time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if k.point == 2 {
+			time.AfterFunc(k.delay, func() { k.kill() })
+		}
+		select {
+		case <-k.killed:
+			fired[k.point]++
+		case <-time.After(2 * time.Second):
+		}
+		run.stop()
+	}
+	t.Logf("kills by point (0 before a create, 1 after its answer, 2 anywhere, 3 while settling): %v", fired)
+	if fired[0] == 0 || fired[1] == 0 {
+		t.Fatalf("the kills did not hit creates (%v): the test tested nothing", fired)
+	}
+	var err error
+	if operator, err = start(nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range vols {
+		got := waitBound(t, v)
+		if ids := volumesOf(t, got); len(ids) != 1 || ids[0] != got.Status.VolumeID {
+			t.Fatalf("%s: Cinder volumes %v, status %q; want exactly one", v.Name, ids, got.Status.VolumeID)
+		}
+	}
+	if ids := os_.VolumesWithMetadata(project, storagev1.MetaNamespace, "crash"); len(ids) != len(vols) {
+		t.Fatalf("%d Cinder volumes for %d objects", len(ids), len(vols))
+	}
+	operator.stop()
+	operator = nil
+	_ = ctx
+}
+
+// killer stops the operator at one point of a create, as a crash would:
+// the call that would have gone on fails, and nothing after it runs.
+type killer struct {
+	controllers.Cinder
+	point  int
+	delay  time.Duration
+	cancel context.CancelFunc
+	once   sync.Once
+	killed chan struct{}
+}
+
+// crashed is what the real client answers a call cut off by the crash.
+var crashed = &cinder.Error{Reason: cinder.Unavailable, Message: "context canceled"}
+
+func (k *killer) kill() {
+	k.once.Do(func() {
+		k.cancel()
+		close(k.killed)
+	})
+}
+
+func (k *killer) Create(ctx context.Context, r cinder.CreateRequest) (*cinder.Volume, error) {
+	if k.point == 0 {
+		k.kill()
+		return nil, crashed
+	}
+	v, err := k.Cinder.Create(ctx, r)
+	if k.point == 1 && err == nil {
+		k.kill()
+		return nil, crashed
+	}
+	return v, err
+}
+
+func (k *killer) Get(ctx context.Context, id string) (*cinder.Volume, error) {
+	v, err := k.Cinder.Get(ctx, id)
+	if k.point == 3 && err == nil && v.Status == "creating" {
+		k.kill()
+		return nil, crashed
+	}
+	return v, err
+}
