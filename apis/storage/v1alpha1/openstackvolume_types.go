@@ -92,6 +92,7 @@ type OpenStackVolumeSpec struct {
 	// AccessMode of the claim: ReadWriteOnce (the default: one node at a
 	// time, as a Cinder volume attaches to one server) or ReadWriteOncePod.
 	// +kubebuilder:validation:Enum=ReadWriteOnce;ReadWriteOncePod
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="accessMode is immutable"
 	// +kubebuilder:default=ReadWriteOnce
 	// +optional
 	AccessMode corev1.PersistentVolumeAccessMode `json:"accessMode,omitempty"`

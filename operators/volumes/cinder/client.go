@@ -17,6 +17,7 @@ import (
 	"github.com/gophercloud/gophercloud/v2/openstack/config/clouds"
 	"github.com/gophercloud/gophercloud/v2/openstack/utils"
 	"golang.org/x/time/rate"
+	ctrl "sigs.k8s.io/controller-runtime"
 )
 
 // highest is the newest Block Storage microversion the operator knows; it
@@ -122,6 +123,8 @@ func (c *Client) connect(ctx context.Context) (*gophercloud.ServiceClient, error
 	}
 	bs.Microversion = mv.String()
 	c.bs, c.mv = bs, mv
+	ctrl.Log.WithName("cinder").Info("connected to Cinder", "endpoint", bs.Endpoint, "microversion", mv.String(),
+		"cloudMax", fmt.Sprintf("%d.%d", sup.MaxMajor, sup.MaxMinor), "inUseExtend", !mv.less(inUseExtend))
 	return bs, nil
 }
 
