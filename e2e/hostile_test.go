@@ -149,6 +149,14 @@ func HandOver(ctx context.Context, t *testing.T, in HandOverInput) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The Project's own ClusterRoleBinding (edit on the Project object)
+	// follows the namespace's RoleBindings; under load it may come a moment
+	// after them.
+	if err := testenv.Eventually(ctx, in.Timeout, func() error {
+		return recipient.Get(ctx, client.ObjectKey{Name: in.Project}, &tenancyv1.Project{})
+	}); err != nil {
+		t.Fatalf("the new owner cannot read the Project: %v", err)
+	}
 	deleteProjectAs(ctx, t, f.env, in.Recipient, in.Project)
 	if left := projectLeftovers(ctx, t, in.Project); len(left) > 0 {
 		t.Errorf("left behind: %v", left)

@@ -72,7 +72,7 @@ func run(stateDir string) error {
 		return err
 	}
 	defer gitlab.Close()
-	cloud, cloudProject := startOpenStack()
+	cloud, cloudProject, handedOver := startOpenStack()
 	defer cloud.Close()
 
 	step("building the components, starting the hub with docs/examples/hub (the fleet's domain policy) and two members (etcd, kube-apiserver, kube-controller-manager each; member-2 with the example tiers), running every component from its Deployment in config/default")
@@ -202,13 +202,14 @@ Atrium is running: a hub and two members. Ctrl-C stops it.
     kubectl --as=alice --as-group=system:authenticated -n my-website patch osv data --type=merge -p '{"spec":{"sizeGiB":12}}'   # grows
     kubectl --as=alice --as-group=system:authenticated -n my-website patch osv data --type=merge -p '{"spec":{"sizeGiB":5}}'    # refused: no shrink
     kubectl --as=alice --as-group=system:authenticated -n my-website delete pvc data       # refused: the claim goes with its OpenStackVolume
-    kubectl get cm atrium-volumes-orphans -n atrium-system -o jsonpath='{.data.orphans\.yaml}'   # volumes nobody holds, e.g. my-website's old-data
-    kubectl --as=alice --as-group=system:authenticated -n my-website create -f - <<EOF     # adopt it again (its id is in the report)
+    kubectl --as=alice --as-group=system:authenticated -n my-website create -f - <<EOF     # an admin handed old-data (%[9]s) to my-website: adopt it
     apiVersion: storage.atrium.dev/v1alpha1
     kind: OpenStackVolume
     metadata: {name: old-data}
-    spec: {sizeGiB: 2, source: {volumeID: <id from the report>}}
+    spec: {sizeGiB: 2, source: {volumeID: %[9]s}}
     EOF
+    kubectl --as=alice --as-group=system:authenticated -n my-website delete osv old-data   # kept in Cinder (Retain), marked released
+    kubectl get cm atrium-volumes-orphans -n atrium-system -o jsonpath='{.data.orphans\.yaml}'   # volumes nobody holds (the report runs every 10 min and at start)
 
   Hostnames belong to one tenant across the fleet, in the domains the fleet's policy grants:
     kubectl --kubeconfig %[1]s get hostnameclaims,domainpolicies
@@ -221,7 +222,7 @@ Atrium is running: a hub and two members. Ctrl-C stops it.
     kubectl --kubeconfig %[3]s create namespace outsider
     kubectl --kubeconfig %[3]s -n outsider create ingress site --rule="www.outsider.web.atrium.test/=svc:80"   # refused: the tenants' domain is for Projects
 
-`, hubKubeconfig, kubeconfigs[0], kubeconfigs[1], root, fl.LogDir, dnsHint, gitlab.URL, cloud.URL)
+`, hubKubeconfig, kubeconfigs[0], kubeconfigs[1], root, fl.LogDir, dnsHint, gitlab.URL, cloud.URL, handedOver)
 	<-ctx.Done()
 	return nil
 }
@@ -235,18 +236,18 @@ const (
 
 // startOpenStack starts the OpenStack fake the members' volumes operators
 // use: one project for the fleet, volumes that take two seconds to create
-// (so `kubectl get osv -w` shows them going), and a volume that my-website
-// retained earlier, ready to be adopted again.
-func startOpenStack() (*openstackfake.Server, string) {
+// (so `kubectl get osv -w` shows them going), and a volume an OpenStack
+// admin handed to my-website (metadata atrium.dev/adoptable-by), ready to
+// be adopted.
+func startOpenStack() (*openstackfake.Server, string, string) {
 	step("starting an OpenStack fake (internal/openstackfake: Keystone and Cinder), one project for the fleet")
 	cloud := openstackfake.Start(openstackfake.WithSettleReads(-1), openstackfake.WithSettleAfter(2*time.Second))
 	project := cloud.AddProject("atrium-dev")
 	cloud.AddVolumeType("standard")
-	cloud.AddVolume(project, openstackfake.VolumeSeed{Name: "my-website-old-data", Size: 2, Metadata: map[string]string{
-		storagev1.MetaCluster: "member-1", storagev1.MetaNamespace: "my-website", storagev1.MetaName: "old-data",
-		storagev1.MetaUID: "00000000-0000-0000-0000-0000000000aa", storagev1.MetaReleased: "2026-11-30T12:00:00Z",
+	id := cloud.AddVolume(project, openstackfake.VolumeSeed{Name: "old-data", Size: 2, Metadata: map[string]string{
+		storagev1.MetaAdoptableBy: "member-1/my-website",
 	}})
-	return cloud, project
+	return cloud, project, id
 }
 
 // startGitLab starts the GitLab fake seeded from docs/examples/gitlab,

@@ -25,8 +25,9 @@ const (
 // +kubebuilder:validation:XValidation:rule="!(has(self.volumeID) && has(self.snapshotID))",message="set at most one of volumeID and snapshotID"
 type VolumeSource struct {
 	// VolumeID adopts an existing Cinder volume of the cluster's OpenStack
-	// project: one this namespace retained when it deleted an
-	// OpenStackVolume, or one an admin marked for it (metadata
+	// project: one this namespace (this very namespace, not an earlier one
+	// of the same name) retained when it deleted an OpenStackVolume, or
+	// one an admin marked for it (metadata
 	// atrium.dev/adoptable-by = "<cluster>/<namespace>"). The tier must
 	// allow adoption, and no other OpenStackVolume (of this cluster or
 	// another of the fleet) may hold it.
@@ -189,6 +190,10 @@ const (
 	// MetaNamespace and MetaName name the OpenStackVolume.
 	MetaNamespace = "atrium.dev/namespace"
 	MetaName      = "atrium.dev/name"
+	// MetaNamespaceUID is its namespace's UID: a namespace of the same
+	// name made later (another tenant's Project of a name that became
+	// free) is not the one that held the volume, and may not adopt it.
+	MetaNamespaceUID = "atrium.dev/namespace-uid"
 	// MetaUID is the OpenStackVolume's UID: the key of create-exactly-once.
 	MetaUID = "atrium.dev/uid"
 	// MetaReleased is set, to the time of release (RFC 3339), when the

@@ -69,6 +69,14 @@ func ReasonOf(err error) Reason {
 // answer that means "absent". Every other failure means "unknown".
 func IsNotFound(err error) bool { return ReasonOf(err) == NotFound }
 
+// Gated says the call never left: the client's own pacing, or the gate
+// closed since Cinder's last 429, kept it back. Nothing was asked of
+// Cinder, so nothing about the volume is known or changed.
+func Gated(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Reason == RateLimited && e.Status == 0
+}
+
 // Transient says whether asking again later may succeed, and how long to
 // wait at least (0: the caller's backoff decides).
 func Transient(err error) (time.Duration, bool) {

@@ -30,14 +30,16 @@ func VolumeIDs(o client.Object) []string {
 }
 
 // mayTake says whether the namespace may take a volume (or a snapshot)
-// with metadata md that no object holds: one it made itself, in this
-// cluster, or one an admin marked for it. Another tenant's data is never
-// taken, whatever the tier allows.
-func (r *VolumeReconciler) mayTake(v *storagev1.OpenStackVolume, md map[string]string) bool {
+// with metadata md that no object holds: one it made itself (this
+// namespace, by UID: not an earlier one of the same name, whose Project
+// may have been another tenant's), in this cluster, or one an admin marked
+// for it. Another tenant's data is never taken, whatever the tier allows.
+func (r *VolumeReconciler) mayTake(v *storagev1.OpenStackVolume, nsUID string, md map[string]string) bool {
 	if md[storagev1.MetaAdoptableBy] == r.Cluster+"/"+v.Namespace {
 		return true
 	}
-	return md[storagev1.MetaUID] != "" && md[storagev1.MetaCluster] == r.Cluster && md[storagev1.MetaNamespace] == v.Namespace
+	return md[storagev1.MetaUID] != "" && md[storagev1.MetaCluster] == r.Cluster &&
+		md[storagev1.MetaNamespace] == v.Namespace && nsUID != "" && md[storagev1.MetaNamespaceUID] == nsUID
 }
 
 // adopt takes an existing Cinder volume for the object: it must be free
@@ -82,7 +84,11 @@ func (r *VolumeReconciler) adopt(ctx context.Context, v *storagev1.OpenStackVolu
 	if holder := md[storagev1.MetaUID]; holder != "" && holder != string(v.UID) && md[storagev1.MetaReleased] == "" {
 		return refuse("Cinder volume %s is held by another OpenStackVolume (of this cluster or another of the fleet)", id)
 	}
-	if md[storagev1.MetaUID] != string(v.UID) && !r.mayTake(v, md) {
+	nsUID, o := r.namespaceUID(ctx, v)
+	if o != nil {
+		return nil, o
+	}
+	if md[storagev1.MetaUID] != string(v.UID) && !r.mayTake(v, nsUID, md) {
 		return refuse("Cinder volume %s was not made in this namespace; an OpenStack admin can mark it for it with the metadata %s=%s/%s", id, storagev1.MetaAdoptableBy, r.Cluster, v.Namespace)
 	}
 	if !usable[vol.Status] {
@@ -101,7 +107,7 @@ func (r *VolumeReconciler) adopt(ctx context.Context, v *storagev1.OpenStackVolu
 		next := maps.Clone(md)
 		delete(next, storagev1.MetaReleased)
 		delete(next, storagev1.MetaAdoptableBy)
-		maps.Copy(next, r.metadata(v))
+		maps.Copy(next, r.metadata(v, nsUID))
 		if err := r.Cinder.SetMetadata(ctx, id, next); err != nil {
 			o := cinderFailed("writing this object into Cinder volume "+id+"'s metadata", err)
 			return nil, &o
@@ -140,7 +146,11 @@ func (r *VolumeReconciler) fromSnapshot(ctx context.Context, v *storagev1.OpenSt
 		o := cinderFailed("reading the volume of snapshot "+id, err)
 		return nil, &o
 	}
-	if !r.mayTake(v, snap.Metadata) && (src == nil || !r.mayTake(v, src.Metadata)) {
+	nsUID, o := r.namespaceUID(ctx, v)
+	if o != nil {
+		return nil, o
+	}
+	if !r.mayTake(v, nsUID, snap.Metadata) && (src == nil || !r.mayTake(v, nsUID, src.Metadata)) {
 		return refuse("Cinder snapshot %s is not of a volume of this namespace; an OpenStack admin can mark it for it with the metadata %s=%s/%s", id, storagev1.MetaAdoptableBy, r.Cluster, v.Namespace)
 	}
 	switch snap.Status {
@@ -164,5 +174,17 @@ func (r *VolumeReconciler) fromSnapshot(ctx context.Context, v *storagev1.OpenSt
 	if zone == "" {
 		zone = v.Spec.AvailabilityZone
 	}
-	return r.create(ctx, v, cinder.CreateRequest{Size: int(v.Spec.SizeGiB), Type: v.Spec.VolumeType, Zone: zone, SnapshotID: id})
+	return r.create(ctx, v, nsUID, cinder.CreateRequest{Size: int(v.Spec.SizeGiB), Type: v.Spec.VolumeType, Zone: zone, SnapshotID: id})
+}
+
+// namespaceUID is the UID of the object's namespace, read from the API
+// server (never cached: a namespace deleted and made again under the same
+// name has another UID, and that difference is the point).
+func (r *VolumeReconciler) namespaceUID(ctx context.Context, v *storagev1.OpenStackVolume) (string, *outcome) {
+	ns := &corev1.Namespace{}
+	if err := r.Reader.Get(ctx, types.NamespacedName{Name: v.Namespace}, ns); err != nil {
+		o := outcome{ready: notReady("NamespaceUnknown", "reading the namespace %s: %v", v.Namespace, err), failed: true}
+		return "", &o
+	}
+	return string(ns.UID), nil
 }

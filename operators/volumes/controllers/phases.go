@@ -116,7 +116,11 @@ func (r *VolumeReconciler) volume(ctx context.Context, v *storagev1.OpenStackVol
 	case src != nil && src.SnapshotID != "":
 		return r.fromSnapshot(ctx, v)
 	default:
-		return r.create(ctx, v, cinder.CreateRequest{Size: int(v.Spec.SizeGiB), Type: v.Spec.VolumeType, Zone: r.zone(v)})
+		nsUID, o := r.namespaceUID(ctx, v)
+		if o != nil {
+			return nil, o
+		}
+		return r.create(ctx, v, nsUID, cinder.CreateRequest{Size: int(v.Spec.SizeGiB), Type: v.Spec.VolumeType, Zone: r.zone(v)})
 	}
 }
 
@@ -144,19 +148,20 @@ func (r *VolumeReconciler) zone(v *storagev1.OpenStackVolume) string {
 }
 
 // metadata is what every volume of the object carries in Cinder.
-func (r *VolumeReconciler) metadata(v *storagev1.OpenStackVolume) map[string]string {
+func (r *VolumeReconciler) metadata(v *storagev1.OpenStackVolume, nsUID string) map[string]string {
 	return map[string]string{
-		storagev1.MetaCluster:   r.Cluster,
-		storagev1.MetaNamespace: v.Namespace,
-		storagev1.MetaName:      v.Name,
-		storagev1.MetaUID:       string(v.UID),
+		storagev1.MetaCluster:      r.Cluster,
+		storagev1.MetaNamespace:    v.Namespace,
+		storagev1.MetaNamespaceUID: nsUID,
+		storagev1.MetaName:         v.Name,
+		storagev1.MetaUID:          string(v.UID),
 	}
 }
 
 // create records the create in status, writes it, and only then sends
 // it: a crash between the two leaves the record, and the next look-up
 // waits for the create's volume instead of sending another.
-func (r *VolumeReconciler) create(ctx context.Context, v *storagev1.OpenStackVolume, req cinder.CreateRequest) (*cinder.Volume, *outcome) {
+func (r *VolumeReconciler) create(ctx context.Context, v *storagev1.OpenStackVolume, nsUID string, req cinder.CreateRequest) (*cinder.Volume, *outcome) {
 	now := metav1.Now()
 	v.Status.CreateRequested = &now
 	r.conditions(v, outcome{ready: notReady("Creating", "asking Cinder for a %d GiB volume", req.Size)})
@@ -170,8 +175,16 @@ func (r *VolumeReconciler) create(ctx context.Context, v *storagev1.OpenStackVol
 	}
 	req.Name = sprintf("%s-%s", v.Namespace, v.Name)
 	req.Description = sprintf("OpenStackVolume %s/%s of cluster %s (Atrium)", v.Namespace, v.Name, r.Cluster)
-	req.Metadata = r.metadata(v)
+	req.Metadata = r.metadata(v, nsUID)
 	vol, err := r.Cinder.Create(ctx, req)
+	if cinder.Gated(err) {
+		// Not sent, for sure: the record goes, so that the next try need
+		// not wait out the grace.
+		v.Status.CreateRequested = nil
+		after, _ := cinder.Transient(err)
+		o := outcome{ready: notReady("Creating", "waiting for its turn to ask Cinder (requests are paced, or Cinder asked to wait)"), after: after}
+		return nil, &o
+	}
 	if err != nil {
 		if cinder.ReasonOf(err) == cinder.Unavailable {
 			// The create may have happened: the next look-up (after the

@@ -10,6 +10,9 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	storagev1 "github.com/atrium-dev/atrium/apis/storage/v1alpha1"
@@ -101,6 +104,11 @@ func (oldCloud) InUseExtend() bool { return false }
 // Adoption takes only what is this namespace's to take.
 func TestAdoptionRules(t *testing.T) {
 	tenant := tenantNamespace(t, "adopter")
+	ns := &corev1.Namespace{}
+	if err := env.Client.Get(context.Background(), client.ObjectKey{Name: "adopter"}, ns); err != nil {
+		t.Fatal(err)
+	}
+	nsUID := string(ns.UID)
 	released := time.Now().UTC().Format(time.RFC3339)
 	md := func(kv ...string) map[string]string {
 		m := map[string]string{}
@@ -117,10 +125,11 @@ func TestAdoptionRules(t *testing.T) {
 		ok      bool
 		message string
 	}{
-		{"own released", project, openstackfake.VolumeSeed{Size: 1, Metadata: md(storagev1.MetaCluster, cluster, storagev1.MetaNamespace, "adopter", storagev1.MetaName, "old", storagev1.MetaUID, "u-1", storagev1.MetaReleased, released)}, 1, true, ""},
+		{"own released", project, openstackfake.VolumeSeed{Size: 1, Metadata: md(storagev1.MetaCluster, cluster, storagev1.MetaNamespace, "adopter", storagev1.MetaNamespaceUID, nsUID, storagev1.MetaName, "old", storagev1.MetaUID, "u-1", storagev1.MetaReleased, released)}, 1, true, ""},
+		{"released by an earlier namespace of the same name", project, openstackfake.VolumeSeed{Size: 1, Metadata: md(storagev1.MetaCluster, cluster, storagev1.MetaNamespace, "adopter", storagev1.MetaNamespaceUID, "5a1e0000-0000-0000-0000-000000000000", storagev1.MetaName, "old", storagev1.MetaUID, "u-0", storagev1.MetaReleased, released)}, 1, false, "not made in this namespace"},
 		{"marked for it by an admin", project, openstackfake.VolumeSeed{Size: 1, Metadata: md(storagev1.MetaAdoptableBy, cluster+"/adopter")}, 2, true, ""},
-		{"another namespace's released", project, openstackfake.VolumeSeed{Size: 1, Metadata: md(storagev1.MetaCluster, cluster, storagev1.MetaNamespace, "victim", storagev1.MetaName, "db", storagev1.MetaUID, "u-2", storagev1.MetaReleased, released)}, 1, false, "not made in this namespace"},
-		{"same namespace name in another cluster", project, openstackfake.VolumeSeed{Size: 1, Metadata: md(storagev1.MetaCluster, "member-2", storagev1.MetaNamespace, "adopter", storagev1.MetaName, "db", storagev1.MetaUID, "u-3", storagev1.MetaReleased, released)}, 1, false, "not made in this namespace"},
+		{"another namespace's released", project, openstackfake.VolumeSeed{Size: 1, Metadata: md(storagev1.MetaCluster, cluster, storagev1.MetaNamespace, "victim", storagev1.MetaNamespaceUID, nsUID, storagev1.MetaName, "db", storagev1.MetaUID, "u-2", storagev1.MetaReleased, released)}, 1, false, "not made in this namespace"},
+		{"same namespace name in another cluster", project, openstackfake.VolumeSeed{Size: 1, Metadata: md(storagev1.MetaCluster, "member-2", storagev1.MetaNamespace, "adopter", storagev1.MetaNamespaceUID, nsUID, storagev1.MetaName, "db", storagev1.MetaUID, "u-3", storagev1.MetaReleased, released)}, 1, false, "not made in this namespace"},
 		{"held in another cluster", project, openstackfake.VolumeSeed{Size: 1, Metadata: md(storagev1.MetaCluster, "member-2", storagev1.MetaNamespace, "adopter", storagev1.MetaName, "db", storagev1.MetaUID, "u-4")}, 1, false, "held by another OpenStackVolume"},
 		{"hand-made, unmarked", project, openstackfake.VolumeSeed{Size: 1}, 1, false, "not made in this namespace"},
 		{"another OpenStack project's", other, openstackfake.VolumeSeed{Size: 1, Metadata: md(storagev1.MetaAdoptableBy, cluster+"/adopter")}, 1, false, "no Cinder volume"},
@@ -366,4 +375,125 @@ func (k *killer) Get(ctx context.Context, id string) (*cinder.Volume, error) {
 		return nil, crashed
 	}
 	return v, err
+}
+
+// Another tenant's claim naming a volume's PersistentVolume binds to
+// nothing: the PersistentVolume names its claim by UID. Nor can a tenant
+// make a claim that looks like the operator's, or a PersistentVolume.
+func TestClaimCannotTakeAnotherTenantsVolume(t *testing.T) {
+	ctx := context.Background()
+	victim := tenantNamespace(t, "victim")
+	attacker := tenantNamespace(t, "attacker")
+	v := waitBound(t, volume(t, victim, "victim", "secrets", 1))
+	class := storagev1.StorageClassName
+	grab := &corev1.PersistentVolumeClaim{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "attacker", Name: "grab"},
+		Spec: corev1.PersistentVolumeClaimSpec{
+			AccessModes:      []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+			Resources:        corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("1Gi")}},
+			StorageClassName: &class,
+			VolumeName:       v.Status.PersistentVolumeName,
+		},
+	}
+	if err := attacker.Create(ctx, grab); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2 * time.Second)
+	_ = env.Client.Get(ctx, client.ObjectKeyFromObject(grab), grab)
+	pv := &corev1.PersistentVolume{}
+	if err := env.Client.Get(ctx, client.ObjectKey{Name: v.Status.PersistentVolumeName}, pv); err != nil {
+		t.Fatal(err)
+	}
+	if grab.Status.Phase == corev1.ClaimBound || pv.Spec.ClaimRef.Namespace != "victim" {
+		t.Fatalf("the attacker's claim is %s, the volume's claimRef %s/%s", grab.Status.Phase, pv.Spec.ClaimRef.Namespace, pv.Spec.ClaimRef.Name)
+	}
+	// A claim carrying the operator's labels is the operator's to make.
+	fake := grab.DeepCopy()
+	fake.ObjectMeta = metav1.ObjectMeta{Namespace: "attacker", Name: "fake", Labels: map[string]string{
+		storagev1.VolumeLabel: "secrets", storagev1.VolumeNamespaceLabel: "victim", storagev1.VolumeUIDLabel: string(v.UID)}}
+	if err := attacker.Create(ctx, fake); err == nil {
+		t.Fatal("a tenant made a claim labelled as the operator's")
+	}
+	// And PersistentVolumes are no tenant's.
+	own := &corev1.PersistentVolume{ObjectMeta: metav1.ObjectMeta{Name: "attacker-pv"}, Spec: pv.Spec}
+	own.Spec.ClaimRef = &corev1.ObjectReference{Namespace: "attacker", Name: "grab"}
+	if err := attacker.Create(ctx, own); !apierrors.IsForbidden(err) {
+		t.Fatalf("a tenant creating a PersistentVolume: %v, want Forbidden", err)
+	}
+}
+
+// A call the client's pacing or the 429 gate kept back taught nothing: the
+// status stays as it was (a volume paced on its resync does not turn
+// "rate limited" for its user), and a create kept back is simply sent
+// later, once.
+func TestPacedCallsChangeNothing(t *testing.T) {
+	tenant := tenantNamespace(t, "paced")
+	v := waitBound(t, volume(t, tenant, "paced", "v", 1))
+	p := &paced{left: 1 << 30}
+	swapOperator(t, func(c controllers.Cinder, _ context.CancelFunc) controllers.Cinder {
+		p.Cinder = c
+		return p
+	})
+	// Every reconcile of v now finds Cinder's calls kept back.
+	time.Sleep(2 * time.Second)
+	got := &storagev1.OpenStackVolume{}
+	if err := env.Client.Get(context.Background(), client.ObjectKeyFromObject(v), got); err != nil {
+		t.Fatal(err)
+	}
+	if c := condition(got, storagev1.ConditionReady); c.Reason != "Bound" || got.ResourceVersion != v.ResourceVersion {
+		t.Fatalf("after paced calls: Ready %+v, resourceVersion %s → %s", c, v.ResourceVersion, got.ResourceVersion)
+	}
+	if p.calls() == 0 {
+		t.Fatal("no call was paced: the test tested nothing")
+	}
+	// A new volume whose first creates are kept back is made once.
+	p.set(3)
+	n := waitBound(t, volume(t, tenant, "paced", "n", 1))
+	if ids := volumesOf(t, n); len(ids) != 1 {
+		t.Fatalf("%d Cinder volumes, want 1", len(ids))
+	}
+}
+
+// paced keeps the next calls back as the client's gate would.
+type paced struct {
+	controllers.Cinder
+	mu    sync.Mutex
+	left  int
+	count int
+}
+
+func (p *paced) set(n int) { p.mu.Lock(); p.left = n; p.mu.Unlock() }
+
+func (p *paced) calls() int { p.mu.Lock(); defer p.mu.Unlock(); return p.count }
+
+func (p *paced) gate() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.left <= 0 {
+		return nil
+	}
+	p.left--
+	p.count++
+	return &cinder.Error{Reason: cinder.RateLimited, RetryAfter: 100 * time.Millisecond, Message: "pacing requests to Cinder"}
+}
+
+func (p *paced) Get(ctx context.Context, id string) (*cinder.Volume, error) {
+	if err := p.gate(); err != nil {
+		return nil, err
+	}
+	return p.Cinder.Get(ctx, id)
+}
+
+func (p *paced) List(ctx context.Context, md map[string]string) ([]*cinder.Volume, error) {
+	if err := p.gate(); err != nil {
+		return nil, err
+	}
+	return p.Cinder.List(ctx, md)
+}
+
+func (p *paced) Create(ctx context.Context, r cinder.CreateRequest) (*cinder.Volume, error) {
+	if err := p.gate(); err != nil {
+		return nil, err
+	}
+	return p.Cinder.Create(ctx, r)
 }

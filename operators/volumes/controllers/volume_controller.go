@@ -27,6 +27,9 @@ type VolumeReconciler struct {
 	// cache (only the operator's own claims and volumes are cached) and
 	// writes them.
 	Client client.Client
+	// Reader reads namespaces from the API server, by name, when a volume
+	// is made or taken (their UID goes into its metadata).
+	Reader client.Reader
 	Cinder Cinder
 	// Cluster is this member's name in the fleet, written in every
 	// volume's metadata.
@@ -67,6 +70,7 @@ type VolumeReconciler struct {
 // +kubebuilder:rbac:groups=storage.atrium.dev,resources=openstackvolumes/finalizers,verbs=update
 // +kubebuilder:rbac:groups="",resources=persistentvolumeclaims,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups="",resources=persistentvolumes,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups="",resources=namespaces,verbs=get
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
 // outcome is how a reconcile ends: the Ready condition and when to come
@@ -79,6 +83,11 @@ type outcome struct {
 	// poll says Cinder is busy with the volume: come back after the
 	// polling delay.
 	poll bool
+	// hold says nothing was learnt: a call was kept back by the client's
+	// pacing or the 429 gate. The status stays as it is (a volume paced
+	// on its resync is not "rate limited" to its user) and the object
+	// comes back when the gate opens.
+	hold bool
 	// quota and cinderError set the QuotaExceeded and Error conditions.
 	quota       *metav1.Condition
 	cinderError *metav1.Condition
@@ -108,6 +117,9 @@ func (r *VolumeReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 			}
 		}
 		o = r.provision(ctx, v)
+	}
+	if o.hold {
+		return ctrl.Result{RequeueAfter: jitter(max(o.after, 10*time.Millisecond))}, nil
 	}
 	r.conditions(v, o)
 	if !equality.Semantic.DeepEqual(before, &v.Status) {
@@ -209,6 +221,10 @@ func notReady(reason, format string, args ...any) metav1.Condition {
 // come back with backoff (a 429 no sooner than Cinder asked), quota and
 // refusals wait for a change, with backoff so nothing storms.
 func cinderFailed(what string, err error) outcome {
+	if cinder.Gated(err) {
+		after, _ := cinder.Transient(err)
+		return outcome{hold: true, after: after}
+	}
 	switch cinder.ReasonOf(err) {
 	case cinder.QuotaExceeded:
 		q := cond(metav1.ConditionTrue, "CinderQuota", "%s: the OpenStack project's quota is exhausted: %v", what, err)
