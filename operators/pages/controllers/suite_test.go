@@ -1,7 +1,6 @@
 package controllers_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -36,7 +35,7 @@ var (
 	gl       *gitlabfake.Server
 	botToken string
 	// logs holds everything the operator logged.
-	logs syncBuffer
+	logs testenv.LogBuffer
 	// dnsDown stops the stand-in DNS from answering, as if the DNS
 	// operator had not published the verification record yet.
 	dnsDown sync.Mutex
@@ -48,23 +47,6 @@ const (
 	timeout = 30 * time.Second
 	front   = "pages.gitlab.example.test"
 )
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 func TestMain(m *testing.M) {
 	os.Exit(run(m))

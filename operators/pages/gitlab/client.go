@@ -7,12 +7,12 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/hashicorp/go-retryablehttp"
 	gl "gitlab.com/gitlab-org/api/client-go"
-	"golang.org/x/time/rate"
+
+	gatepkg "github.com/atrium-dev/atrium/internal/gate"
 )
 
 // Config is how to reach GitLab.
@@ -37,7 +37,7 @@ type Config struct {
 // Client makes the operator's GitLab calls.
 type Client struct {
 	api     *gl.Client
-	gate    *gate
+	gate    gate
 	timeout time.Duration
 	now     func() time.Time
 }
@@ -56,7 +56,7 @@ func New(c Config) (*Client, error) {
 	if c.QPS == 0 {
 		c.QPS, c.Burst = 10, 20
 	}
-	g := &gate{now: c.Now, pace: rate.NewLimiter(rate.Limit(c.QPS), max(c.Burst, 1))}
+	g := gate{gatepkg.New(c.QPS, c.Burst, c.Now)}
 	opts := []gl.ClientOptionFunc{gl.WithBaseURL(strings.TrimSuffix(c.URL, "/") + "/api/v4"), gl.WithoutRetries(), gl.WithCustomLimiter(g)}
 	if c.HTTPClient != nil {
 		opts = append(opts, gl.WithHTTPClient(c.HTTPClient))
@@ -68,38 +68,20 @@ func New(c Config) (*Client, error) {
 	return &Client{api: api, gate: g, timeout: c.Timeout, now: c.Now}, nil
 }
 
-// gate is the client's limiter: closed while GitLab asked to wait, and
-// pacing requests otherwise. It never blocks.
-type gate struct {
-	now  func() time.Time
-	pace *rate.Limiter
+// gate is the client's limiter (GitLab's client takes a Wait method):
+// closed while GitLab asked to wait, and pacing requests otherwise. It
+// never blocks.
+type gate struct{ *gatepkg.Gate }
 
-	mu    sync.Mutex
-	until time.Time
-}
-
-func (g *gate) Wait(context.Context) error {
-	now := g.now()
-	g.mu.Lock()
-	until := g.until
-	g.mu.Unlock()
-	if now.Before(until) {
-		return &Error{Reason: RateLimited, RetryAfter: until.Sub(now), Message: "waiting as GitLab asked after a 429"}
+func (g gate) Wait(context.Context) error {
+	wait, closed := g.Admit()
+	switch {
+	case wait == 0:
+		return nil
+	case closed:
+		return &Error{Reason: RateLimited, RetryAfter: wait, Message: "waiting as GitLab asked after a 429"}
 	}
-	r := g.pace.ReserveN(now, 1)
-	if d := r.DelayFrom(now); d > 0 {
-		r.CancelAt(now)
-		return &Error{Reason: RateLimited, RetryAfter: d, Message: "pacing requests to GitLab"}
-	}
-	return nil
-}
-
-func (g *gate) close(d time.Duration) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if u := g.now().Add(d); u.After(g.until) {
-		g.until = u
-	}
+	return &Error{Reason: RateLimited, RetryAfter: wait, Message: "pacing requests to GitLab"}
 }
 
 // call runs one request with the client's timeout and turns its failure
@@ -113,7 +95,7 @@ func call[T any](ctx context.Context, c *Client, name string, f func(opts ...gl.
 	observe(name, resp, err, time.Since(start))
 	if err != nil {
 		if e, ok := err.(*Error); ok && e.Reason == RateLimited && e.Status != 0 {
-			c.gate.close(e.RetryAfter)
+			c.gate.Close(e.RetryAfter)
 		}
 		var zero T
 		return zero, resp, err

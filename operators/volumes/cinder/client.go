@@ -16,8 +16,9 @@ import (
 	"github.com/gophercloud/gophercloud/v2/openstack/blockstorage/v3/volumes"
 	"github.com/gophercloud/gophercloud/v2/openstack/config/clouds"
 	"github.com/gophercloud/gophercloud/v2/openstack/utils"
-	"golang.org/x/time/rate"
 	ctrl "sigs.k8s.io/controller-runtime"
+
+	"github.com/atrium-dev/atrium/internal/gate"
 )
 
 // highest is the newest Block Storage microversion the operator knows; it
@@ -68,7 +69,7 @@ func LoadCloud(file, cloud string) (Config, error) {
 // while Keystone is down.
 type Client struct {
 	cfg  Config
-	gate *gate
+	gate *gate.Gate
 
 	mu sync.Mutex
 	bs *gophercloud.ServiceClient
@@ -87,7 +88,7 @@ func New(cfg Config) *Client {
 		cfg.Now = time.Now
 	}
 	cfg.Auth.AllowReauth = true
-	return &Client{cfg: cfg, gate: &gate{now: cfg.Now, pace: rate.NewLimiter(rate.Limit(cfg.QPS), max(cfg.Burst, 1))}}
+	return &Client{cfg: cfg, gate: gate.New(cfg.QPS, cfg.Burst, cfg.Now)}
 }
 
 // connect authenticates and negotiates the microversion, once.
@@ -167,7 +168,7 @@ func (c *Client) InUseExtend() bool {
 // classifies its failure; a 429 closes the gate.
 func call[T any](ctx context.Context, c *Client, name string, f func(context.Context, *gophercloud.ServiceClient) (T, error)) (T, error) {
 	var zero T
-	if err := c.gate.wait(); err != nil {
+	if err := c.admit(); err != nil {
 		observe(name, err, 0)
 		return zero, err
 	}
@@ -186,7 +187,7 @@ func call[T any](ctx context.Context, c *Client, name string, f func(context.Con
 	if e := (*Error)(nil); errors.As(err, &e) && e.Reason == RateLimited && e.Status != 0 {
 		// Keystone's 429 as much as Cinder's: nothing is sent until the
 		// wait is over.
-		c.gate.close(max(e.RetryAfter, time.Second))
+		c.gate.Close(max(e.RetryAfter, time.Second))
 	}
 	if err != nil {
 		return zero, err
@@ -194,39 +195,18 @@ func call[T any](ctx context.Context, c *Client, name string, f func(context.Con
 	return v, nil
 }
 
-// gate keeps requests from Cinder while it asked to wait, and paces them
-// otherwise. It never blocks: a closed gate is a RateLimited error with
-// the time left, so the reconcile requeues instead of holding a worker.
-type gate struct {
-	now  func() time.Time
-	pace *rate.Limiter
-
-	mu    sync.Mutex
-	until time.Time
-}
-
-func (g *gate) wait() error {
-	now := g.now()
-	g.mu.Lock()
-	until := g.until
-	g.mu.Unlock()
-	if now.Before(until) {
-		return &Error{Reason: RateLimited, RetryAfter: until.Sub(now), Message: "waiting as Cinder asked after a 429"}
+// admit asks the gate whether a call may leave now. It never blocks: a
+// call kept back is a RateLimited error with the time left (Status 0, see
+// Gated), so the reconcile requeues instead of holding a worker.
+func (c *Client) admit() error {
+	wait, closed := c.gate.Admit()
+	switch {
+	case wait == 0:
+		return nil
+	case closed:
+		return &Error{Reason: RateLimited, RetryAfter: wait, Message: "waiting as Cinder asked after a 429"}
 	}
-	r := g.pace.ReserveN(now, 1)
-	if d := r.DelayFrom(now); d > 0 {
-		r.CancelAt(now)
-		return &Error{Reason: RateLimited, RetryAfter: d, Message: "pacing requests to Cinder"}
-	}
-	return nil
-}
-
-func (g *gate) close(d time.Duration) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if u := g.now().Add(d); u.After(g.until) {
-		g.until = u
-	}
+	return &Error{Reason: RateLimited, RetryAfter: wait, Message: "pacing requests to Cinder"}
 }
 
 // Volume is what the operator needs of a Cinder volume.

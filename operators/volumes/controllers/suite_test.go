@@ -1,13 +1,11 @@
 package controllers_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
 	"path/filepath"
 	"runtime/pprof"
-	"sync"
 	"testing"
 	"time"
 
@@ -42,7 +40,7 @@ var (
 	appCredID, appCredSecret string
 	cloudsFile               string
 	// logs holds everything the operator logged.
-	logs     syncBuffer
+	logs     testenv.LogBuffer
 	operator *running
 	opConfig *rest.Config
 )
@@ -53,23 +51,6 @@ const (
 	zoneA   = "zone-a"
 	zoneB   = "zone-b"
 )
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 func TestMain(m *testing.M) {
 	os.Exit(run(m))
