@@ -497,3 +497,67 @@ func (p *paced) Create(ctx context.Context, r cinder.CreateRequest) (*cinder.Vol
 	}
 	return p.Cinder.Create(ctx, r)
 }
+
+// The operator's own identity, stolen, cannot bind a Cinder volume into a
+// namespace of its choosing, nor make any other kind of PersistentVolume:
+// the policy atrium-volumes-writes holds it to its job.
+func TestOperatorIdentityIsHeldToItsJob(t *testing.T) {
+	ctx := context.Background()
+	tenantNamespace(t, "target")
+	if err := env.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metaName("not-a-project")}); err != nil {
+		t.Fatal(err)
+	}
+	op, err := client.New(opConfig, client.Options{Scheme: env.Scheme})
+	if err != nil {
+		t.Fatal(err)
+	}
+	class := storagev1.StorageClassName
+	labels := map[string]string{storagev1.VolumeLabel: "x", storagev1.VolumeNamespaceLabel: "target", storagev1.VolumeUIDLabel: "00000000-0000-0000-0000-000000000001"}
+	claim := func(ns string, l map[string]string) *corev1.PersistentVolumeClaim {
+		return &corev1.PersistentVolumeClaim{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "stolen", Labels: l},
+			Spec: corev1.PersistentVolumeClaimSpec{
+				AccessModes:      []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+				Resources:        corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("1Gi")}},
+				StorageClassName: &class,
+			},
+		}
+	}
+	pv := func(mut func(*corev1.PersistentVolume)) *corev1.PersistentVolume {
+		p := &corev1.PersistentVolume{
+			ObjectMeta: metav1.ObjectMeta{Name: "stolen-pv", Labels: labels},
+			Spec: corev1.PersistentVolumeSpec{
+				Capacity:                      corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("1Gi")},
+				AccessModes:                   []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+				PersistentVolumeReclaimPolicy: corev1.PersistentVolumeReclaimRetain,
+				StorageClassName:              class,
+				ClaimRef:                      &corev1.ObjectReference{Namespace: "target", Name: "data"},
+				PersistentVolumeSource: corev1.PersistentVolumeSource{CSI: &corev1.CSIPersistentVolumeSource{
+					Driver: storagev1.CSIDriver, VolumeHandle: "00000000-0000-0000-0000-00000000abcd"}},
+			},
+		}
+		mut(p)
+		return p
+	}
+	for name, obj := range map[string]client.Object{
+		"a claim outside a Project":           claim("not-a-project", labels),
+		"an unlabelled claim":                 claim("target", nil),
+		"a claim no OpenStackVolume controls": claim("target", labels),
+		"a hostPath volume": pv(func(p *corev1.PersistentVolume) {
+			p.Spec.CSI = nil
+			p.Spec.HostPath = &corev1.HostPathVolumeSource{Path: "/"}
+		}),
+		"a volume deleted with its claim": pv(func(p *corev1.PersistentVolume) {
+			p.Spec.PersistentVolumeReclaimPolicy = corev1.PersistentVolumeReclaimDelete
+		}),
+		"a volume bound into another namespace than its labels say": pv(func(p *corev1.PersistentVolume) {
+			p.Spec.ClaimRef.Namespace = "not-a-project"
+		}),
+		"a volume of another class": pv(func(p *corev1.PersistentVolume) { p.Spec.StorageClassName = "standard" }),
+	} {
+		if err := op.Create(ctx, obj); !apierrors.IsForbidden(err) && !apierrors.IsInvalid(err) {
+			t.Errorf("the operator's identity made %s: %v", name, err)
+			_ = env.Client.Delete(ctx, obj)
+		}
+	}
+}
