@@ -244,6 +244,7 @@ func startOpenStack() (*openstackfake.Server, string, string) {
 	cloud := openstackfake.Start(openstackfake.WithSettleReads(-1), openstackfake.WithSettleAfter(2*time.Second))
 	project := cloud.AddProject("atrium-dev")
 	cloud.AddVolumeType("standard")
+	cloud.AddVolumeType("fast") // the large example tier offers these two
 	id := cloud.AddVolume(project, openstackfake.VolumeSeed{Name: "old-data", Size: 2, Metadata: map[string]string{
 		storagev1.MetaAdoptableBy: "member-1/my-website",
 	}})
