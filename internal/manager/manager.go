@@ -11,6 +11,7 @@ import (
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
@@ -108,6 +109,14 @@ func (o *Options) NewManager(base ctrl.Options) (ctrl.Manager, error) {
 	if base.GracefulShutdownTimeout == nil {
 		d := 30 * time.Second
 		base.GracefulShutdownTimeout = &d
+	}
+	// client-go's plain work queue, not controller-runtime's priority
+	// queue: in v0.24.1 the latter can deadlock on shutdown
+	// (kubernetes-sigs/controller-runtime#3538, fixed in a later release),
+	// so a stopping replica would hold on for the whole graceful shutdown
+	// timeout before handing its Lease over.
+	if base.Controller.UsePriorityQueue == nil {
+		base.Controller.UsePriorityQueue = ptr.To(false)
 	}
 	mgr, err := ctrl.NewManager(cfg, base)
 	if err != nil {
