@@ -443,7 +443,7 @@ func startVolumesOperator(ctx context.Context, env *testenv.Env, opCfg *rest.Con
 	runCtx, cancel := context.WithCancel(ctx)
 	s := volumesShipped
 	r := &controllers.VolumeReconciler{
-		Client: mgr.GetClient(), Cinder: api, Cluster: volumesBenchCluster,
+		Client: mgr.GetClient(), Reader: mgr.GetAPIReader(), Cinder: api, Cluster: volumesBenchCluster,
 		TopologyKey: "topology.cinder.csi.openstack.org/zone", FSType: "ext4",
 		Recorder: mgr.GetEventRecorder("atrium-volumes"), Resync: s.resync,
 		PollMin: s.pollMin, PollMax: s.pollMax, MinBackoff: s.minBackoff, MaxBackoff: s.maxBackoff, CreateGrace: s.createGrace,

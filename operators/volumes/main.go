@@ -79,7 +79,7 @@ func main() {
 	}
 	ctx := ctrl.SetupSignalHandler()
 	r := &controllers.VolumeReconciler{
-		Client: mgr.GetClient(), Cinder: api, Cluster: *clusterName,
+		Client: mgr.GetClient(), Reader: mgr.GetAPIReader(), Cinder: api, Cluster: *clusterName,
 		DefaultZone: *zone, TopologyKey: *topologyKey, FSType: *fsType,
 		Recorder: mgr.GetEventRecorder("atrium-volumes"), Resync: *resync,
 		PollMin: *pollMin, PollMax: *pollMax, MinBackoff: *minBackoff, MaxBackoff: *maxBackoff, CreateGrace: *grace,

@@ -199,7 +199,7 @@ func startWith(wrap func(controllers.Cinder, context.CancelFunc) controllers.Cin
 		api = wrap(api, cancel)
 	}
 	r := &controllers.VolumeReconciler{
-		Client: mgr.GetClient(), Cinder: api, Cluster: cluster, DefaultZone: zoneA,
+		Client: mgr.GetClient(), Reader: mgr.GetAPIReader(), Cinder: api, Cluster: cluster, DefaultZone: zoneA,
 		TopologyKey: "topology.cinder.csi.openstack.org/zone", FSType: "ext4",
 		Recorder: mgr.GetEventRecorder("atrium-volumes"), Resync: 5 * time.Second,
 		PollMin: 50 * time.Millisecond, PollMax: 500 * time.Millisecond,

@@ -27,6 +27,9 @@ type VolumeReconciler struct {
 	// cache (only the operator's own claims and volumes are cached) and
 	// writes them.
 	Client client.Client
+	// Reader (required) reads from the API server what the cache may not
+	// have seen yet: a claim made a moment ago.
+	Reader client.Reader
 	Cinder Cinder
 	// Cluster is this member's name in the fleet, written in every
 	// volume's metadata.
