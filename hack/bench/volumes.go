@@ -50,12 +50,13 @@ import (
 // benchmark runs the operator with (--concurrency is -volumes-concurrency,
 // --cinder-qps is -cinder-qps).
 var volumesShipped = struct {
-	cinderTimeout, resync, pollMin, pollMax, minBackoff, maxBackoff, createGrace, orphanInterval time.Duration
-	cinderQPS                                                                                    float64
-	cinderBurst                                                                                  int
+	cinderTimeout, resync, pollMin, pollMax, minBackoff, maxBackoff, createGrace, orphanInterval, answerTTL time.Duration
+	cinderQPS                                                                                               float64
+	cinderBurst                                                                                             int
 }{
 	cinderTimeout: 10 * time.Second, resync: 10 * time.Minute, pollMin: time.Second, pollMax: 30 * time.Second,
 	minBackoff: time.Second, maxBackoff: 5 * time.Minute, createGrace: time.Minute, orphanInterval: 10 * time.Minute,
+	answerTTL: 30 * time.Second,
 	cinderQPS: 10, cinderBurst: 20,
 }
 
@@ -447,6 +448,7 @@ func startVolumesOperator(ctx context.Context, env *testenv.Env, opCfg *rest.Con
 		TopologyKey: "topology.cinder.csi.openstack.org/zone", FSType: "ext4",
 		Recorder: mgr.GetEventRecorder("atrium-volumes"), Resync: s.resync,
 		PollMin: s.pollMin, PollMax: s.pollMax, MinBackoff: s.minBackoff, MaxBackoff: s.maxBackoff, CreateGrace: s.createGrace,
+		AnswerTTL: s.answerTTL,
 	}
 	if err := r.SetupWithManager(runCtx, mgr, cfg.volumesConcurrency); err != nil {
 		cancel()

@@ -54,10 +54,18 @@ type VolumeReconciler struct {
 	// CreateGrace is how long after a create was sent a look-up that finds
 	// nothing is not trusted: the create may still be on its way.
 	CreateGrace time.Duration
+	// AnswerTTL is how long Cinder's answer that a volume is settled (and
+	// at its size) stands for the object's next reconciles, which the
+	// claim and the PersistentVolume start while they bind, instead of
+	// reading the volume again each time; 0 reads it every time. A spec
+	// change, an operator's own change in Cinder and the resync read it
+	// afresh.
+	AnswerTTL time.Duration
 
 	mu       sync.Mutex
 	failures map[types.UID]int
 	polls    map[types.UID]int
+	answers  map[types.UID]answer
 	// adopting serializes adoptions, and adopted remembers which object
 	// took which volume until the cache has seen it, so that two objects
 	// of this cluster never take one volume.
@@ -182,6 +190,7 @@ func (r *VolumeReconciler) forget(uid types.UID) {
 	r.mu.Lock()
 	delete(r.failures, uid)
 	delete(r.polls, uid)
+	delete(r.answers, uid)
 	r.mu.Unlock()
 	r.adopting.Lock()
 	defer r.adopting.Unlock()
