@@ -34,7 +34,7 @@ func main() {
 	topologyKey := flag.String("topology-key", "topology.cinder.csi.openstack.org/zone", "Node label saying a node's availability zone: each PersistentVolume's node affinity.")
 	fsType := flag.String("fs-type", "ext4", "Filesystem the CSI driver makes on a new volume.")
 	timeout := flag.Duration("cinder-timeout", 10*time.Second, "Timeout of each OpenStack request.")
-	qps := flag.Float64("cinder-qps", 10, "Requests per second to Cinder at most; beyond it volumes wait their turn (requeued, no worker blocks).")
+	qps := flag.Float64("cinder-qps", 10, "Requests per second to Cinder at most; beyond it a request waits its turn (within --concurrency / --cinder-qps, and never past --cinder-timeout). A 429 from Cinder is never waited out by a worker: the volumes are requeued for its Retry-After.")
 	burst := flag.Int("cinder-burst", 20, "Requests to Cinder allowed at once above --cinder-qps.")
 	resync := flag.Duration("resync", 10*time.Minute, "How often every volume is checked against Cinder without an event.")
 	pollMin := flag.Duration("poll-min", time.Second, "First wait while Cinder is creating or extending a volume; doubles up to --poll-max.")

@@ -164,7 +164,7 @@ func (c *Client) InUseExtend() bool {
 // classifies its failure; a 429 closes the gate.
 func call[T any](ctx context.Context, c *Client, name string, f func(context.Context, *gophercloud.ServiceClient) (T, error)) (T, error) {
 	var zero T
-	if err := c.gate.wait(); err != nil {
+	if err := c.gate.wait(ctx, c.cfg.Timeout); err != nil {
 		observe(name, err, 0)
 		return zero, err
 	}
@@ -192,8 +192,14 @@ func call[T any](ctx context.Context, c *Client, name string, f func(context.Con
 }
 
 // gate keeps requests from Cinder while it asked to wait, and paces them
-// otherwise. It never blocks: a closed gate is a RateLimited error with
-// the time left, so the reconcile requeues instead of holding a worker.
+// otherwise. A closed gate never blocks: it is a RateLimited error with
+// the time left, so the reconcile requeues instead of holding a worker
+// for as long as Cinder asked. Pacing waits its turn, up to the request
+// timeout: only the operator's workers take turns, so a turn comes within
+// --concurrency / --cinder-qps (0.8s with the defaults), as a slow answer
+// would. Turned away instead, a paced reconcile counted as a failure
+// (backoff doubling from --min-backoff), and a paced create had cost a
+// look-up and two status writes for nothing (docs/benchmarks.md).
 type gate struct {
 	now  func() time.Time
 	pace *rate.Limiter
@@ -202,7 +208,7 @@ type gate struct {
 	until time.Time
 }
 
-func (g *gate) wait() error {
+func (g *gate) wait(ctx context.Context, longest time.Duration) error {
 	now := g.now()
 	g.mu.Lock()
 	until := g.until
@@ -211,11 +217,24 @@ func (g *gate) wait() error {
 		return &Error{Reason: RateLimited, RetryAfter: until.Sub(now), Message: "waiting as Cinder asked after a 429"}
 	}
 	r := g.pace.ReserveN(now, 1)
-	if d := r.DelayFrom(now); d > 0 {
+	d := r.DelayFrom(now)
+	if d <= 0 {
+		return nil
+	}
+	if d > longest {
 		r.CancelAt(now)
 		return &Error{Reason: RateLimited, RetryAfter: d, Message: "pacing requests to Cinder"}
 	}
-	return nil
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		r.Cancel()
+		// Nothing was sent.
+		return &Error{Reason: RateLimited, RetryAfter: d, Message: "pacing requests to Cinder: " + ctx.Err().Error()}
+	}
 }
 
 func (g *gate) close(d time.Duration) {

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gophercloud/gophercloud/v2"
+
 	"github.com/atrium-dev/atrium/internal/openstackfake"
 	"github.com/atrium-dev/atrium/operators/volumes/cinder"
 )
@@ -149,6 +151,35 @@ func TestRateLimitGate(t *testing.T) {
 	}
 	if len(fake.Log()) != n {
 		t.Fatalf("%d requests reached Cinder while it asked to wait", len(fake.Log())-n)
+	}
+}
+
+// The client's own pace is waited for, not returned as an error: the
+// second call of a client allowed one a second goes, a second later.
+func TestPacingWaitsItsTurn(t *testing.T) {
+	ctx := context.Background()
+	fake := openstackfake.Start()
+	t.Cleanup(fake.Close)
+	p := fake.AddProject("demo")
+	id, secret := fake.AddApplicationCredential(p, "operator")
+	cfg := cinder.Config{Auth: gophercloud.AuthOptions{IdentityEndpoint: fake.IdentityURL, ApplicationCredentialID: id, ApplicationCredentialSecret: secret}, Timeout: 5 * time.Second, QPS: 2, Burst: 1}
+	c := cinder.New(cfg)
+	start := time.Now()
+	for i := range 3 {
+		if _, err := c.List(ctx, nil); err != nil {
+			t.Fatalf("call %d: %v", i, err)
+		}
+	}
+	if took := time.Since(start); took < 900*time.Millisecond {
+		t.Fatalf("3 calls at 2 a second took %s", took)
+	}
+	// A turn further off than the request timeout is not waited for.
+	slow := cinder.New(cinder.Config{Auth: cfg.Auth, Timeout: 100 * time.Millisecond, QPS: 0.5, Burst: 1})
+	if _, err := slow.List(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := slow.List(ctx, nil); cinder.ReasonOf(err) != cinder.RateLimited {
+		t.Fatalf("a turn 2s away with a 100ms timeout: %v, want RateLimited", err)
 	}
 }
 

@@ -13,6 +13,8 @@
 //     *Error whose Reason says what it was, so a reconcile never blocks and
 //     the controller decides when to come back. A 429 closes a gate for
 //     its Retry-After, so that no other volume asks Cinder in the meantime.
+//     Only the client's own pace (QPS, Burst) is waited for, within the
+//     request timeout: a turn comes within a few workers' requests.
 //   - Credentials are never logged: they live in the provider client only,
 //     and errors carry Cinder's message and status, never a request.
 package cinder

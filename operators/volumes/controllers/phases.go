@@ -187,9 +187,13 @@ func (r *VolumeReconciler) create(ctx context.Context, v *storagev1.OpenStackVol
 		// next try need not wait.
 		v.Status.CreateRequested = nil
 		o := cinderFailed("creating the volume", err)
-		if o.quota == nil {
+		switch {
+		case cinder.ReasonOf(err) == cinder.RateLimited:
+			// Not refused: asked again once Cinder lets it (the
+			// condition says so).
+		case o.quota == nil:
 			r.event(v, corev1.EventTypeWarning, "CreateRefused", "Create", "Cinder refused the volume: %v", err)
-		} else {
+		default:
 			r.event(v, corev1.EventTypeWarning, "QuotaExceeded", "Create", "Cinder's quota refused the volume: %v", err)
 		}
 		return nil, &o
