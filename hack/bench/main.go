@@ -33,6 +33,14 @@ type config struct {
 	sites            int
 	pagesConcurrency int
 	gitlabLatencies  []time.Duration
+	// volumes … cinderQPS size the volumes benchmark.
+	volumes            int
+	volumeNamespaces   int
+	volumesConcurrency int
+	cinderCreateDelay  time.Duration
+	cinderLatencies    []time.Duration
+	cinderQPS          float64
+	stockBinder        bool
 }
 
 // noControllerManager leaves kube-controller-manager out of the control
@@ -44,6 +52,7 @@ var benchmarks = []benchmark{
 	{"hostnames", benchHostnames},
 	{"dns", benchDNS},
 	{"pages", benchPages},
+	{"volumes", benchVolumes},
 	{"controlplane", benchControlPlane},
 }
 
@@ -57,6 +66,13 @@ func main() {
 	sites := flag.Int("sites", 1000, "GitLabPagesSites to publish.")
 	pagesConcurrency := flag.Int("pages-concurrency", 8, "The pages operator's --concurrency (its default).")
 	gitlabLatency := flag.String("gitlab-latency", "50ms,200ms", "Latencies of every request to the GitLab fake, one run each (comma-separated).")
+	volumes := flag.Int("volumes", 500, "OpenStackVolumes to provision.")
+	volumeNamespaces := flag.Int("volume-namespaces", 5, "Project namespaces the OpenStackVolumes are spread over.")
+	volumesConcurrency := flag.Int("volumes-concurrency", 8, "The volumes operator's --concurrency (its default), and the floor's requests in flight.")
+	cinderCreateDelay := flag.Duration("cinder-create-delay", 2*time.Second, "How long every Cinder volume is creating.")
+	cinderLatency := flag.String("cinder-latency", "50ms,200ms", "Latencies of every request to the OpenStack fake, one run each (comma-separated).")
+	cinderQPS := flag.Float64("cinder-qps", 0, "The volumes operator's --cinder-qps, the floor paced alike; 0 lifts it (the report's figures).")
+	stockBinder := flag.Bool("stock-binder", true, "Run the volumes benchmark once more, at the first latency, with kube-controller-manager's own client limit.")
 	cpuProfile := flag.String("cpuprofile", "", "Write a CPU profile of the whole run here (go tool pprof).")
 	flag.BoolVar(&noControllerManager, "no-controller-manager", false, "Run the control planes without kube-controller-manager (to tell its cost from the components'); the report's figures are with it.")
 	flag.Parse()
@@ -76,15 +92,11 @@ func main() {
 		defer pprof.StopCPUProfile()
 	}
 	cfg := config{projects: *projects, clients: *clients, concurrency: *concurrency, hostnames: *hostnames,
-		sites: *sites, pagesConcurrency: *pagesConcurrency}
-	for _, l := range strings.Split(*gitlabLatency, ",") {
-		d, err := time.ParseDuration(strings.TrimSpace(l))
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "-gitlab-latency:", err)
-			os.Exit(2)
-		}
-		cfg.gitlabLatencies = append(cfg.gitlabLatencies, d)
-	}
+		sites: *sites, pagesConcurrency: *pagesConcurrency,
+		volumes: *volumes, volumeNamespaces: *volumeNamespaces, volumesConcurrency: *volumesConcurrency,
+		cinderCreateDelay: *cinderCreateDelay, cinderQPS: *cinderQPS, stockBinder: *stockBinder}
+	cfg.gitlabLatencies = durations("-gitlab-latency", *gitlabLatency)
+	cfg.cinderLatencies = durations("-cinder-latency", *cinderLatency)
 	for _, b := range benchmarks {
 		if *only != "" && *only != b.name {
 			continue
@@ -102,6 +114,20 @@ func main() {
 			os.Exit(1)
 		}
 	}
+}
+
+// durations parses a comma-separated list of durations, or exits.
+func durations(name, list string) []time.Duration {
+	var out []time.Duration
+	for _, l := range strings.Split(list, ",") {
+		d, err := time.ParseDuration(strings.TrimSpace(l))
+		if err != nil {
+			fmt.Fprintln(os.Stderr, name+":", err)
+			os.Exit(2)
+		}
+		out = append(out, d)
+	}
+	return out
 }
 
 // writeSection replaces the named section of the report, or appends it.

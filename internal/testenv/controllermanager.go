@@ -47,7 +47,7 @@ var ControllerManagerControllers = []string{
 // the env's API server, as cluster admin, and waits until it acts (the
 // built-in admin role has been aggregated and the default namespace has
 // its ServiceAccount).
-func (e *Env) startControllerManager(ctx context.Context, assets string) error {
+func (e *Env) startControllerManager(ctx context.Context, assets string, extra []string) error {
 	bin := filepath.Join(assets, "kube-controller-manager")
 	if _, err := os.Stat(bin); err != nil {
 		return fmt.Errorf("kube-controller-manager not found in %s: run `make tools` first", assets)
@@ -83,6 +83,7 @@ func (e *Env) startControllerManager(ctx context.Context, assets string) error {
 		"--concurrent-namespace-syncs=5",
 		"--v=1",
 	}
+	args = append(args, extra...)
 	p, err := procs.Start("kube-controller-manager", bin, args, dir, func(p *procs.Process, err error) {
 		fmt.Fprintf(os.Stderr, "kube-controller-manager exited: %v\n%s\n", err, p.Tail(20))
 	})

@@ -53,6 +53,9 @@ type Options struct {
 	// NoControllerManager leaves kube-controller-manager out, for a
 	// control plane that only stores objects (a hub in a benchmark).
 	NoControllerManager bool
+	// ControllerManagerArgs are more flags for kube-controller-manager,
+	// such as a benchmark's --kube-api-qps.
+	ControllerManagerArgs []string
 }
 
 // Env is a running test control plane.
@@ -141,7 +144,7 @@ func Start(opts Options) (*Env, error) {
 		e.ports[opts.Webhooks[0]] = env.WebhookInstallOptions.LocalServingPort
 	}
 	if !opts.NoControllerManager {
-		if err := e.startControllerManager(context.Background(), assets); err != nil {
+		if err := e.startControllerManager(context.Background(), assets, opts.ControllerManagerArgs); err != nil {
 			_ = e.Stop()
 			return nil, err
 		}

@@ -34,7 +34,7 @@ func main() {
 	topologyKey := flag.String("topology-key", "topology.cinder.csi.openstack.org/zone", "Node label saying a node's availability zone: each PersistentVolume's node affinity.")
 	fsType := flag.String("fs-type", "ext4", "Filesystem the CSI driver makes on a new volume.")
 	timeout := flag.Duration("cinder-timeout", 10*time.Second, "Timeout of each OpenStack request.")
-	qps := flag.Float64("cinder-qps", 10, "Requests per second to Cinder at most; beyond it volumes wait their turn (requeued, no worker blocks).")
+	qps := flag.Float64("cinder-qps", 10, "Requests per second to Cinder at most; beyond it volumes wait their turn (requeued, no worker blocks; their status is left as it is).")
 	burst := flag.Int("cinder-burst", 20, "Requests to Cinder allowed at once above --cinder-qps.")
 	resync := flag.Duration("resync", 10*time.Minute, "How often every volume is checked against Cinder without an event.")
 	pollMin := flag.Duration("poll-min", time.Second, "First wait while Cinder is creating or extending a volume; doubles up to --poll-max.")
@@ -43,12 +43,17 @@ func main() {
 	maxBackoff := flag.Duration("max-backoff", 5*time.Minute, "Longest wait after Cinder fails (or refuses for quota).")
 	grace := flag.Duration("create-grace", time.Minute, "How long after a create was sent a look-up that finds no volume is not trusted (the create may still be on its way); more than --cinder-timeout.")
 	orphanEvery := flag.Duration("orphan-interval", 10*time.Minute, "How often Cinder is compared with the OpenStackVolumes for volumes nobody holds.")
+	answerTTL := flag.Duration("cinder-answer-ttl", 30*time.Second, "How long Cinder's answer that a volume is settled at its size stands for the volume's next reconciles (those its claim and PersistentVolume start while they bind), instead of reading the volume again each time; 0 reads it every time. A spec change, the operator's own changes in Cinder and the resync (longer) always read it afresh.")
 	concurrency := flag.Int("concurrency", 8, "Volumes reconciled at once.")
 	opts.Parse()
 	log := ctrl.Log.WithName("setup")
 
 	if errs := validation.IsValidLabelValue(*clusterName); *clusterName == "" || len(errs) > 0 {
 		log.Error(fmt.Errorf("%v", errs), "--cluster-name must be a non-empty label value")
+		os.Exit(2)
+	}
+	if *answerTTL >= *resync {
+		log.Error(nil, "--cinder-answer-ttl must be shorter than --resync, which reads every volume afresh", "cinder-answer-ttl", *answerTTL, "resync", *resync)
 		os.Exit(2)
 	}
 	if *grace <= *timeout {
@@ -83,6 +88,7 @@ func main() {
 		DefaultZone: *zone, TopologyKey: *topologyKey, FSType: *fsType,
 		Recorder: mgr.GetEventRecorder("atrium-volumes"), Resync: *resync,
 		PollMin: *pollMin, PollMax: *pollMax, MinBackoff: *minBackoff, MaxBackoff: *maxBackoff, CreateGrace: *grace,
+		AnswerTTL: *answerTTL,
 	}
 	if err := r.SetupWithManager(ctx, mgr, *concurrency); err != nil {
 		log.Error(err, "setting up the controller")

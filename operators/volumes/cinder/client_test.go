@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+
 	"github.com/atrium-dev/atrium/internal/openstackfake"
 	"github.com/atrium-dev/atrium/operators/volumes/cinder"
 )

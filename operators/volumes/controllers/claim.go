@@ -44,10 +44,15 @@ func (r *VolumeReconciler) claim(ctx context.Context, v *storagev1.OpenStackVolu
 			return pvc, nil
 		}
 		if apierrors.IsAlreadyExists(err) {
-			// Not in the cache (not labelled as the operator's, or not
-			// yet seen): someone else's claim holds the name.
-			o := outcome{ready: notReady("ClaimConflict", "a PersistentVolumeClaim %q that is not this volume's exists; delete it or set spec.claimName to another name", key.Name), failed: true}
-			return nil, &o
+			// Not in the cache: not labelled as the operator's, or made
+			// a moment ago and not seen yet (its creation starts no
+			// reconcile: see claimEvents). The API server tells.
+			pvc = &corev1.PersistentVolumeClaim{}
+			err = r.Reader.Get(ctx, key, pvc)
+			if err == nil && !metav1.IsControlledBy(pvc, v) {
+				o := outcome{ready: notReady("ClaimConflict", "a PersistentVolumeClaim %q that is not this volume's exists; delete it or set spec.claimName to another name", key.Name), failed: true}
+				return nil, &o
+			}
 		}
 	}
 	if err != nil {

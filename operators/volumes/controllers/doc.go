@@ -18,7 +18,9 @@
 //  4. extend: a larger size grows the claim (charged by the quota), then
 //     the Cinder volume; the PersistentVolume follows Cinder's size.
 //  5. bind: the PersistentVolume names the claim (with its UID), so it
-//     binds to nothing else.
+//     binds to nothing else. While claim and PersistentVolume bind, their
+//     events start reconciles that use Cinder's last answer about a
+//     settled volume for AnswerTTL instead of reading it again (answers.go).
 //
 // Deleting keeps the Cinder volume unless the policy is Delete; a kept
 // volume is marked released in its metadata and can be adopted again by

@@ -75,6 +75,9 @@ func (r *VolumeReconciler) observe(v *storagev1.OpenStackVolume, vol *cinder.Vol
 // from a snapshot) when a successful look-up says there is none.
 func (r *VolumeReconciler) volume(ctx context.Context, v *storagev1.OpenStackVolume) (*cinder.Volume, *outcome) {
 	if id := v.Status.VolumeID; id != "" {
+		if vol := r.recent(v, id); vol != nil {
+			return vol, nil
+		}
 		vol, err := r.Cinder.Get(ctx, id)
 		if cinder.IsNotFound(err) {
 			// Deleted outside Atrium. A new, empty volume in its place
@@ -91,6 +94,7 @@ func (r *VolumeReconciler) volume(ctx context.Context, v *storagev1.OpenStackVol
 			o := outcome{ready: notReady("VolumeTaken", "Cinder volume %s no longer names this object in its metadata (another cluster adopted it, or it was changed by hand); the operator leaves it alone", id), failed: true}
 			return nil, &o
 		}
+		r.remember(v, vol)
 		return vol, nil
 	}
 	found, err := r.Cinder.List(ctx, map[string]string{storagev1.MetaUID: string(v.UID)})
@@ -196,9 +200,13 @@ func (r *VolumeReconciler) create(ctx context.Context, v *storagev1.OpenStackVol
 		// next try need not wait.
 		v.Status.CreateRequested = nil
 		o := cinderFailed("creating the volume", err)
-		if o.quota == nil {
+		switch {
+		case cinder.ReasonOf(err) == cinder.RateLimited:
+			// Not refused: asked again once Cinder lets it (the
+			// condition says so).
+		case o.quota == nil:
 			r.event(v, corev1.EventTypeWarning, "CreateRefused", "Create", "Cinder refused the volume: %v", err)
-		} else {
+		default:
 			r.event(v, corev1.EventTypeWarning, "QuotaExceeded", "Create", "Cinder's quota refused the volume: %v", err)
 		}
 		return nil, &o
@@ -252,6 +260,7 @@ func (r *VolumeReconciler) extend(ctx context.Context, v *storagev1.OpenStackVol
 		o := outcome{ready: notReady("DetachToExtend", "Cinder volume %s is attached, and this cloud (microversion below 3.42) extends only detached volumes: stop the pods using claim %s, and it grows to %d GiB", vol.ID, v.Claim(), want), poll: true, after: r.PollMax}
 		return &o
 	}
+	r.unlearn(v.UID)
 	if err := r.Cinder.Extend(ctx, vol.ID, want); err != nil {
 		o := cinderFailed(sprintf("extending Cinder volume %s to %d GiB", vol.ID, want), err)
 		return &o

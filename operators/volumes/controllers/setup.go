@@ -4,6 +4,7 @@ import (
 	"context"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/utils/ptr"
@@ -21,7 +22,8 @@ import (
 
 // SetupWithManager watches OpenStackVolumes (their spec, annotations and
 // deletion: the operator's own status writes start nothing), their claims
-// and their PersistentVolumes, and indexes volumes by Cinder volume id.
+// and their PersistentVolumes (what a reconcile reads of them: see
+// claimEvents and pvEvents), and indexes volumes by Cinder volume id.
 func (r *VolumeReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, concurrency int) error {
 	if err := mgr.GetFieldIndexer().IndexField(ctx, &storagev1.OpenStackVolume{}, VolumeIDIndex, VolumeIDs); err != nil {
 		return err
@@ -42,8 +44,8 @@ func (r *VolumeReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manage
 		Named("openstackvolume").
 		For(&storagev1.OpenStackVolume{}, builder.WithPredicates(predicate.Or(
 			predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}, deleting))).
-		Owns(&corev1.PersistentVolumeClaim{}).
-		Watches(&corev1.PersistentVolume{}, byLabels).
+		Owns(&corev1.PersistentVolumeClaim{}, builder.WithPredicates(claimEvents)).
+		Watches(&corev1.PersistentVolume{}, byLabels, builder.WithPredicates(pvEvents)).
 		// Failures back off per volume; no queue-wide limit: Cinder's pace
 		// is the client's gate. The plain work queue, not controller-
 		// runtime's priority queue: in v0.24.1 the latter can deadlock on
@@ -53,4 +55,48 @@ func (r *VolumeReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manage
 		WithOptions(controller.Options{MaxConcurrentReconciles: concurrency, UsePriorityQueue: ptr.To(false),
 			RateLimiter: workqueue.NewTypedItemExponentialFailureRateLimiter[reconcile.Request](r.MinBackoff, r.MaxBackoff)}).
 		Complete(r)
+}
+
+// claimEvents are the changes to a volume's claim that a reconcile acts
+// on: its phase (bound), what it asks for and is bound to, its owner and
+// labels, its deletion. A claim's creation is left out: only the
+// operator makes these claims (the shipped policy atrium-volumes-claims),
+// in a reconcile that goes on with it. So are the writes that change none
+// of that: the operator's own nudge, the binder's annotations and the
+// protection finalizer, each of which would otherwise cost a reconcile
+// (and a Cinder read) per volume.
+var claimEvents = predicate.Funcs{
+	CreateFunc: func(event.CreateEvent) bool { return false },
+	UpdateFunc: func(e event.UpdateEvent) bool {
+		old, ok1 := e.ObjectOld.(*corev1.PersistentVolumeClaim)
+		cur, ok2 := e.ObjectNew.(*corev1.PersistentVolumeClaim)
+		if !ok1 || !ok2 {
+			return true
+		}
+		return old.Status.Phase != cur.Status.Phase || old.Spec.VolumeName != cur.Spec.VolumeName ||
+			!equality.Semantic.DeepEqual(old.Spec.Resources, cur.Spec.Resources) || metaChanged(old, cur)
+	},
+}
+
+// pvEvents are the changes to a volume's PersistentVolume that a
+// reconcile acts on: its creation (the claim is nudged once it is seen),
+// its spec (size, claim, Cinder volume), labels and deletion; not its
+// phase or the binder's and the protection controller's bookkeeping.
+var pvEvents = predicate.Funcs{
+	UpdateFunc: func(e event.UpdateEvent) bool {
+		old, ok1 := e.ObjectOld.(*corev1.PersistentVolume)
+		cur, ok2 := e.ObjectNew.(*corev1.PersistentVolume)
+		if !ok1 || !ok2 {
+			return true
+		}
+		return !equality.Semantic.DeepEqual(old.Spec, cur.Spec) || metaChanged(old, cur)
+	},
+}
+
+// metaChanged says whether an update changed what a reconcile reads of a
+// child's metadata: labels, owners, deletion.
+func metaChanged(old, cur client.Object) bool {
+	return !equality.Semantic.DeepEqual(old.GetLabels(), cur.GetLabels()) ||
+		!equality.Semantic.DeepEqual(old.GetOwnerReferences(), cur.GetOwnerReferences()) ||
+		old.GetDeletionTimestamp().IsZero() != cur.GetDeletionTimestamp().IsZero()
 }

@@ -185,6 +185,7 @@ func startWith(wrap func(controllers.Cinder, context.CancelFunc) controllers.Cin
 		Recorder: mgr.GetEventRecorder("atrium-volumes"), Resync: 5 * time.Second,
 		PollMin: 50 * time.Millisecond, PollMax: 500 * time.Millisecond,
 		MinBackoff: 100 * time.Millisecond, MaxBackoff: 2 * time.Second, CreateGrace: grace,
+		AnswerTTL: time.Second,
 	}
 	if err := r.SetupWithManager(ctx, mgr, 4); err != nil {
 		cancel()

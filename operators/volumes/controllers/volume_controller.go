@@ -27,8 +27,9 @@ type VolumeReconciler struct {
 	// cache (only the operator's own claims and volumes are cached) and
 	// writes them.
 	Client client.Client
-	// Reader reads namespaces from the API server, by name, when a volume
-	// is made or taken (their UID goes into its metadata).
+	// Reader (required) reads from the API server what the cache may not
+	// have: a namespace's UID, when a volume is made or taken (it goes
+	// into the volume's metadata), and a claim made a moment ago.
 	Reader client.Reader
 	Cinder Cinder
 	// Cluster is this member's name in the fleet, written in every
@@ -54,10 +55,18 @@ type VolumeReconciler struct {
 	// CreateGrace is how long after a create was sent a look-up that finds
 	// nothing is not trusted: the create may still be on its way.
 	CreateGrace time.Duration
+	// AnswerTTL is how long Cinder's answer that a volume is settled (and
+	// at its size) stands for the object's next reconciles, which the
+	// claim and the PersistentVolume start while they bind, instead of
+	// reading the volume again each time; 0 reads it every time. A spec
+	// change, an operator's own change in Cinder and the resync read it
+	// afresh.
+	AnswerTTL time.Duration
 
 	mu       sync.Mutex
 	failures map[types.UID]int
 	polls    map[types.UID]int
+	answers  map[types.UID]answer
 	// adopting serializes adoptions, and adopted remembers which object
 	// took which volume until the cache has seen it, so that two objects
 	// of this cluster never take one volume.
@@ -191,6 +200,7 @@ func (r *VolumeReconciler) forget(uid types.UID) {
 	r.mu.Lock()
 	delete(r.failures, uid)
 	delete(r.polls, uid)
+	delete(r.answers, uid)
 	r.mu.Unlock()
 	r.adopting.Lock()
 	defer r.adopting.Unlock()
