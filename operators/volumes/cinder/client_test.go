@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-
 	"github.com/atrium-dev/atrium/internal/openstackfake"
 	"github.com/atrium-dev/atrium/operators/volumes/cinder"
 )
