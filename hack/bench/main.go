@@ -40,11 +40,16 @@ type config struct {
 	cinderCreateDelay  time.Duration
 	cinderLatencies    []time.Duration
 	cinderQPS          float64
+	stockBinder        bool
 }
 
 // noControllerManager leaves kube-controller-manager out of the control
 // planes (-no-controller-manager).
 var noControllerManager bool
+
+// apiServerProfile is where the volumes benchmark writes its API server's
+// CPU profile (-apiserver-cpuprofile).
+var apiServerProfile string
 
 var benchmarks = []benchmark{
 	{"projects", benchProjects},
@@ -71,7 +76,9 @@ func main() {
 	cinderCreateDelay := flag.Duration("cinder-create-delay", 2*time.Second, "How long every Cinder volume is creating.")
 	cinderLatency := flag.String("cinder-latency", "50ms,200ms", "Latencies of every request to the OpenStack fake, one run each (comma-separated).")
 	cinderQPS := flag.Float64("cinder-qps", 0, "The volumes operator's --cinder-qps, the floor paced alike; 0 lifts it (the report's figures).")
+	stockBinder := flag.Bool("stock-binder", true, "Run the volumes benchmark once more, at the first latency, with kube-controller-manager's own client limit.")
 	cpuProfile := flag.String("cpuprofile", "", "Write a CPU profile of the whole run here (go tool pprof).")
+	flag.StringVar(&apiServerProfile, "apiserver-cpuprofile", "", "Write a CPU profile of the volumes benchmark's API server, over its first operator run, here (go tool pprof).")
 	flag.BoolVar(&noControllerManager, "no-controller-manager", false, "Run the control planes without kube-controller-manager (to tell its cost from the components'); the report's figures are with it.")
 	flag.Parse()
 	ctrl.SetLogger(logr.Discard())
@@ -92,7 +99,7 @@ func main() {
 	cfg := config{projects: *projects, clients: *clients, concurrency: *concurrency, hostnames: *hostnames,
 		sites: *sites, pagesConcurrency: *pagesConcurrency,
 		volumes: *volumes, volumeNamespaces: *volumeNamespaces, volumesConcurrency: *volumesConcurrency,
-		cinderCreateDelay: *cinderCreateDelay, cinderQPS: *cinderQPS}
+		cinderCreateDelay: *cinderCreateDelay, cinderQPS: *cinderQPS, stockBinder: *stockBinder}
 	cfg.gitlabLatencies = durations("-gitlab-latency", *gitlabLatency)
 	cfg.cinderLatencies = durations("-cinder-latency", *cinderLatency)
 	for _, b := range benchmarks {

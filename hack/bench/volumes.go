@@ -7,7 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"runtime"
+	goruntime "runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -23,8 +23,10 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/selection"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -65,29 +67,61 @@ const (
 	volumesBenchCloud   = "bench"
 )
 
+// liftedBinder is kube-controller-manager's client limit in the runs the
+// report's ratios come from. Its own default, 20 requests a second with a
+// burst of 30 for each of its controllers' clients, lets the
+// PersistentVolume binder bind at most some 7 claims a second (it writes
+// three times for each), whoever made them: a run with it shows that
+// bound apart.
+var liftedBinder = []string{"--kube-api-qps=1000", "--kube-api-burst=2000"}
+
 // benchVolumes provisions N OpenStackVolumes through the volumes operator
 // against the OpenStack fake, with a fixed creating delay and a fixed
 // latency per request, until every one is Ready (its claim bound), and
 // compares that with the floor: the fewest Cinder requests that make the
-// same volumes available, sent directly with gophercloud by as many
-// workers as the operator has.
+// same volumes available, sent directly with gophercloud with as many
+// requests in flight as the operator has workers.
 func benchVolumes(cfg config) (string, error) {
 	if noControllerManager {
 		return "", fmt.Errorf("the volumes benchmark needs kube-controller-manager: its PersistentVolume binder binds the claims")
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "## OpenStack volumes: %d provisioned from cold\n\n", cfg.volumes)
-	qps := "lifted (what is measured is the operator, not its pacing; see below)"
+	qps := "lifted (what is measured is the operator, not its pacing)"
 	if cfg.cinderQPS > 0 {
-		qps = fmt.Sprintf("%g a second, the floor paced alike", cfg.cinderQPS)
+		qps = fmt.Sprintf("%g a second, the floors paced alike", cfg.cinderQPS)
 	}
-	fmt.Fprintf(&b, "Run on %s, %d cores (%s). %d OpenStackVolumes of 1 GiB in %d Project namespaces (each with its tier's storage quota), against the OpenStack fake: every Cinder volume is `creating` for exactly %s, and every request waits a fixed latency before it is served. The operator runs in process as its shipped ServiceAccount with its shipped ClusterRole and admission policies, --concurrency %d and main.go's defaults otherwise, --cinder-qps %s; kube-controller-manager's PersistentVolume binder binds the claims. The clock runs from the first create until every OpenStackVolume is Ready (reason Bound). ",
-		time.Now().UTC().Format("2006-01-02"), runtime.NumCPU(), runtime.GOOS+"/"+runtime.GOARCH, cfg.volumes, cfg.volumeNamespaces, cfg.cinderCreateDelay, cfg.volumesConcurrency, qps)
-	fmt.Fprintf(&b, "The floor sends, with gophercloud and at most %d requests in flight (the operator's workers), one create per volume and then reads it until it is available: *ideal*, a single GET at the instant it settles (create's answer + %s), which knows the delay; *schedule*, GETs on the operator's own schedule (after --poll-min = %s, doubling up to --poll-max), which knows nothing the operator does not.\n\n",
+	fmt.Fprintf(&b, "Run on %s, %d cores (%s). %d OpenStackVolumes of 1 GiB in %d Project namespaces (each with its tier's storage quota atrium-storage), against the OpenStack fake: every Cinder volume is `creating` for exactly %s, and every request waits a fixed latency before it is served. "+
+		"The operator runs in process as its shipped ServiceAccount, with its shipped ClusterRole and admission policies, --concurrency %d and main.go's defaults otherwise, --cinder-qps %s. "+
+		"kube-controller-manager's PersistentVolume binder binds the claims, its client limit lifted (%s) except in the last row. "+
+		"The clock runs from the first create until every OpenStackVolume is Ready with reason Bound.\n\n",
+		time.Now().UTC().Format("2006-01-02"), goruntime.NumCPU(), goruntime.GOOS+"/"+goruntime.GOARCH, cfg.volumes, cfg.volumeNamespaces, cfg.cinderCreateDelay, cfg.volumesConcurrency, qps, strings.Join(liftedBinder, " "))
+	fmt.Fprintf(&b, "The floors send with gophercloud, at most %d requests in flight (the operator's workers), one create per volume, then read it until it is available: *ideal*, one GET at the instant it settles (the create's answer + %s), which knows the delay; *schedule*, GETs on the operator's own schedule (--poll-min %s after the create's answer, doubling up to --poll-max), which knows nothing the operator does not.\n\n",
 		cfg.volumesConcurrency, cfg.cinderCreateDelay, volumesShipped.pollMin)
 	b.WriteString("| Cinder latency | floor: ideal GET | floor: operator's schedule | operator, until every volume is Bound | ratio to each floor | Cinder requests per volume (ideal / schedule / operator) | operator's API writes per volume |\n|---|---|---|---|---|---|---|\n")
 	var details strings.Builder
-	for _, latency := range cfg.cinderLatencies {
+	n := float64(cfg.volumes)
+	describe := func(title string, run volumesRun) {
+		fmt.Fprintf(&details, "\n**%s.** Cinder requests: %s. The operator's writes to the API server: %s (mean time each: %s); %d reconciles (%.1f a volume) of %s on average. ",
+			title, routes(run.cinder), routes(run.writes), run.writeLatency, run.reconciles, float64(run.reconciles)/n, fmtDur(run.reconcileTime))
+		if run.others != nil {
+			fmt.Fprintf(&details, "Everyone else's writes meanwhile (the benchmark's %d creates, the binder, the quota admission and controller): %s. ", cfg.volumes, routes(run.others))
+		}
+		if run.cpu != nil {
+			total := 0.0
+			var parts []string
+			for _, k := range sortedCPU(run.cpu) {
+				total += run.cpu[k]
+				parts = append(parts, fmt.Sprintf("%s %.1f s", k, run.cpu[k]))
+			}
+			fmt.Fprintf(&details, "CPU time during the run: %s; %.1f s in all, %.0f%% of the machine's %d cores over %.1f s. ", strings.Join(parts, ", "), total, 100*total/(run.took.Seconds()*float64(goruntime.NumCPU())), goruntime.NumCPU(), run.took.Seconds())
+		}
+		details.WriteString("Where a volume's time goes (over the volumes):\n\n")
+		details.WriteString(run.phases)
+	}
+	var stockRow string
+	var stock volumesRun
+	for i, latency := range cfg.cinderLatencies {
 		ideal, idealReq, err := volumesFloor(cfg, latency, false)
 		if err != nil {
 			return "", err
@@ -96,22 +130,31 @@ func benchVolumes(cfg config) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		run, err := volumesOperator(cfg, latency)
+		run, err := volumesOperator(cfg, latency, liftedBinder)
 		if err != nil {
 			return "", err
 		}
-		n := float64(cfg.volumes)
 		fmt.Fprintf(&b, "| %s | %.1fs | %.1fs | %.1fs | **%.2f** / **%.2f** | %.2f / %.2f / %.2f | %.2f |\n", latency,
 			ideal.Seconds(), sched.Seconds(), run.took.Seconds(), run.took.Seconds()/ideal.Seconds(), run.took.Seconds()/sched.Seconds(),
 			float64(cinderPerVolume(idealReq))/n, float64(cinderPerVolume(schedReq))/n, float64(cinderPerVolume(run.cinder))/n, float64(sum(run.writes))/n)
-		fmt.Fprintf(&details, "\n**%s a request.** Cinder requests: floor (ideal) %s; floor (schedule) %s; operator %s. ", latency, routes(idealReq), routes(schedReq), routes(run.cinder))
-		fmt.Fprintf(&details, "The operator's writes to the API server: %s, taking on average %s; %d reconciles (%.1f a volume) of %s on average. ", routes(run.writes), run.writeLatency, run.reconciles, float64(run.reconciles)/n, fmtDur(run.reconcileTime))
-		if run.others != nil {
-			fmt.Fprintf(&details, "Everyone else's writes meanwhile (the benchmark's %d creates, the binder, the quota controller): %s. ", cfg.volumes, routes(run.others))
+		fmt.Fprintf(&details, "\n**Floors, %s a request.** ideal: %s; schedule: %s.\n", latency, routes(idealReq), routes(schedReq))
+		describe(fmt.Sprintf("Operator, %s a request", latency), run)
+		if i > 0 || !cfg.stockBinder {
+			continue
 		}
-		details.WriteString("Where a volume's time goes (mean / median / 90th percentile over the volumes):\n\n")
-		details.WriteString(run.phases)
+		// The same with kube-controller-manager as it comes: the binder's
+		// limit, not the operator's, then sets the pace.
+		stock, err = volumesOperator(cfg, latency, nil)
+		if err != nil {
+			return "", err
+		}
+		stockRow = fmt.Sprintf("| %s, kube-controller-manager's own client limit (20/s, burst 30) | | | %.1fs | **%.2f** / **%.2f** | – / – / %.2f | %.2f |\n", latency,
+			stock.took.Seconds(), stock.took.Seconds()/ideal.Seconds(), stock.took.Seconds()/sched.Seconds(), float64(cinderPerVolume(stock.cinder))/n, float64(sum(stock.writes))/n)
 	}
+	if stockRow != "" {
+		describe(fmt.Sprintf("Operator, %s a request, kube-controller-manager's own client limit", cfg.cinderLatencies[0]), stock)
+	}
+	b.WriteString(stockRow)
 	b.WriteString(details.String())
 	fmt.Fprintf(&b, "\nAim: ratio ≤ 1.3. Reproduce with `make bench` (or `go run ./hack/bench -only volumes -volumes N -cinder-latency 50ms,200ms -cinder-create-delay 2s`).\n")
 	return b.String(), nil
@@ -253,16 +296,18 @@ type volumesRun struct {
 	others        map[string]int
 	reconciles    int
 	reconcileTime time.Duration
-	writeLatency  string
-	phases        string
+	// cpu is the CPU time used during the run, by process.
+	cpu          map[string]float64
+	writeLatency string
+	phases       string
 }
 
 // volumesOperator provisions the volumes through the operator, on a
 // fresh control plane and a fresh cloud.
-func volumesOperator(cfg config, latency time.Duration) (volumesRun, error) {
+func volumesOperator(cfg config, latency time.Duration, kcmArgs []string) (volumesRun, error) {
 	ctx := context.Background()
 	fmt.Printf("    operator: %d OpenStackVolumes, %s a request, from cold until all are Bound\n", cfg.volumes, latency)
-	env, err := testenv.Start(testenv.Options{})
+	env, err := testenv.Start(testenv.Options{ControllerManagerArgs: kcmArgs})
 	if err != nil {
 		return volumesRun{}, err
 	}
@@ -315,6 +360,15 @@ func volumesOperator(cfg config, latency time.Duration) (volumesRun, error) {
 	}
 	from := len(fake.Log())
 	writes.reset()
+	cpuBefore := runCPU()
+	profiled := make(chan error, 1)
+	if apiServerProfile != "" {
+		path := apiServerProfile
+		apiServerProfile = "" // the first run only
+		go func() { profiled <- profileAPIServer(ctx, env, path, 30*time.Second) }()
+	} else {
+		profiled <- nil
+	}
 	start := time.Now()
 	err = parallel(cfg.volumes, 10, func(i int) error {
 		v := &storagev1.OpenStackVolume{
@@ -337,6 +391,14 @@ func volumesOperator(cfg config, latency time.Duration) (volumesRun, error) {
 		err = fmt.Errorf("not all %d volumes Bound after 10 minutes", cfg.volumes)
 	}
 	run := volumesRun{took: time.Since(start), cinder: requestCounts(fake, from), writes: writes.snapshot()}
+	for k, v := range runCPU() {
+		if d := v - cpuBefore[k]; d > 0 {
+			if run.cpu == nil {
+				run.cpu = map[string]float64{}
+			}
+			run.cpu[k] = d
+		}
+	}
 	if err != nil {
 		return run, err
 	}
@@ -350,6 +412,9 @@ func volumesOperator(cfg config, latency time.Duration) (volumesRun, error) {
 				}
 			}
 		}
+	}
+	if err := <-profiled; err != nil {
+		fmt.Printf("    (no API server profile: %v)\n", err)
 	}
 	run.phases = tl.report(cfg.cinderCreateDelay)
 	run.writeLatency = writes.latencies()
@@ -472,6 +537,63 @@ func startVolumesOperator(ctx context.Context, env *testenv.Env, opCfg *rest.Con
 		return nil, fmt.Errorf("the operator's caches did not sync")
 	}
 	return func() { cancel(); <-done }, nil
+}
+
+// runCPU is the CPU time (user and system) used so far by this
+// process (the operator, the OpenStack fake, the watches) and by its
+// children (etcd, kube-apiserver, kube-controller-manager), by name.
+func runCPU() map[string]float64 {
+	out := map[string]float64{"benchmark process (operator, OpenStack fake)": cpuSeconds(os.Getpid())}
+	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", os.Getpid()))
+	for _, f := range tasks {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		for _, field := range strings.Fields(string(b)) {
+			pid, err := strconv.Atoi(field)
+			if err != nil {
+				continue
+			}
+			comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+			if err != nil {
+				continue
+			}
+			out[strings.TrimSpace(string(comm))] += cpuSeconds(pid)
+		}
+	}
+	return out
+}
+
+// sortedCPU are the keys of m, the busiest first.
+func sortedCPU(m map[string]float64) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b string) int {
+		switch {
+		case m[a] > m[b]:
+			return -1
+		case m[a] < m[b]:
+			return 1
+		}
+		return strings.Compare(a, b)
+	})
+	return keys
+}
+
+// profileAPIServer writes a CPU profile of the API server over d.
+func profileAPIServer(ctx context.Context, env *testenv.Env, path string, d time.Duration) error {
+	cs, err := kubernetes.NewForConfig(rest.CopyConfig(env.Config))
+	if err != nil {
+		return err
+	}
+	body, err := cs.Discovery().RESTClient().Get().AbsPath("/debug/pprof/profile").Param("seconds", strconv.Itoa(int(d.Seconds()))).Timeout(d + time.Minute).DoRaw(ctx)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, body, 0o644)
 }
 
 // apiCounter counts the writes a client sends, by verb and resource,
@@ -694,8 +816,8 @@ type timeline struct {
 }
 
 type volumeTimes struct {
-	created, lookup, createSent, createDone, available, pv, bound, ready time.Time
-	lists, getsCreating, getsAfter                                       int
+	created, lookup, createSent, createDone, available, pv, nudged, bound, ready time.Time
+	lists, getsCreating, getsAfter                                               int
 }
 
 func newTimeline() *timeline {
@@ -738,76 +860,101 @@ func (t *timeline) seen(uid types.UID, vol *cinder.Volume, get bool) {
 	})
 }
 
-// watch notes when each PersistentVolume appears, each claim binds and
-// each OpenStackVolume turns Ready; the channel reports once n are Ready.
+// watch notes when each PersistentVolume appears, each claim is nudged
+// and binds and each OpenStackVolume turns Ready; the channel reports once
+// n are Ready.
 func (t *timeline) watch(ctx context.Context, env *testenv.Env, n int) (<-chan error, error) {
 	wc, err := client.NewWithWatch(env.Config, client.Options{Scheme: env.Scheme})
 	if err != nil {
 		return nil, err
 	}
 	own := client.HasLabels{storagev1.VolumeUIDLabel}
-	pvs, err := wc.Watch(ctx, &corev1.PersistentVolumeList{}, own)
-	if err != nil {
-		return nil, err
-	}
-	claims, err := wc.Watch(ctx, &corev1.PersistentVolumeClaimList{}, own)
-	if err != nil {
-		pvs.Stop()
-		return nil, err
-	}
-	vols, err := wc.Watch(ctx, &storagev1.OpenStackVolumeList{})
-	if err != nil {
-		pvs.Stop()
-		claims.Stop()
-		return nil, err
-	}
-	go func() {
-		defer pvs.Stop()
-		for ev := range pvs.ResultChan() {
-			if pv, ok := ev.Object.(*corev1.PersistentVolume); ok {
-				t.note(types.UID(pv.Labels[storagev1.VolumeUIDLabel]), func(v *volumeTimes) {
-					if v.pv.IsZero() {
-						v.pv = time.Now()
-					}
-				})
+	go follow(ctx, wc, &corev1.PersistentVolumeList{}, own, func(o client.Object) {
+		t.note(types.UID(o.GetLabels()[storagev1.VolumeUIDLabel]), func(v *volumeTimes) {
+			if v.pv.IsZero() {
+				v.pv = time.Now()
 			}
+		})
+	})
+	go follow(ctx, wc, &corev1.PersistentVolumeClaimList{}, own, func(o client.Object) {
+		c, ok := o.(*corev1.PersistentVolumeClaim)
+		if !ok {
+			return
 		}
-	}()
-	go func() {
-		defer claims.Stop()
-		for ev := range claims.ResultChan() {
-			if c, ok := ev.Object.(*corev1.PersistentVolumeClaim); ok && c.Status.Phase == corev1.ClaimBound {
-				t.note(types.UID(c.Labels[storagev1.VolumeUIDLabel]), func(v *volumeTimes) {
-					if v.bound.IsZero() {
-						v.bound = time.Now()
-					}
-				})
+		at := time.Now()
+		t.note(types.UID(c.Labels[storagev1.VolumeUIDLabel]), func(v *volumeTimes) {
+			if v.nudged.IsZero() && c.Annotations[controllers.BindingAnnotation] != "" {
+				v.nudged = at
 			}
-		}
-	}()
+			if v.bound.IsZero() && c.Status.Phase == corev1.ClaimBound {
+				v.bound = at
+			}
+		})
+	})
 	done := make(chan error, 1)
+	var mu sync.Mutex
+	ready := map[types.UID]bool{}
+	watchCtx, stop := context.WithCancel(ctx)
 	go func() {
-		defer vols.Stop()
-		ready := map[types.UID]bool{}
-		for ev := range vols.ResultChan() {
-			v, ok := ev.Object.(*storagev1.OpenStackVolume)
-			if !ok {
-				continue
+		<-watchCtx.Done()
+		mu.Lock()
+		defer mu.Unlock()
+		if len(ready) < n {
+			done <- fmt.Errorf("%d of %d volumes Ready: %w", len(ready), n, ctx.Err())
+		}
+	}()
+	go follow(watchCtx, wc, &storagev1.OpenStackVolumeList{}, nil, func(o client.Object) {
+		v, ok := o.(*storagev1.OpenStackVolume)
+		if !ok {
+			return
+		}
+		c := meta.FindStatusCondition(v.Status.Conditions, storagev1.ConditionReady)
+		mu.Lock()
+		defer mu.Unlock()
+		if c == nil || c.Status != metav1.ConditionTrue || c.Reason != "Bound" || c.ObservedGeneration != v.Generation || ready[v.UID] || len(ready) >= n {
+			return
+		}
+		ready[v.UID] = true
+		t.note(v.UID, func(vt *volumeTimes) { vt.ready = time.Now() })
+		if len(ready) == n {
+			done <- nil
+			stop()
+		}
+	})
+	return done, nil
+}
+
+// follow hands every object of the list's kind to f as it is now and at
+// each change, until ctx ends: a watch the API server closes (as it does
+// with a watcher that falls behind) is opened again after a fresh list.
+func follow(ctx context.Context, wc client.WithWatch, list client.ObjectList, sel client.ListOption, f func(client.Object)) {
+	var opts []client.ListOption
+	if sel != nil {
+		opts = append(opts, sel)
+	}
+	for ctx.Err() == nil {
+		l := list.DeepCopyObject().(client.ObjectList)
+		if err := wc.List(ctx, l, opts...); err != nil {
+			time.Sleep(100 * time.Millisecond)
+			continue
+		}
+		_ = meta.EachListItem(l, func(o runtime.Object) error {
+			if co, ok := o.(client.Object); ok {
+				f(co)
 			}
-			c := meta.FindStatusCondition(v.Status.Conditions, storagev1.ConditionReady)
-			if c == nil || c.Status != metav1.ConditionTrue || c.Reason != "Bound" || c.ObservedGeneration != v.Generation || ready[v.UID] {
-				continue
-			}
-			ready[v.UID] = true
-			t.note(v.UID, func(vt *volumeTimes) { vt.ready = time.Now() })
-			if len(ready) >= n {
-				done <- nil
-				return
+			return nil
+		})
+		w, err := wc.Watch(ctx, list.DeepCopyObject().(client.ObjectList), append(opts, &client.ListOptions{Raw: &metav1.ListOptions{ResourceVersion: l.GetResourceVersion()}})...)
+		if err != nil {
+			continue
+		}
+		for ev := range w.ResultChan() {
+			if co, ok := ev.Object.(client.Object); ok && ev.Type != watch.Error {
+				f(co)
 			}
 		}
-		done <- fmt.Errorf("watch ended with %d of %d volumes Ready", len(ready), n)
-	}()
-	return done, nil
+		w.Stop()
+	}
 }
 
 // report renders the phases of the volumes' provisioning.
@@ -824,7 +971,18 @@ func (t *timeline) report(delay time.Duration) string {
 		{"create sent → answered", func(v *volumeTimes) time.Duration { return v.createDone.Sub(v.createSent) }},
 		{fmt.Sprintf("answered → seen available (%s of it creating)", delay), func(v *volumeTimes) time.Duration { return v.available.Sub(v.createDone) }},
 		{"seen available → PersistentVolume made", func(v *volumeTimes) time.Duration { return v.pv.Sub(v.available) }},
-		{"PersistentVolume made → claim Bound", func(v *volumeTimes) time.Duration { return v.bound.Sub(v.pv) }},
+		{"PersistentVolume made → claim nudged (the operator, once it sees the PersistentVolume)", func(v *volumeTimes) time.Duration {
+			if v.nudged.IsZero() {
+				return 0
+			}
+			return v.nudged.Sub(v.pv)
+		}},
+		{"claim nudged → Bound (the binder)", func(v *volumeTimes) time.Duration {
+			if v.nudged.IsZero() {
+				return v.bound.Sub(v.pv)
+			}
+			return v.bound.Sub(v.nudged)
+		}},
 		{"claim Bound → Ready", func(v *volumeTimes) time.Duration { return v.ready.Sub(v.bound) }},
 		{"**created → Ready**", func(v *volumeTimes) time.Duration { return v.ready.Sub(v.created) }},
 	}
