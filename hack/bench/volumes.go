@@ -559,7 +559,11 @@ func runCPU() map[string]float64 {
 			if err != nil {
 				continue
 			}
-			out[strings.TrimSpace(string(comm))] += cpuSeconds(pid)
+			name := strings.TrimSpace(string(comm))
+			if name == "kube-controller" { // comm keeps 15 characters
+				name = "kube-controller-manager"
+			}
+			out[name] += cpuSeconds(pid)
 		}
 	}
 	return out
