@@ -47,6 +47,10 @@ type config struct {
 // planes (-no-controller-manager).
 var noControllerManager bool
 
+// apiServerProfile is where the volumes benchmark writes its API server's
+// CPU profile (-apiserver-cpuprofile).
+var apiServerProfile string
+
 var benchmarks = []benchmark{
 	{"projects", benchProjects},
 	{"hostnames", benchHostnames},
@@ -74,6 +78,7 @@ func main() {
 	cinderQPS := flag.Float64("cinder-qps", 0, "The volumes operator's --cinder-qps, the floor paced alike; 0 lifts it (the report's figures).")
 	stockBinder := flag.Bool("stock-binder", true, "Run the volumes benchmark once more, at the first latency, with kube-controller-manager's own client limit.")
 	cpuProfile := flag.String("cpuprofile", "", "Write a CPU profile of the whole run here (go tool pprof).")
+	flag.StringVar(&apiServerProfile, "apiserver-cpuprofile", "", "Write a CPU profile of the volumes benchmark's API server, over its first operator run, here (go tool pprof).")
 	flag.BoolVar(&noControllerManager, "no-controller-manager", false, "Run the control planes without kube-controller-manager (to tell its cost from the components'); the report's figures are with it.")
 	flag.Parse()
 	ctrl.SetLogger(logr.Discard())

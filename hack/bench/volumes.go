@@ -361,6 +361,14 @@ func volumesOperator(cfg config, latency time.Duration, kcmArgs []string) (volum
 	from := len(fake.Log())
 	writes.reset()
 	cpuBefore := runCPU()
+	profiled := make(chan error, 1)
+	if apiServerProfile != "" {
+		path := apiServerProfile
+		apiServerProfile = "" // the first run only
+		go func() { profiled <- profileAPIServer(ctx, env, path, 30*time.Second) }()
+	} else {
+		profiled <- nil
+	}
 	start := time.Now()
 	err = parallel(cfg.volumes, 10, func(i int) error {
 		v := &storagev1.OpenStackVolume{
@@ -404,6 +412,9 @@ func volumesOperator(cfg config, latency time.Duration, kcmArgs []string) (volum
 				}
 			}
 		}
+	}
+	if err := <-profiled; err != nil {
+		fmt.Printf("    (no API server profile: %v)\n", err)
 	}
 	run.phases = tl.report(cfg.cinderCreateDelay)
 	run.writeLatency = writes.latencies()
@@ -548,7 +559,11 @@ func runCPU() map[string]float64 {
 			if err != nil {
 				continue
 			}
-			out[strings.TrimSpace(string(comm))] += cpuSeconds(pid)
+			name := strings.TrimSpace(string(comm))
+			if name == "kube-controller" { // comm keeps 15 characters
+				name = "kube-controller-manager"
+			}
+			out[name] += cpuSeconds(pid)
 		}
 	}
 	return out
@@ -570,6 +585,19 @@ func sortedCPU(m map[string]float64) []string {
 		return strings.Compare(a, b)
 	})
 	return keys
+}
+
+// profileAPIServer writes a CPU profile of the API server over d.
+func profileAPIServer(ctx context.Context, env *testenv.Env, path string, d time.Duration) error {
+	cs, err := kubernetes.NewForConfig(rest.CopyConfig(env.Config))
+	if err != nil {
+		return err
+	}
+	body, err := cs.Discovery().RESTClient().Get().AbsPath("/debug/pprof/profile").Param("seconds", strconv.Itoa(int(d.Seconds()))).Timeout(d + time.Minute).DoRaw(ctx)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, body, 0o644)
 }
 
 // apiCounter counts the writes a client sends, by verb and resource,
