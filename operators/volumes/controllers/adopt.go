@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"fmt"
 	"maps"
 
 	corev1 "k8s.io/api/core/v1"
@@ -49,7 +50,7 @@ func (r *VolumeReconciler) mayTake(v *storagev1.OpenStackVolume, nsUID string, m
 func (r *VolumeReconciler) adopt(ctx context.Context, v *storagev1.OpenStackVolume) (*cinder.Volume, *outcome) {
 	id := v.Spec.Source.VolumeID
 	refuse := func(format string, args ...any) (*cinder.Volume, *outcome) {
-		msg := sprintf(format, args...)
+		msg := fmt.Sprintf(format, args...)
 		r.event(v, corev1.EventTypeWarning, "AdoptionRefused", "Adopt", "%s", msg)
 		o := outcome{ready: notReady("AdoptionRefused", "%s", msg), failed: true, after: r.MaxBackoff}
 		return nil, &o
@@ -128,7 +129,7 @@ func (r *VolumeReconciler) adopt(ctx context.Context, v *storagev1.OpenStackVolu
 func (r *VolumeReconciler) fromSnapshot(ctx context.Context, v *storagev1.OpenStackVolume) (*cinder.Volume, *outcome) {
 	id := v.Spec.Source.SnapshotID
 	refuse := func(format string, args ...any) (*cinder.Volume, *outcome) {
-		msg := sprintf(format, args...)
+		msg := fmt.Sprintf(format, args...)
 		r.event(v, corev1.EventTypeWarning, "SnapshotRefused", "Create", "%s", msg)
 		o := outcome{ready: notReady("SnapshotRefused", "%s", msg), failed: true, after: r.MaxBackoff}
 		return nil, &o

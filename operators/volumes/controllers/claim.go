@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"fmt"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -81,7 +82,7 @@ func (r *VolumeReconciler) claim(ctx context.Context, v *storagev1.OpenStackVolu
 // quotaOr is the outcome of a failed claim write: the tier's quota, or a
 // failure to retry.
 func quotaOr(err error, format string, args ...any) *outcome {
-	what := sprintf(format, args...)
+	what := fmt.Sprintf(format, args...)
 	if apierrors.IsForbidden(err) && strings.Contains(err.Error(), "exceeded quota") {
 		q := cond(metav1.ConditionTrue, "TierQuota", "%s: %s", what, apiMessage(err))
 		o := outcome{ready: notReady("QuotaExceeded", "%s: the Project's storage quota is used up; delete a volume or ask for a larger tier", what), quota: &q, failed: true}

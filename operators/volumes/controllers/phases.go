@@ -14,8 +14,6 @@ import (
 	"github.com/atrium-dev/atrium/operators/volumes/cinder"
 )
 
-var sprintf = fmt.Sprintf
-
 // busy are the Cinder statuses of a volume Cinder is still working on.
 var busy = map[string]bool{
 	"creating": true, "extending": true, "downloading": true, "reserved": true,
@@ -177,8 +175,8 @@ func (r *VolumeReconciler) create(ctx context.Context, v *storagev1.OpenStackVol
 		}
 		return nil, &o
 	}
-	req.Name = sprintf("%s-%s", v.Namespace, v.Name)
-	req.Description = sprintf("OpenStackVolume %s/%s of cluster %s (Atrium)", v.Namespace, v.Name, r.Cluster)
+	req.Name = fmt.Sprintf("%s-%s", v.Namespace, v.Name)
+	req.Description = fmt.Sprintf("OpenStackVolume %s/%s of cluster %s (Atrium)", v.Namespace, v.Name, r.Cluster)
 	req.Metadata = r.metadata(v, nsUID)
 	vol, err := r.Cinder.Create(ctx, req)
 	if cinder.Gated(err) {
@@ -262,7 +260,7 @@ func (r *VolumeReconciler) extend(ctx context.Context, v *storagev1.OpenStackVol
 	}
 	r.unlearn(v.UID)
 	if err := r.Cinder.Extend(ctx, vol.ID, want); err != nil {
-		o := cinderFailed(sprintf("extending Cinder volume %s to %d GiB", vol.ID, want), err)
+		o := cinderFailed(fmt.Sprintf("extending Cinder volume %s to %d GiB", vol.ID, want), err)
 		return &o
 	}
 	r.event(v, corev1.EventTypeNormal, "Extending", "Extend", "Cinder volume %s grows from %d to %d GiB", vol.ID, vol.Size, want)

@@ -7,6 +7,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	storagev1 "github.com/atrium-dev/atrium/apis/storage/v1alpha1"
@@ -61,7 +62,7 @@ func (r *VolumeReconciler) desiredPV(v *storagev1.OpenStackVolume, vol *cinder.V
 			AccessModes:                   []corev1.PersistentVolumeAccessMode{accessMode(v)},
 			PersistentVolumeReclaimPolicy: corev1.PersistentVolumeReclaimRetain,
 			StorageClassName:              storagev1.StorageClassName,
-			VolumeMode:                    ptrTo(corev1.PersistentVolumeFilesystem),
+			VolumeMode:                    ptr.To(corev1.PersistentVolumeFilesystem),
 			ClaimRef: &corev1.ObjectReference{
 				APIVersion: "v1", Kind: "PersistentVolumeClaim",
 				Namespace: pvc.Namespace, Name: pvc.Name, UID: pvc.UID,
@@ -78,5 +79,3 @@ func (r *VolumeReconciler) desiredPV(v *storagev1.OpenStackVolume, vol *cinder.V
 	}
 	return pv
 }
-
-func ptrTo[T any](v T) *T { return &v }
