@@ -37,6 +37,7 @@ type config struct {
 	volumes            int
 	volumeNamespaces   int
 	volumesConcurrency int
+	cinderInFlight     int
 	cinderCreateDelay  time.Duration
 	cinderLatencies    []time.Duration
 	cinderQPS          float64
@@ -72,7 +73,8 @@ func main() {
 	gitlabLatency := flag.String("gitlab-latency", "50ms,200ms", "Latencies of every request to the GitLab fake, one run each (comma-separated).")
 	volumes := flag.Int("volumes", 500, "OpenStackVolumes to provision.")
 	volumeNamespaces := flag.Int("volume-namespaces", 5, "Project namespaces the OpenStackVolumes are spread over.")
-	volumesConcurrency := flag.Int("volumes-concurrency", 8, "The volumes operator's --concurrency (its default), and the floor's requests in flight.")
+	volumesConcurrency := flag.Int("volumes-concurrency", 32, "The volumes operator's --concurrency (its default).")
+	cinderInFlight := flag.Int("cinder-in-flight", 8, "The volumes operator's --cinder-in-flight (its default), and the floor's requests in flight.")
 	cinderCreateDelay := flag.Duration("cinder-create-delay", 2*time.Second, "How long every Cinder volume is creating.")
 	cinderLatency := flag.String("cinder-latency", "50ms,200ms", "Latencies of every request to the OpenStack fake, one run each (comma-separated).")
 	cinderQPS := flag.Float64("cinder-qps", 0, "The volumes operator's --cinder-qps, the floor paced alike; 0 lifts it (the report's figures).")
@@ -98,7 +100,7 @@ func main() {
 	}
 	cfg := config{projects: *projects, clients: *clients, concurrency: *concurrency, hostnames: *hostnames,
 		sites: *sites, pagesConcurrency: *pagesConcurrency,
-		volumes: *volumes, volumeNamespaces: *volumeNamespaces, volumesConcurrency: *volumesConcurrency,
+		volumes: *volumes, volumeNamespaces: *volumeNamespaces, volumesConcurrency: *volumesConcurrency, cinderInFlight: *cinderInFlight,
 		cinderCreateDelay: *cinderCreateDelay, cinderQPS: *cinderQPS, stockBinder: *stockBinder}
 	cfg.gitlabLatencies = durations("-gitlab-latency", *gitlabLatency)
 	cfg.cinderLatencies = durations("-cinder-latency", *cinderLatency)

@@ -92,12 +92,12 @@ func benchVolumes(cfg config) (string, error) {
 		qps = fmt.Sprintf("%g a second, the floors paced alike", cfg.cinderQPS)
 	}
 	fmt.Fprintf(&b, "Run on %s, %d cores (%s). %d OpenStackVolumes of 1 GiB in %d Project namespaces (each with its tier's storage quota atrium-storage), against the OpenStack fake: every Cinder volume is `creating` for exactly %s, and every request waits a fixed latency before it is served. "+
-		"The operator runs in process as its shipped ServiceAccount, with its shipped ClusterRole and admission policies, --concurrency %d and main.go's defaults otherwise, --cinder-qps %s. "+
+		"The operator runs in process as its shipped ServiceAccount, with its shipped ClusterRole and admission policies, --concurrency %d, --cinder-in-flight %d and main.go's defaults otherwise, --cinder-qps %s. "+
 		"kube-controller-manager's PersistentVolume binder binds the claims, its client limit lifted (%s) except in the last row. "+
 		"The clock runs from the first create until every OpenStackVolume is Ready with reason Bound.\n\n",
-		time.Now().UTC().Format("2006-01-02"), goruntime.NumCPU(), goruntime.GOOS+"/"+goruntime.GOARCH, cfg.volumes, cfg.volumeNamespaces, cfg.cinderCreateDelay, cfg.volumesConcurrency, qps, strings.Join(liftedBinder, " "))
-	fmt.Fprintf(&b, "The floors send with gophercloud, at most %d requests in flight (the operator's workers), one create per volume, then read it until it is available: *ideal*, one GET at the instant it settles (the create's answer + %s), which knows the delay; *schedule*, GETs on the operator's own schedule (--poll-min %s after the create's answer, doubling up to --poll-max), which knows nothing the operator does not.\n\n",
-		cfg.volumesConcurrency, cfg.cinderCreateDelay, volumesShipped.pollMin)
+		time.Now().UTC().Format("2006-01-02"), goruntime.NumCPU(), goruntime.GOOS+"/"+goruntime.GOARCH, cfg.volumes, cfg.volumeNamespaces, cfg.cinderCreateDelay, cfg.volumesConcurrency, cfg.cinderInFlight, qps, strings.Join(liftedBinder, " "))
+	fmt.Fprintf(&b, "The floors send with gophercloud, at most %d requests in flight (the operator's --cinder-in-flight), one create per volume, then read it until it is available: *ideal*, one GET at the instant it settles (the create's answer + %s), which knows the delay; *schedule*, GETs on the operator's own schedule (--poll-min %s after the create's answer, doubling up to --poll-max), which knows nothing the operator does not.\n\n",
+		cfg.cinderInFlight, cfg.cinderCreateDelay, volumesShipped.pollMin)
 	b.WriteString("| Cinder latency | floor: ideal GET | floor: operator's schedule | operator, until every volume is Bound | ratio to each floor | Cinder requests per volume (ideal / schedule / operator) | operator's API writes per volume |\n|---|---|---|---|---|---|---|\n")
 	var details strings.Builder
 	n := float64(cfg.volumes)
@@ -201,7 +201,7 @@ func requestCounts(fake *openstackfake.Server, from int) map[string]int {
 }
 
 // volumesFloor creates the volumes directly and reads each until it is
-// available, at most cfg.volumesConcurrency requests at a time (in the
+// available, at most cfg.cinderInFlight requests at a time (in the
 // order they queue, as the operator's work queue hands volumes to its
 // workers). With schedule, each volume is read on the operator's polling
 // schedule; without, once, at the instant it settles.
@@ -211,7 +211,7 @@ func volumesFloor(cfg config, latency time.Duration, schedule bool) (time.Durati
 	if schedule {
 		how = "GETs on the operator's schedule"
 	}
-	fmt.Printf("    floor: %d creates, then %s, %d in flight, %s a request\n", cfg.volumes, how, cfg.volumesConcurrency, latency)
+	fmt.Printf("    floor: %d creates, then %s, %d in flight, %s a request\n", cfg.volumes, how, cfg.cinderInFlight, latency)
 	fake, id, secret := volumesFake(cfg, latency)
 	defer fake.Close()
 	provider, err := openstack.AuthenticatedClient(ctx, gophercloud.AuthOptions{
@@ -228,7 +228,7 @@ func volumesFloor(cfg config, latency time.Duration, schedule bool) (time.Durati
 	if cfg.cinderQPS > 0 {
 		pace = rate.NewLimiter(rate.Limit(cfg.cinderQPS), volumesShipped.cinderBurst)
 	}
-	slots := make(chan struct{}, cfg.volumesConcurrency)
+	slots := make(chan struct{}, cfg.cinderInFlight)
 	send := func(f func() error) error {
 		slots <- struct{}{}
 		defer func() { <-slots }()
@@ -487,7 +487,7 @@ func startVolumesOperator(ctx context.Context, env *testenv.Env, opCfg *rest.Con
 	if err != nil {
 		return nil, err
 	}
-	cc.Timeout, cc.QPS, cc.Burst = volumesShipped.cinderTimeout, 1e6, 1e6
+	cc.Timeout, cc.QPS, cc.Burst, cc.InFlight = volumesShipped.cinderTimeout, 1e6, 1e6, cfg.cinderInFlight
 	if cfg.cinderQPS > 0 {
 		cc.QPS, cc.Burst = cfg.cinderQPS, volumesShipped.cinderBurst
 	}
@@ -763,22 +763,17 @@ func histogramSum(name, label, value string) (float64, uint64) {
 }
 
 // timedCinder stands between the operator and Cinder and notes, per
-// volume, when it was looked up, created and seen available.
+// volume, when it was created and seen available, and how often it was
+// looked up.
 type timedCinder struct {
 	controllers.Cinder
 	tl *timeline
 }
 
 func (t *timedCinder) List(ctx context.Context, match map[string]string) ([]*cinder.Volume, error) {
-	start := time.Now()
 	vols, err := t.Cinder.List(ctx, match)
 	if uid := match[storagev1.MetaUID]; uid != "" {
-		t.tl.note(types.UID(uid), func(v *volumeTimes) {
-			if v.lookup.IsZero() {
-				v.lookup = start
-			}
-			v.lists++
-		})
+		t.tl.note(types.UID(uid), func(v *volumeTimes) { v.lists++ })
 	}
 	for _, vol := range vols {
 		t.tl.seen(types.UID(vol.Metadata[storagev1.MetaUID]), vol, false)
@@ -820,7 +815,7 @@ type timeline struct {
 }
 
 type volumeTimes struct {
-	created, lookup, createSent, createDone, available, pv, nudged, bound, ready time.Time
+	created, createSent, createDone, available, pv, nudged, bound, ready time.Time
 	lists, getsCreating, getsAfter                                               int
 }
 
@@ -970,9 +965,8 @@ func (t *timeline) report(delay time.Duration) string {
 		d    func(v *volumeTimes) time.Duration
 	}
 	phases := []phase{
-		{"created → looked up in Cinder (queue, finalizer, claim)", func(v *volumeTimes) time.Duration { return v.lookup.Sub(v.created) }},
-		{"looked up → create sent (the look-up, the create recorded in status)", func(v *volumeTimes) time.Duration { return v.createSent.Sub(v.lookup) }},
-		{"create sent → answered", func(v *volumeTimes) time.Duration { return v.createDone.Sub(v.createSent) }},
+		{"created → create asked (queue, finalizer, claim, the look-up where one is made, the create recorded in status)", func(v *volumeTimes) time.Duration { return v.createSent.Sub(v.created) }},
+		{"create asked → answered (waiting for one of the --cinder-in-flight slots, the request)", func(v *volumeTimes) time.Duration { return v.createDone.Sub(v.createSent) }},
 		{fmt.Sprintf("answered → seen available (%s of it creating)", delay), func(v *volumeTimes) time.Duration { return v.available.Sub(v.createDone) }},
 		{"seen available → PersistentVolume made", func(v *volumeTimes) time.Duration { return v.pv.Sub(v.available) }},
 		{"PersistentVolume made → claim nudged (the operator, once it sees the PersistentVolume)", func(v *volumeTimes) time.Duration {

@@ -29,6 +29,8 @@ type Server struct {
 	state *state
 	faults
 	counts map[string]int
+	// inFlight and maxInFlight count the requests being served.
+	inFlight, maxInFlight int
 	log    []LogEntry
 	nextID int
 }
@@ -129,8 +131,15 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	rt := route(r)
 	s.mu.Lock()
 	s.counts[rt]++
+	s.inFlight++
+	s.maxInFlight = max(s.maxInFlight, s.inFlight)
 	f, delay := s.takeFault(rt)
 	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.inFlight--
+		s.mu.Unlock()
+	}()
 	if delay > 0 {
 		time.Sleep(delay)
 	}
@@ -170,6 +179,13 @@ type LogEntry struct {
 	// Lost is true when the request was processed but the client never
 	// got the answer.
 	Lost bool
+}
+
+// MaxInFlight is the most requests the fake was serving at once.
+func (s *Server) MaxInFlight() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.maxInFlight
 }
 
 // Log returns a copy of the requests served so far.

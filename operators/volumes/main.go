@@ -44,7 +44,8 @@ func main() {
 	grace := flag.Duration("create-grace", time.Minute, "How long after a create was sent a look-up that finds no volume is not trusted (the create may still be on its way); more than --cinder-timeout.")
 	orphanEvery := flag.Duration("orphan-interval", 10*time.Minute, "How often Cinder is compared with the OpenStackVolumes for volumes nobody holds.")
 	answerTTL := flag.Duration("cinder-answer-ttl", 30*time.Second, "How long Cinder's answer that a volume is settled at its size stands for the volume's next reconciles (those its claim and PersistentVolume start while they bind), instead of reading the volume again each time; 0 reads it every time. A spec change, the operator's own changes in Cinder and the resync (longer) always read it afresh.")
-	concurrency := flag.Int("concurrency", 8, "Volumes reconciled at once.")
+	inFlight := flag.Int("cinder-in-flight", 8, "Requests in flight to Cinder at once, at most, whatever --concurrency is; a request waits for its slot at most --cinder-timeout.")
+	concurrency := flag.Int("concurrency", 32, "Volumes reconciled at once. Most of a reconcile's time goes to the API server: Cinder sees no more than --cinder-in-flight requests at once.")
 	opts.Parse()
 	log := ctrl.Log.WithName("setup")
 
@@ -65,7 +66,7 @@ func main() {
 		log.Error(err, "OpenStack credentials")
 		os.Exit(2)
 	}
-	cfg.Timeout, cfg.QPS, cfg.Burst = *timeout, *qps, *burst
+	cfg.Timeout, cfg.QPS, cfg.Burst, cfg.InFlight = *timeout, *qps, *burst, *inFlight
 	api := cinder.New(cfg)
 
 	// Only the operator's own claims and PersistentVolumes are cached.

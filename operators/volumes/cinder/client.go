@@ -44,6 +44,10 @@ type Config struct {
 	// QPS and Burst pace requests to Cinder (10 and 20 when zero).
 	QPS   float64
 	Burst int
+	// InFlight bounds the requests in flight at once (8 when zero): the
+	// operator's workers may be more, as most of their time goes to the
+	// API server, and Cinder sees no more than this whatever they do.
+	InFlight int
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
 }
@@ -70,6 +74,8 @@ func LoadCloud(file, cloud string) (Config, error) {
 type Client struct {
 	cfg  Config
 	gate *gate.Gate
+	// slots holds one token per request in flight.
+	slots chan struct{}
 
 	mu sync.Mutex
 	bs *gophercloud.ServiceClient
@@ -87,8 +93,11 @@ func New(cfg Config) *Client {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.InFlight <= 0 {
+		cfg.InFlight = 8
+	}
 	cfg.Auth.AllowReauth = true
-	return &Client{cfg: cfg, gate: gate.New(cfg.QPS, cfg.Burst, cfg.Now)}
+	return &Client{cfg: cfg, gate: gate.New(cfg.QPS, cfg.Burst, cfg.Now), slots: make(chan struct{}, cfg.InFlight)}
 }
 
 // connect authenticates and negotiates the microversion, once.
@@ -172,6 +181,21 @@ func call[T any](ctx context.Context, c *Client, name string, f func(context.Con
 		observe(name, err, 0)
 		return zero, err
 	}
+	// A slot is waited for at most one request's timeout: the requests
+	// ahead of it end within that. A call that got none was not sent.
+	wait := time.NewTimer(c.cfg.Timeout)
+	select {
+	case c.slots <- struct{}{}:
+		wait.Stop()
+	case <-wait.C:
+		err := &Error{Reason: RateLimited, RetryAfter: time.Second, Message: "every request slot to Cinder stayed busy"}
+		observe(name, err, 0)
+		return zero, err
+	case <-ctx.Done():
+		wait.Stop()
+		return zero, &Error{Reason: RateLimited, RetryAfter: time.Second, Message: "stopped waiting for a request slot to Cinder"}
+	}
+	defer func() { <-c.slots }()
 	start := time.Now()
 	v, err := func() (T, error) {
 		bs, err := c.connect(ctx)

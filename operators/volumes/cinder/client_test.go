@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -16,6 +17,12 @@ import (
 // cloud starts a fake cloud and returns a client of it, through a
 // clouds.yaml as the operator reads one.
 func cloud(t *testing.T, opts ...openstackfake.Option) (*openstackfake.Server, string, *cinder.Client) {
+	t.Helper()
+	return cloudWith(t, nil, opts...)
+}
+
+// cloudWith is cloud with the client's configuration changed by set.
+func cloudWith(t *testing.T, set func(*cinder.Config), opts ...openstackfake.Option) (*openstackfake.Server, string, *cinder.Client) {
 	t.Helper()
 	fake := openstackfake.Start(opts...)
 	t.Cleanup(fake.Close)
@@ -32,6 +39,9 @@ func cloud(t *testing.T, opts ...openstackfake.Option) (*openstackfake.Server, s
 	}
 	cfg.Timeout = 2 * time.Second
 	cfg.QPS, cfg.Burst = 1000, 1000
+	if set != nil {
+		set(&cfg)
+	}
 	return fake, p, cinder.New(cfg)
 }
 
@@ -149,6 +159,32 @@ func TestRateLimitGate(t *testing.T) {
 	}
 	if len(fake.Log()) != n {
 		t.Fatalf("%d requests reached Cinder while it asked to wait", len(fake.Log())-n)
+	}
+}
+
+// The operator's workers outnumber the requests it lets reach Cinder at
+// once: Cinder never serves more than InFlight of them together, and
+// each waiting call is served, none refused.
+func TestRequestsInFlightAreBounded(t *testing.T) {
+	ctx := context.Background()
+	fake, _, c := cloudWith(t, func(cfg *cinder.Config) { cfg.InFlight = 3 })
+	fake.SetLatency(openstackfake.AnyRoute, 50*time.Millisecond)
+	var wg sync.WaitGroup
+	errs := make(chan error, 24)
+	for range 24 {
+		wg.Go(func() {
+			if _, err := c.List(ctx, nil); err != nil {
+				errs <- err
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatalf("a call waiting for its slot failed: %v", err)
+	}
+	if got := fake.MaxInFlight(); got != 3 {
+		t.Fatalf("Cinder served up to %d requests at once; want exactly the 3 allowed", got)
 	}
 }
 

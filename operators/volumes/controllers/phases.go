@@ -95,15 +95,22 @@ func (r *VolumeReconciler) volume(ctx context.Context, v *storagev1.OpenStackVol
 		r.remember(v, vol)
 		return vol, nil
 	}
-	found, err := r.Cinder.List(ctx, map[string]string{storagev1.MetaUID: string(v.UID)})
-	if err != nil {
-		// Unknown, never absent: nothing is created until Cinder answers.
-		o := cinderFailed("looking for this object's volume in Cinder (nothing is created until the look-up succeeds)", err)
-		return nil, &o
+	if v.Status.CreateRequested != nil || v.Spec.Source != nil || r.inventory.mayExist(v.UID) {
+		found, err := r.Cinder.List(ctx, map[string]string{storagev1.MetaUID: string(v.UID)})
+		if err != nil {
+			// Unknown, never absent: nothing is created until Cinder answers.
+			o := cinderFailed("looking for this object's volume in Cinder (nothing is created until the look-up succeeds)", err)
+			return nil, &o
+		}
+		if len(found) > 0 {
+			return r.found(v, found), nil
+		}
 	}
-	if len(found) > 0 {
-		return r.found(v, found), nil
-	}
+	// Otherwise no create was ever recorded for this object, none was sent
+	// by this process, and the project's listing holds no volume naming
+	// it: there is none (see inventory). The record write in create is
+	// conditional on the object's version, so a stale cache cannot pass
+	// for "no record".
 	if req := v.Status.CreateRequested; req != nil && time.Since(req.Time) < r.CreateGrace {
 		// A create was sent a moment ago and Cinder does not list it yet:
 		// it may still be on its way (its answer lost, or the operator
@@ -178,6 +185,7 @@ func (r *VolumeReconciler) create(ctx context.Context, v *storagev1.OpenStackVol
 	req.Name = fmt.Sprintf("%s-%s", v.Namespace, v.Name)
 	req.Description = fmt.Sprintf("OpenStackVolume %s/%s of cluster %s (Atrium)", v.Namespace, v.Name, r.Cluster)
 	req.Metadata = r.metadata(v, nsUID)
+	r.inventory.sending(v.UID)
 	vol, err := r.Cinder.Create(ctx, req)
 	if cinder.Gated(err) {
 		// Not sent, for sure: the record goes, so that the next try need

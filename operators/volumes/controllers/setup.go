@@ -23,9 +23,14 @@ import (
 // SetupWithManager watches OpenStackVolumes (their spec, annotations and
 // deletion: the operator's own status writes start nothing), their claims
 // and their PersistentVolumes (what a reconcile reads of them: see
-// claimEvents and pvEvents), and indexes volumes by Cinder volume id.
+// claimEvents and pvEvents), indexes volumes by Cinder volume id, and
+// lists the project's volumes once it leads (see inventory).
 func (r *VolumeReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, concurrency int) error {
 	if err := mgr.GetFieldIndexer().IndexField(ctx, &storagev1.OpenStackVolume{}, VolumeIDIndex, VolumeIDs); err != nil {
+		return err
+	}
+	r.inventory = newInventory()
+	if err := mgr.Add(&inventoryLoader{inv: r.inventory, cinder: r.Cinder, min: r.MinBackoff, max: r.MaxBackoff}); err != nil {
 		return err
 	}
 	deleting := predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {

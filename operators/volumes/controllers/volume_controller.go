@@ -72,6 +72,21 @@ type VolumeReconciler struct {
 	// of this cluster never take one volume.
 	adopting sync.Mutex
 	adopted  map[string]types.UID
+	// inventory spares new volumes their look-up once the project's
+	// volumes were listed (see inventory); set up by SetupWithManager.
+	inventory *inventory
+}
+
+// InventoryLoaded says whether the project's volumes were listed since
+// the operator started leading: from then on a new volume is created
+// without a look-up of its own.
+func (r *VolumeReconciler) InventoryLoaded() bool {
+	if r.inventory == nil {
+		return false
+	}
+	r.inventory.mu.Lock()
+	defer r.inventory.mu.Unlock()
+	return r.inventory.complete
 }
 
 // +kubebuilder:rbac:groups=storage.atrium.dev,resources=openstackvolumes,verbs=get;list;watch;update;patch

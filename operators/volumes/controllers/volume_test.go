@@ -225,8 +225,15 @@ func TestCinderQuota(t *testing.T) {
 // Cinder answers it, and then exactly one volume.
 func TestFailedLookupCreatesNothing(t *testing.T) {
 	tenant := tenantNamespace(t, "lookup")
+	// Started afresh, so that the listing of the project's volumes fails
+	// too: until one listing or look-up succeeds, nothing is created.
+	operator.stop()
 	os_.FailNext(openstackfake.RouteListVolumes, 503, 3)
 	before := len(os_.Log())
+	var err error
+	if operator, err = start(nil); err != nil {
+		t.Fatal(err)
+	}
 	v := waitBound(t, volume(t, tenant, "lookup", "v", 1))
 	if ids := volumesOf(t, v); len(ids) != 1 {
 		t.Fatalf("%d Cinder volumes, want 1", len(ids))
