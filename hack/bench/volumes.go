@@ -816,7 +816,7 @@ type timeline struct {
 
 type volumeTimes struct {
 	created, createSent, createDone, available, pv, nudged, bound, ready time.Time
-	lists, getsCreating, getsAfter                                               int
+	lists, getsCreating, getsAfter                                       int
 }
 
 func newTimeline() *timeline {

@@ -31,8 +31,8 @@ type Server struct {
 	counts map[string]int
 	// inFlight and maxInFlight count the requests being served.
 	inFlight, maxInFlight int
-	log    []LogEntry
-	nextID int
+	log                   []LogEntry
+	nextID                int
 }
 
 // Option configures Start.
