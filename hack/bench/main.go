@@ -76,7 +76,7 @@ func main() {
 	volumesConcurrency := flag.Int("volumes-concurrency", 32, "The volumes operator's --concurrency (its default).")
 	cinderInFlight := flag.Int("cinder-in-flight", 8, "The volumes operator's --cinder-in-flight (its default), and the floor's requests in flight.")
 	cinderCreateDelay := flag.Duration("cinder-create-delay", 2*time.Second, "How long every Cinder volume is creating.")
-	cinderLatency := flag.String("cinder-latency", "50ms,200ms", "Latencies of every request to the OpenStack fake, one run each (comma-separated).")
+	cinderLatency := flag.String("cinder-latency", "50ms,200ms,500ms", "Latencies of every request to the OpenStack fake, one run each (comma-separated).")
 	cinderQPS := flag.Float64("cinder-qps", 0, "The volumes operator's --cinder-qps, the floor paced alike; 0 lifts it (the report's figures).")
 	stockBinder := flag.Bool("stock-binder", true, "Run the volumes benchmark once more, at the first latency, with kube-controller-manager's own client limit.")
 	cpuProfile := flag.String("cpuprofile", "", "Write a CPU profile of the whole run here (go tool pprof).")

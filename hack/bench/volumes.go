@@ -156,7 +156,7 @@ func benchVolumes(cfg config) (string, error) {
 	}
 	b.WriteString(stockRow)
 	b.WriteString(details.String())
-	fmt.Fprintf(&b, "\nAim: ratio ≤ 1.3. Reproduce with `make bench` (or `go run ./hack/bench -only volumes -volumes N -cinder-latency 50ms,200ms -cinder-create-delay 2s`).\n")
+	fmt.Fprintf(&b, "\nAim: ratio ≤ 1.3. Reproduce with `make bench` (or `go run ./hack/bench -only volumes -volumes N -cinder-latency 50ms,200ms,500ms -cinder-create-delay 2s`).\n")
 	return b.String(), nil
 }
 
