@@ -14,6 +14,18 @@ export KUBEBUILDER_ASSETS := $(BIN)
 # checks that the two agree).
 COMPONENTS := $(patsubst %/main.go,%,$(wildcard operators/*/main.go webhooks/*/main.go apiservers/*/main.go))
 
+# What every binary and image says it is (internal/version, --version,
+# atrium_build_info): the version from git tags, the commit, the build
+# date (the commit's time for a clean tree, so a commit builds the same
+# bytes); hack/version.sh says how each is found. Each can be given:
+# make build VERSION=v0.1.0.
+VERSION ?= $(shell hack/version.sh version)
+REVISION ?= $(shell hack/version.sh revision)
+BUILD_DATE ?= $(shell hack/version.sh date)
+LDFLAGS = -X github.com/atrium-dev/atrium/internal/version.version=$(VERSION) \
+	-X github.com/atrium-dev/atrium/internal/version.revision=$(REVISION) \
+	-X github.com/atrium-dev/atrium/internal/version.buildDate=$(BUILD_DATE)
+
 ##@ General
 
 .PHONY: help
@@ -64,8 +76,8 @@ lint: ## go vet and gofmt.
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
 
 .PHONY: build
-build: ## Build every component into bin/.
-	@for c in $(COMPONENTS); do echo "go build $$c"; go build -o $(BIN)/atrium-$$(echo $$c | tr / -) ./$$c; done
+build: ## Build every component into bin/, stamped with VERSION (--version).
+	@ldflags='$(LDFLAGS)'; for c in $(COMPONENTS); do echo "go build $$c"; go build -ldflags "$$ldflags" -o $(BIN)/atrium-$$(echo $$c | tr / -) ./$$c; done
 
 ##@ The two commands
 

@@ -14,6 +14,7 @@ import (
 	tenancyv1 "github.com/atrium-dev/atrium/apis/tenancy/v1alpha1"
 	"github.com/atrium-dev/atrium/apiservers/myprojects/server"
 	"github.com/atrium-dev/atrium/internal/manager"
+	"github.com/atrium-dev/atrium/internal/version"
 )
 
 // The server reads Projects and, to check who is asking and whether they
@@ -32,6 +33,7 @@ func main() {
 	opts.SecureServing.AddFlags(fs)
 	opts.Authentication.AddFlags(fs)
 	opts.Authorization.AddFlags(fs)
+	printVersion := fs.Bool("version", false, "Print the binary's version, git revision, build date and Go version, and exit.")
 	kubeconfig := fs.String("kubeconfig", os.Getenv("KUBECONFIG"), "Kubeconfig of the cluster (its Projects, token and access reviews); empty means the pod's ServiceAccount.")
 	qps := fs.Float32("kube-api-qps", 50, "Client-side limit of requests per second to the cluster's API server (the cache's list and watch; reviews are cached by the generic server); 0 means no limit.")
 	burst := fs.Int("kube-api-burst", 100, "Requests allowed in a burst when --kube-api-qps is positive.")
@@ -39,6 +41,11 @@ func main() {
 	klog.InitFlags(klogFlags)
 	fs.AddGoFlagSet(klogFlags)
 	pflag.Parse()
+	if *printVersion {
+		fmt.Println(version.Get())
+		os.Exit(0)
+	}
+	klog.InfoS("build", version.Get().KeysAndValues()...)
 	ctrl.SetLogger(klog.NewKlogr())
 	if err := run(opts, *kubeconfig, *qps, *burst); err != nil {
 		klog.ErrorS(err, "myprojects API server stopped")

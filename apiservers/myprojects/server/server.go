@@ -15,10 +15,12 @@ import (
 	"k8s.io/apiserver/pkg/server/healthz"
 	genericoptions "k8s.io/apiserver/pkg/server/options"
 	"k8s.io/component-base/compatibility"
+	"k8s.io/component-base/metrics/legacyregistry"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 
 	accessv1 "github.com/atrium-dev/atrium/apis/access/v1alpha1"
 	tenancyv1 "github.com/atrium-dev/atrium/apis/tenancy/v1alpha1"
+	"github.com/atrium-dev/atrium/internal/version"
 )
 
 // Scheme and Codecs serve the access API and the meta types every API
@@ -61,6 +63,14 @@ func NewOptions() *Options {
 	return o
 }
 
+// RegisterBuildInfo exports atrium_build_info on the server's /metrics,
+// which the generic API server serves from component-base's
+// legacyregistry (not controller-runtime's registry: this binary runs no
+// manager).
+func RegisterBuildInfo() error {
+	return version.Register(legacyregistry.Registerer())
+}
+
 // Run serves the API until ctx is done. projects must be a started cache
 // holding Projects; the server is ready once it has synced.
 func Run(ctx context.Context, o *Options, projects cache.Cache, kubeconfig string) error {
@@ -98,6 +108,9 @@ func Run(ctx context.Context, o *Options, projects cache.Cache, kubeconfig strin
 		return nil
 	})
 	cfg.ReadyzChecks = append(cfg.ReadyzChecks, synced)
+	if err := RegisterBuildInfo(); err != nil {
+		return err
+	}
 	srv, err := cfg.Complete().New("atrium-myprojects", genericapiserver.NewEmptyDelegate())
 	if err != nil {
 		return err
