@@ -26,6 +26,14 @@ LDFLAGS = -X github.com/atrium-dev/atrium/internal/version.version=$(VERSION) \
 	-X github.com/atrium-dev/atrium/internal/version.revision=$(REVISION) \
 	-X github.com/atrium-dev/atrium/internal/version.buildDate=$(BUILD_DATE)
 
+# make images: where the images go (empty: an OCI layout in bin/images/),
+# what they are built on (empty: the static nonroot base of
+# hack/images/base; gcr.io/distroless/static:nonroot where gcr.io is
+# reachable) and for which platforms (docs/images.md).
+REGISTRY ?=
+BASE_IMAGE ?=
+PLATFORMS ?= linux/amd64,linux/arm64
+
 ##@ General
 
 .PHONY: help
@@ -78,6 +86,12 @@ lint: ## go vet and gofmt.
 .PHONY: build
 build: ## Build every component into bin/, stamped with VERSION (--version).
 	@ldflags='$(LDFLAGS)'; for c in $(COMPONENTS); do echo "go build $$c"; go build -ldflags "$$ldflags" -o $(BIN)/atrium-$$(echo $$c | tr / -) ./$$c; done
+
+.PHONY: images
+images: ## Build every component's image with ko (PLATFORMS) into bin/images/, or push them to REGISTRY; bin/images/kustomization.yaml pins them by digest.
+	@hack/tools.sh ko
+	go run ./hack/images -ko $(BIN)/ko -out $(BIN)/images -registry '$(REGISTRY)' -base '$(BASE_IMAGE)' -platforms '$(PLATFORMS)' \
+		-version '$(VERSION)' -revision '$(REVISION)' -build-date '$(BUILD_DATE)' $(COMPONENTS)
 
 ##@ The two commands
 
