@@ -21,8 +21,10 @@ import (
 const Namespace = "atrium-system"
 
 // DefaultKustomization is what each member installs unless Options say
-// otherwise, relative to the repository root.
-const DefaultKustomization = "config/default"
+// otherwise, relative to the repository root: the member overlay an admin
+// installs (config/default with Gatekeeper's ConstraintTemplate API, which
+// the hostnames webhook reads, and the cluster's values).
+const DefaultKustomization = "config/overlays/member"
 
 // ExampleTiers are the ProjectTiers of docs/examples, which the local and
 // the e2e fleets give their members.
@@ -55,7 +57,7 @@ type Options struct {
 	Mode Mode
 	// Kustomization is what each member installs, relative to the
 	// repository root: DefaultKustomization when empty, or an overlay of
-	// it. Bare members install nothing of it.
+	// it (or of config/default). Bare members install nothing of it.
 	Kustomization string
 	// Components are what the caller runs in its own process (InProcess
 	// and Bare): the webhook configurations of those that serve webhooks
