@@ -755,10 +755,11 @@ func TestArgoCDApplicationSetRenders(t *testing.T) {
 	}
 }
 
-// rolloutSteps are the RollingSync steps (from 0) whose matchExpressions
-// all hold for an Application's labels: In holds when the label has one of
-// the values, NotIn when it has none of them (an absent label included),
-// Exists and DoesNotExist as in label selectors.
+// rolloutSteps are the RollingSync steps (from 0) that select an
+// Application by its labels, by the ApplicationSet controller's rules
+// (applicationset/progressivesync): every matchExpression must hold; In
+// holds when the label is there with one of the values, NotIn when it is
+// absent or has none of them; no other operator is valid.
 func rolloutSteps(t *testing.T, appset *unstructured.Unstructured, lbls map[string]string) []int {
 	t.Helper()
 	if typ, _, _ := unstructured.NestedString(appset.Object, "spec", "strategy", "type"); typ != "RollingSync" {
@@ -767,16 +768,24 @@ func rolloutSteps(t *testing.T, appset *unstructured.Unstructured, lbls map[stri
 	steps, _, _ := unstructured.NestedSlice(appset.Object, "spec", "strategy", "rollingSync", "steps")
 	var out []int
 	for i, s := range steps {
-		ls := &metav1.LabelSelector{}
 		exprs, _ := s.(map[string]any)["matchExpressions"].([]any)
-		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(map[string]any{"matchExpressions": exprs}, ls); err != nil {
-			t.Fatal(err)
+		selected := true
+		for _, e := range exprs {
+			m := e.(map[string]any)
+			key, op := m["key"].(string), m["operator"].(string)
+			values, _, _ := unstructured.NestedStringSlice(m, "values")
+			val, ok := lbls[key]
+			switch op {
+			case "In":
+				selected = selected && ok && slices.Contains(values, val)
+			case "NotIn":
+				selected = selected && !(ok && slices.Contains(values, val))
+			default:
+				t.Errorf("rollout step %d: operator %q: RollingSync knows In and NotIn only", i, op)
+				selected = false
+			}
 		}
-		sel, err := metav1.LabelSelectorAsSelector(ls)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if sel.Matches(labels.Set(lbls)) {
+		if selected {
 			out = append(out, i)
 		}
 	}
