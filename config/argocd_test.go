@@ -415,12 +415,35 @@ func TestArgoCDHealthChecks(t *testing.T) {
 			t.Errorf("health check %s is for no Atrium CRD with conditions", key)
 		}
 	}
+	doc, err := os.ReadFile(filepath.Join(root, "docs/argocd.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	for key, script := range scripts {
 		gk := strings.TrimPrefix(key, "resource.customizations.health.")
 		c, ok := healthCases[gk]
 		if !ok {
 			t.Errorf("%s: no cases", gk)
 			continue
+		}
+		// The script's table of Degraded reasons is the one tested here,
+		// and docs/argocd.md names every reason.
+		var listed []string
+		if _, table, ok := strings.Cut(script, "local degraded = {"); ok {
+			table, _, _ = strings.Cut(table, "}")
+			for _, item := range strings.Split(table, ",") {
+				if name, _, ok := strings.Cut(strings.TrimSpace(item), " = true"); ok {
+					listed = append(listed, name)
+				}
+			}
+		}
+		if gk != "fleet.atrium.dev_MemberCluster" && !slices.Equal(listed, c.degraded) {
+			t.Errorf("%s: the script's Degraded reasons %v, the tested ones %v", gk, listed, c.degraded)
+		}
+		for _, r := range append(slices.Clone(c.degraded), c.progressing...) {
+			if gk != "fleet.atrium.dev_MemberCluster" && !bytes.Contains(doc, []byte(r)) {
+				t.Errorf("%s: docs/argocd.md does not name reason %s", gk, r)
+			}
 		}
 		group, kind, _ := strings.Cut(gk, "_")
 		object := func(generation int64, status map[string]any) map[string]any {
