@@ -76,8 +76,16 @@ var (
 		Hub: reporter("volumes", "atrium-volumes-hub-kubeconfig")}
 )
 
-// All are every component.
+// All are every component of a member.
 var All = []Component{Projects, DNS, ProjectsWebhook, Hostnames, MyProjects, Pages, Volumes}
+
+// Fleet is the hub's own component (config/hub ships it, in the hub's
+// atrium-system): it turns the members' reports into each MemberCluster's
+// conditions and summary.
+var Fleet = Component{Folder: "operators/fleet", Deployment: "atrium-fleet"}
+
+// AtHub are the components that run at the hub.
+var AtHub = []Component{Fleet}
 
 // ByDeployment is the component a shipped Deployment runs.
 func ByDeployment(name string) (Component, error) {
