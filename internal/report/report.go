@@ -87,6 +87,7 @@ func (r *Reporter) Start(ctx context.Context) error {
 				if backoff <= 0 {
 					backoff = time.Second
 				}
+				backoff = min(backoff, interval)
 			} else {
 				backoff = min(2*backoff, interval)
 			}
