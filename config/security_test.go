@@ -386,3 +386,22 @@ func TestSecurityDocListsEveryRule(t *testing.T) {
 		t.Errorf("%s has no row for %s", securityDoc, k)
 	}
 }
+
+// TestReportIdentitiesMatchThePolicy: atrium-fleet-identities knows every
+// component's hub identity with the entry it may write (the component's
+// folder), and no identity ends in "-<another identity>", so that no
+// cluster's identity can pass for another cluster's (cluster "x" with
+// identity "a-b" would be cluster "x-a" with identity "b").
+func TestReportIdentitiesMatchThePolicy(t *testing.T) {
+	policy := fmt.Sprint(buildAt(t, "hub")["ValidatingAdmissionPolicy//atrium-fleet-identities"])
+	for _, c := range components.All {
+		if want := "'" + c.Hub.Identity + "': '" + c.Folder + "'"; !strings.Contains(policy, want) {
+			t.Errorf("atrium-fleet-identities does not map identity %s to entry %s (%s)", c.Hub.Identity, c.Folder, want)
+		}
+		for _, o := range components.All {
+			if o.Hub.Identity != c.Hub.Identity && strings.HasSuffix(c.Hub.Identity, "-"+o.Hub.Identity) {
+				t.Errorf("identity %s ends in -%s: cluster names would be ambiguous", c.Hub.Identity, o.Hub.Identity)
+			}
+		}
+	}
+}
