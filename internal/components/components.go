@@ -89,7 +89,7 @@ var AtHub = []Component{Fleet}
 
 // ByDeployment is the component a shipped Deployment runs.
 func ByDeployment(name string) (Component, error) {
-	for _, c := range All {
+	for _, c := range append(All[:len(All):len(All)], AtHub...) {
 		if c.Deployment == name {
 			return c, nil
 		}
