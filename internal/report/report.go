@@ -47,6 +47,9 @@ type Options struct {
 	// Ready is the component's health: nil when ready, else why not
 	// (Probe asks the component's own /readyz).
 	Ready func(context.Context) error
+	// Notes go into the entry's message whether ready or not: the CRDs
+	// newer than the binary (skew.Inspect).
+	Notes []string
 }
 
 // FieldOwner is the component's field manager on its MemberCluster: the
@@ -159,11 +162,14 @@ func (r *Reporter) Entry(ctx context.Context) fleetv1.ComponentVersion {
 	if e.Version == "" {
 		e.Version = "unknown"
 	}
+	var msgs []string
 	if r.Ready != nil {
 		if err := r.Ready(ctx); err != nil {
-			e.Ready, e.Message = false, err.Error()
+			e.Ready = false
+			msgs = append(msgs, err.Error())
 		}
 	}
+	e.Message = strings.Join(append(msgs, r.Notes...), "; ")
 	if len(e.Message) > MaxMessage {
 		e.Message = e.Message[:MaxMessage-3] + "..."
 	}

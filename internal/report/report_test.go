@@ -59,6 +59,9 @@ func entry(mc *fleetv1.MemberCluster, name string) *fleetv1.ComponentVersion {
 // through their own identities; each entry is its own field manager's, so
 // a new report of one leaves the other as it was.
 func TestEachComponentOwnsItsEntry(t *testing.T) {
+	if testing.Short() {
+		t.Skip("envtest")
+	}
 	ctx := context.Background()
 	projects := reporter(t, "a", components.Projects, nil)
 	pages := reporter(t, "a", components.Pages, func(context.Context) error { return errors.New("caches failing") })
@@ -121,6 +124,9 @@ func entryMap(name string) map[string]any {
 // TestHostileReports: a member's identity writes its own component's entry
 // of its own cluster's MemberCluster, and nothing else.
 func TestHostileReports(t *testing.T) {
+	if testing.Short() {
+		t.Skip("envtest")
+	}
 	ctx := context.Background()
 	// Both clusters have reported once, so there are entries to take.
 	for _, c := range clusters {
@@ -176,6 +182,9 @@ func TestHostileReports(t *testing.T) {
 // TestUnregisteredMember: a report to a MemberCluster the admin has not
 // created says so.
 func TestUnregisteredMember(t *testing.T) {
+	if testing.Short() {
+		t.Skip("envtest")
+	}
 	r, err := report.New(report.Options{Component: components.Projects, Cluster: "ghost", Version: "v1"}, hub.Config, 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
@@ -190,6 +199,9 @@ func TestUnregisteredMember(t *testing.T) {
 // component starts, serves its readiness probe as ready and keeps going;
 // its reports fail and are retried, and go through once the hub is back.
 func TestHubDownDoesNotStopTheComponent(t *testing.T) {
+	if testing.Short() {
+		t.Skip("envtest")
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	u, err := url.Parse(hub.Config.Host)

@@ -37,13 +37,15 @@ func RegisterFlags(fs *flag.FlagSet) *time.Duration {
 // binary must not start), then adds its Reporter to mgr, reporting what
 // the component's /readyz on probeAddr says.
 func Wire(ctx context.Context, mgr ctrlmanager.Manager, o Options, hubCfg *rest.Config, hubTimeout time.Duration, probeAddr string, needs ...skew.Need) error {
-	if err := skew.Check(ctx, mgr.GetAPIReader(), o.Component.Folder, needs...); err != nil {
+	newer, err := skew.Inspect(ctx, mgr.GetAPIReader(), o.Component.Folder, needs...)
+	if err != nil {
 		return err
 	}
 	r, err := New(o, hubCfg, hubTimeout)
 	if err != nil {
 		return err
 	}
+	r.Notes = newer
 	if r.Ready == nil {
 		r.Ready = Probe(probeAddr)
 	}

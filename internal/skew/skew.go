@@ -67,6 +67,15 @@ func Compare(crd *apiextensionsv1.CustomResourceDefinition, need Need, binary st
 // names only) and returns every one that is missing or older than needed,
 // joined in one error; binary names the component in the message.
 func Check(ctx context.Context, r client.Reader, binary string, needs ...Need) error {
+	_, err := Inspect(ctx, r, binary, needs...)
+	return err
+}
+
+// Inspect is Check that also says which CRDs are newer than the binary
+// was built for: allowed (CRDs only gain fields within a schema version
+// line), but worth telling the admin, since the binary is the one to
+// upgrade (the reporter puts it in its message).
+func Inspect(ctx context.Context, r client.Reader, binary string, needs ...Need) (newer []string, _ error) {
 	var errs []string
 	for _, n := range needs {
 		crd := &apiextensionsv1.CustomResourceDefinition{}
@@ -80,10 +89,14 @@ func Check(ctx context.Context, r client.Reader, binary string, needs ...Need) e
 		}
 		if err := Compare(crd, n, binary); err != nil {
 			errs = append(errs, err.Error())
+			continue
+		}
+		if have, _ := Version(crd); have > n.Version {
+			newer = append(newer, fmt.Sprintf("CRD %s serves schema version %d, newer than this binary's %d: upgrade the binary", n.CRD, have, n.Version))
 		}
 	}
 	if len(errs) > 0 {
-		return fmt.Errorf("version skew: %s", strings.Join(errs, "; "))
+		return newer, fmt.Errorf("version skew: %s", strings.Join(errs, "; "))
 	}
-	return nil
+	return newer, nil
 }

@@ -80,3 +80,18 @@ func TestThisBuildsCRDsMeetItsNeeds(t *testing.T) {
 		t.Errorf("no CRD %s in config/crd", name)
 	}
 }
+
+// TestInspectNotesANewerCRD: a CRD newer than the binary passes, and is
+// noted for the component's report.
+func TestInspectNotesANewerCRD(t *testing.T) {
+	c := fake.NewClientBuilder().WithScheme(manager.Scheme()).WithObjects(
+		crd("projects.tenancy.atrium.dev", map[string]string{"atrium.dev/schema-version": "3"}),
+	).Build()
+	newer, err := Inspect(context.Background(), c, "operators/x", Need{"projects.tenancy.atrium.dev", 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(newer) != 1 || !strings.Contains(newer[0], "serves schema version 3, newer than this binary's 1: upgrade the binary") {
+		t.Fatalf("notes %q", newer)
+	}
+}
