@@ -53,6 +53,9 @@ func condition(t *testing.T, name, typ string) (*metav1.Condition, string) {
 // Ready; once it stops reporting it turns Stale after the stale time
 // without any event at the hub, and Ready again when it reports.
 func TestSilentComponentTurnsStale(t *testing.T) {
+	if testing.Short() {
+		t.Skip("envtest")
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{Scheme: manager.Scheme(), Metrics: metricsserver.Options{BindAddress: "0"}})
