@@ -153,6 +153,11 @@ Atrium is running: a hub and two members. Ctrl-C stops it.
   kubectl:                      %[4]s/bin/kubectl
   component logs:               %[5]s/<cluster>-<deployment>-<replica>.log
 
+  What runs where (every component reports to its MemberCluster at the hub;
+  docs/fleet-status.md):
+    kubectl --kubeconfig %[1]s get memberclusters
+    kubectl --kubeconfig %[1]s get mc member-1 -o yaml
+
   Look around member-1:
     export KUBECONFIG=%[2]s
     kubectl get projecttiers

@@ -87,8 +87,10 @@ type Options struct {
 
 // Fleet is a running hub and its members.
 type Fleet struct {
-	Hub     *testenv.Env
-	Members []*Member
+	Hub *testenv.Env
+	// HubComponents are the hub's own components (Shipped).
+	HubComponents *shipped.Components
+	Members       []*Member
 	// BinDir holds the components' binaries (Shipped).
 	BinDir string
 	// LogDir holds every component's log, <cluster>-<pod>.log (Shipped).
@@ -114,7 +116,7 @@ func Start(ctx context.Context, o Options) (_ *Fleet, err error) {
 	if err != nil {
 		return nil, err
 	}
-	if f.Hub, err = startHub(ctx, o); err != nil {
+	if f.Hub, err = f.startHub(ctx, o); err != nil {
 		return nil, err
 	}
 	if err := f.Hub.CreateFromFiles(ctx, o.HubObjects...); err != nil {
@@ -157,6 +159,9 @@ func (f *Fleet) Stop() {
 		if m.Components != nil {
 			m.Components.Stop()
 		}
+	}
+	if f.HubComponents != nil {
+		f.HubComponents.Stop()
 	}
 	for _, m := range f.Members {
 		if m.HubProxy != nil {
