@@ -18,7 +18,7 @@ import (
 
 // HubKustomization is what the hub installs, relative to the repository
 // root.
-const HubKustomization = "config/hub"
+const HubKustomization = "config/overlays/hub"
 
 // MemberTemplate is the template of one member's identities at the hub,
 // relative to the repository root (see its kustomization.yaml).
