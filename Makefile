@@ -65,6 +65,8 @@ manifests: tools ## Generate CRDs, RBAC roles and webhook configurations from ma
 	$(CONTROLLER_GEN) rbac:roleName=atrium-hostnames webhook paths="$(call member_pkgs,webhooks/hostnames);./internal/sources" \
 		output:rbac:artifacts:config=webhooks/hostnames/config/rbac output:webhook:artifacts:config=webhooks/hostnames/config/webhook
 	$(CONTROLLER_GEN) rbac:roleName=atrium-hub-hostnames paths=./webhooks/hostnames/hubrbac output:rbac:artifacts:config=webhooks/hostnames/config/hub
+	$(CONTROLLER_GEN) rbac:roleName=atrium-fleet paths="$(call member_pkgs,operators/fleet)" output:rbac:artifacts:config=operators/fleet/config/rbac
+	$(CONTROLLER_GEN) rbac:roleName=atrium-hub-report paths=./internal/report/hubrbac output:rbac:artifacts:config=config/hub/report
 
 # member_pkgs are a component's packages whose markers make its role on the
 # member cluster: all but hubrbac/, whose markers make its role at the hub.

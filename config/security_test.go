@@ -62,8 +62,16 @@ func TestHubBuildHoldsTogether(t *testing.T) {
 		}
 	}
 	for key := range objs {
-		if strings.HasPrefix(key, "Deployment/") || strings.Contains(key, "tenancy.atrium.dev") {
-			t.Errorf("%s: the hub runs no component and serves no member API", key)
+		if strings.HasPrefix(key, "Deployment/") && !slices.ContainsFunc(components.AtHub, func(c components.Component) bool { return key == "Deployment/"+fleet.Namespace+"/"+c.Deployment }) {
+			t.Errorf("%s: the hub runs its own components only (internal/components.AtHub)", key)
+		}
+		if strings.Contains(key, "tenancy.atrium.dev") {
+			t.Errorf("%s: the hub serves no member API", key)
+		}
+	}
+	for _, c := range components.AtHub {
+		if objs["Deployment/"+fleet.Namespace+"/"+c.Deployment] == nil {
+			t.Errorf("config/hub ships no Deployment %s", c.Deployment)
 		}
 	}
 	checkPolicies(t, "config/hub", objs)
@@ -163,6 +171,18 @@ func checkPolicies(t *testing.T, build string, objs map[string]map[string]any) {
 			}
 		}
 	}
+}
+
+// hubOwn are the bindings of the hub's own components (config/hub's
+// atrium-system), apart from the members' identities.
+func hubOwn(hub map[string]map[string]any) map[string]map[string]any {
+	out := map[string]map[string]any{}
+	for key, obj := range hub {
+		if strings.Contains(fmt.Sprint(obj["subjects"]), "namespace:"+fleet.Namespace) {
+			out[key] = obj
+		}
+	}
+	return out
 }
 
 func rules(t *testing.T, obj map[string]any) []rbacv1.PolicyRule {
@@ -325,7 +345,7 @@ func TestSecurityDocListsEveryRule(t *testing.T) {
 	hub := buildAt(t, "hub")
 	want := map[string]bool{}
 	for _, set := range []struct{ bindings, objs map[string]map[string]any }{
-		{member, member}, {memberIdentities(t, "member-x"), hub},
+		{member, member}, {memberIdentities(t, "member-x"), hub}, {hubOwn(hub), hub},
 	} {
 		for role, rs := range componentRoles(t, set.bindings, set.objs) {
 			for _, r := range rs {
@@ -364,5 +384,24 @@ func TestSecurityDocListsEveryRule(t *testing.T) {
 	slices.Sort(missing)
 	for _, k := range missing {
 		t.Errorf("%s has no row for %s", securityDoc, k)
+	}
+}
+
+// TestReportIdentitiesMatchThePolicy: atrium-fleet-identities knows every
+// component's hub identity with the entry it may write (the component's
+// folder), and no identity ends in "-<another identity>", so that no
+// cluster's identity can pass for another cluster's (cluster "x" with
+// identity "a-b" would be cluster "x-a" with identity "b").
+func TestReportIdentitiesMatchThePolicy(t *testing.T) {
+	policy := fmt.Sprint(buildAt(t, "hub")["ValidatingAdmissionPolicy//atrium-fleet-identities"])
+	for _, c := range components.All {
+		if want := "'" + c.Hub.Identity + "': '" + c.Folder + "'"; !strings.Contains(policy, want) {
+			t.Errorf("atrium-fleet-identities does not map identity %s to entry %s (%s)", c.Hub.Identity, c.Folder, want)
+		}
+		for _, o := range components.All {
+			if o.Hub.Identity != c.Hub.Identity && strings.HasSuffix(c.Hub.Identity, "-"+o.Hub.Identity) {
+				t.Errorf("identity %s ends in -%s: cluster names would be ambiguous", c.Hub.Identity, o.Hub.Identity)
+			}
+		}
 	}
 }

@@ -1,6 +1,6 @@
 // Command devfleet is `make run`: it starts a local fleet from bin/ (a hub
 // and two members, each etcd, kube-apiserver and kube-controller-manager)
-// with BIND9 when installed, installs config/default on every member and
+// with BIND9 when installed, installs config/overlays/member on every member and
 // runs each component from its shipped Deployment (arguments, environment,
 // mounted Secrets, ServiceAccount, replicas) as local processes, applies the
 // examples, prints where to look, and stays up until Ctrl-C.
@@ -75,7 +75,7 @@ func run(stateDir string) error {
 	cloud, cloudProject, handedOver := startOpenStack()
 	defer cloud.Close()
 
-	step("building the components, starting the hub with docs/examples/hub (the fleet's domain policy) and two members (etcd, kube-apiserver, kube-controller-manager each; member-2 with the example tiers), running every component from its Deployment in config/default")
+	step("building the components, starting the hub with docs/examples/hub (the fleet's domain policy) and two members (etcd, kube-apiserver, kube-controller-manager each; member-2 with the example tiers), running every component from its Deployment in config/overlays/member")
 	var members []fleet.MemberOptions
 	for i, name := range []string{"member-1", "member-2"} {
 		// No ingress controller runs here: each member's ingress front is a
@@ -104,7 +104,7 @@ func run(stateDir string) error {
 		members = append(members, mo)
 	}
 	fl, err := fleet.Start(ctx, fleet.Options{
-		Kustomization: "config/default",
+		Kustomization: fleet.DefaultKustomization,
 		Dir:           state,
 		HubObjects:    []string{"docs/examples/hub"},
 		Members:       members,
@@ -152,6 +152,11 @@ Atrium is running: a hub and two members. Ctrl-C stops it.
                                 member-2 %[3]s
   kubectl:                      %[4]s/bin/kubectl
   component logs:               %[5]s/<cluster>-<deployment>-<replica>.log
+
+  What runs where (every component reports to its MemberCluster at the hub;
+  docs/fleet-status.md):
+    kubectl --kubeconfig %[1]s get memberclusters
+    kubectl --kubeconfig %[1]s get mc member-1 -o yaml
 
   Look around member-1:
     export KUBECONFIG=%[2]s

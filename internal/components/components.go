@@ -25,7 +25,8 @@ type Component struct {
 	// (what testenv.Options.Webhooks installs for a component run in a
 	// test's process).
 	Webhook bool
-	// Hub is what it needs at the hub; nil when it never reaches the hub.
+	// Hub is what it needs at the hub: every member component reaches it,
+	// at least to report to its MemberCluster (internal/report).
 	Hub *Hub
 }
 
@@ -38,34 +39,57 @@ type Hub struct {
 	// read the cluster from that name.
 	Identity string
 	// Role is the hub ClusterRole the identity is bound to, generated from
-	// <Folder>/hubrbac into <Folder>/config/hub.
+	// <Folder>/hubrbac into <Folder>/config/hub, or ReportRole for the
+	// components that reach the hub only to report to their MemberCluster.
 	Role string
 	// Secret is the member's Secret in atrium-system holding the
 	// identity's kubeconfig (key kubeconfig), which the Deployment mounts.
 	Secret string
 }
 
+// ReportRole is the hub role of the components that reach the hub only to
+// report (internal/report/hubrbac, generated into config/hub/report).
+const ReportRole = "atrium-hub-report"
+
+// reporter is the part at the hub of a component that only reports.
+func reporter(identity, secret string) *Hub {
+	return &Hub{Identity: identity, Role: ReportRole, Secret: secret}
+}
+
 // Atrium's components. A new one is a variable here, an entry in All, and
 // its kustomization in config/default; config/components_test.go checks
 // that the list and what ships agree.
 var (
-	Projects = Component{Folder: "operators/projects", Deployment: "atrium-projects"}
-	DNS      = Component{Folder: "operators/dns", Deployment: "atrium-dns",
+	Projects = Component{Folder: "operators/projects", Deployment: "atrium-projects",
+		Hub: reporter("projects", "atrium-projects-hub-kubeconfig")}
+	DNS = Component{Folder: "operators/dns", Deployment: "atrium-dns",
 		Hub: &Hub{Identity: "dns", Role: "atrium-hub-dns", Secret: "atrium-dns-hub-kubeconfig"}}
-	ProjectsWebhook = Component{Folder: "webhooks/projects", Deployment: "atrium-projects-webhook", Webhook: true}
-	Hostnames       = Component{Folder: "webhooks/hostnames", Deployment: "atrium-hostnames", Webhook: true,
+	ProjectsWebhook = Component{Folder: "webhooks/projects", Deployment: "atrium-projects-webhook", Webhook: true,
+		Hub: reporter("projects-webhook", "atrium-projects-webhook-hub-kubeconfig")}
+	Hostnames = Component{Folder: "webhooks/hostnames", Deployment: "atrium-hostnames", Webhook: true,
 		Hub: &Hub{Identity: "hostnames", Role: "atrium-hub-hostnames", Secret: "atrium-hub-kubeconfig"}}
-	MyProjects = Component{Folder: "apiservers/myprojects", Deployment: "atrium-myprojects"}
-	Pages      = Component{Folder: "operators/pages", Deployment: "atrium-pages"}
-	Volumes    = Component{Folder: "operators/volumes", Deployment: "atrium-volumes"}
+	MyProjects = Component{Folder: "apiservers/myprojects", Deployment: "atrium-myprojects",
+		Hub: reporter("myprojects", "atrium-myprojects-hub-kubeconfig")}
+	Pages = Component{Folder: "operators/pages", Deployment: "atrium-pages",
+		Hub: reporter("pages", "atrium-pages-hub-kubeconfig")}
+	Volumes = Component{Folder: "operators/volumes", Deployment: "atrium-volumes",
+		Hub: reporter("volumes", "atrium-volumes-hub-kubeconfig")}
 )
 
-// All are every component.
+// All are every component of a member.
 var All = []Component{Projects, DNS, ProjectsWebhook, Hostnames, MyProjects, Pages, Volumes}
+
+// Fleet is the hub's own component (config/hub ships it, in the hub's
+// atrium-system): it turns the members' reports into each MemberCluster's
+// conditions and summary.
+var Fleet = Component{Folder: "operators/fleet", Deployment: "atrium-fleet"}
+
+// AtHub are the components that run at the hub.
+var AtHub = []Component{Fleet}
 
 // ByDeployment is the component a shipped Deployment runs.
 func ByDeployment(name string) (Component, error) {
-	for _, c := range All {
+	for _, c := range append(All[:len(All):len(All)], AtHub...) {
 		if c.Deployment == name {
 			return c, nil
 		}

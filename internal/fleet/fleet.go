@@ -21,8 +21,10 @@ import (
 const Namespace = "atrium-system"
 
 // DefaultKustomization is what each member installs unless Options say
-// otherwise, relative to the repository root.
-const DefaultKustomization = "config/default"
+// otherwise, relative to the repository root: the member overlay an admin
+// installs (config/default with Gatekeeper's ConstraintTemplate API, which
+// the hostnames webhook reads, and the cluster's values).
+const DefaultKustomization = "config/overlays/member"
 
 // ExampleTiers are the ProjectTiers of docs/examples, which the local and
 // the e2e fleets give their members.
@@ -55,7 +57,7 @@ type Options struct {
 	Mode Mode
 	// Kustomization is what each member installs, relative to the
 	// repository root: DefaultKustomization when empty, or an overlay of
-	// it. Bare members install nothing of it.
+	// it (or of config/default). Bare members install nothing of it.
 	Kustomization string
 	// Components are what the caller runs in its own process (InProcess
 	// and Bare): the webhook configurations of those that serve webhooks
@@ -85,8 +87,10 @@ type Options struct {
 
 // Fleet is a running hub and its members.
 type Fleet struct {
-	Hub     *testenv.Env
-	Members []*Member
+	Hub *testenv.Env
+	// HubComponents are the hub's own components (Shipped).
+	HubComponents *shipped.Components
+	Members       []*Member
 	// BinDir holds the components' binaries (Shipped).
 	BinDir string
 	// LogDir holds every component's log, <cluster>-<pod>.log (Shipped).
@@ -112,7 +116,7 @@ func Start(ctx context.Context, o Options) (_ *Fleet, err error) {
 	if err != nil {
 		return nil, err
 	}
-	if f.Hub, err = startHub(ctx, o); err != nil {
+	if f.Hub, err = f.startHub(ctx, o); err != nil {
 		return nil, err
 	}
 	if err := f.Hub.CreateFromFiles(ctx, o.HubObjects...); err != nil {
@@ -155,6 +159,9 @@ func (f *Fleet) Stop() {
 		if m.Components != nil {
 			m.Components.Stop()
 		}
+	}
+	if f.HubComponents != nil {
+		f.HubComponents.Stop()
 	}
 	for _, m := range f.Members {
 		if m.HubProxy != nil {

@@ -6,6 +6,11 @@ import (
 	"os"
 	"path/filepath"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	fleetv1 "github.com/atrium-dev/atrium/apis/fleet/v1alpha1"
+
 	"github.com/atrium-dev/atrium/internal/components"
 	"github.com/atrium-dev/atrium/internal/shipped"
 	"github.com/atrium-dev/atrium/internal/testenv"
@@ -13,7 +18,7 @@ import (
 
 // HubKustomization is what the hub installs, relative to the repository
 // root.
-const HubKustomization = "config/hub"
+const HubKustomization = "config/overlays/hub"
 
 // MemberTemplate is the template of one member's identities at the hub,
 // relative to the repository root (see its kustomization.yaml).
@@ -27,7 +32,7 @@ const HubNamespace = "atrium-fleet"
 // narrow them to each member's own claims, and the namespace of the
 // members' identities), or in Bare mode a control plane that serves the
 // fleet CRDs alone. Each member's identities are minted with MintMember.
-func startHub(ctx context.Context, o Options) (*testenv.Env, error) {
+func (f *Fleet) startHub(ctx context.Context, o Options) (*testenv.Env, error) {
 	if o.Mode == Bare {
 		return testenv.Start(testenv.Options{NoControllerManager: o.NoControllerManager})
 	}
@@ -50,6 +55,20 @@ func startHub(ctx context.Context, o Options) (*testenv.Env, error) {
 	if err := shipped.Install(ctx, hub, m); err != nil {
 		_ = hub.Stop()
 		return nil, err
+	}
+	if o.Mode == Shipped {
+		// The hub's own components (the fleet operator) run from their
+		// Deployments, as a member's do.
+		if err := m.BuildBinaries(root, f.BinDir); err != nil {
+			_ = hub.Stop()
+			return nil, err
+		}
+		if f.HubComponents, err = shipped.Start(ctx, hub, m, shipped.RunOptions{
+			BinDir: f.BinDir, Dir: filepath.Join(o.Dir, "hub-pods"), LogDir: f.LogDir, Prefix: "hub-", OnExit: o.OnExit,
+		}); err != nil {
+			_ = hub.Stop()
+			return nil, err
+		}
 	}
 	return hub, nil
 }
@@ -104,7 +123,8 @@ func BuildMember(cluster string) (*shipped.Manifests, error) {
 }
 
 // MintMember creates a member's identities at the hub as an admin would
-// (MemberKustomization applied to the hub) and returns a kubeconfig of
+// (MemberKustomization applied to the hub), registers its MemberCluster,
+// and returns a kubeconfig of
 // each, holding a token the hub's TokenRequest API issued for it.
 func MintMember(ctx context.Context, hub *testenv.Env, cluster string) (HubCredentials, error) {
 	m, err := BuildMember(cluster)
@@ -113,6 +133,12 @@ func MintMember(ctx context.Context, hub *testenv.Env, cluster string) (HubCrede
 	}
 	if err := shipped.Install(ctx, hub, m); err != nil {
 		return nil, fmt.Errorf("identities of member %s at the hub: %w", cluster, err)
+	}
+	// The admin registers the member: its MemberCluster, which its
+	// components report to.
+	mc := &fleetv1.MemberCluster{ObjectMeta: metav1.ObjectMeta{Name: cluster}}
+	if err := hub.Client.Create(ctx, mc); err != nil && !apierrors.IsAlreadyExists(err) {
+		return nil, fmt.Errorf("MemberCluster %s at the hub: %w", cluster, err)
 	}
 	creds := HubCredentials{}
 	for _, c := range components.All {

@@ -53,7 +53,7 @@ type Flags struct {
 // why its default is what it is.
 func RegisterFlags(fs *flag.FlagSet, defaults Flags, why string) *Flags {
 	f := &Flags{Limits: defaults.Limits}
-	fs.StringVar(&f.Kubeconfig, "hub-kubeconfig", defaults.Kubeconfig, "Kubeconfig of the hub with this member's own identity there (<cluster>-hostnames or <cluster>-dns in atrium-fleet, minted from config/hub/member; see docs/security.md). Empty uses this cluster's own credentials, which the shipped roles give no fleet rights: a hub that is also a member mints identities for itself like any member.")
+	fs.StringVar(&f.Kubeconfig, "hub-kubeconfig", defaults.Kubeconfig, "Kubeconfig of the hub with this member's own identity there (<cluster>-<component> in atrium-fleet, such as <cluster>-hostnames, minted from config/hub/member; see docs/security.md). Empty uses this cluster's own credentials, which the shipped roles give no fleet rights: a hub that is also a member mints identities for itself like any member.")
 	fs.DurationVar(&f.Timeout, "hub-timeout", defaults.Timeout, "Timeout of one request to the hub.")
 	fs.Float64Var(&f.QPS, "hub-qps", defaults.QPS, "Client-side limit of requests per second to the hub, one budget for all of this component's hub requests; 0 means no limit. "+why)
 	fs.IntVar(&f.Burst, "hub-burst", defaults.Burst, "Requests to the hub allowed at once above --hub-qps.")

@@ -138,7 +138,7 @@ func (o *Options) NewManager(base ctrl.Options) (ctrl.Manager, error) {
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 		return nil, err
 	}
-	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
+	if err := mgr.AddReadyzCheck("caches", CacheSynced(mgr.GetCache())); err != nil {
 		return nil, err
 	}
 	return mgr, nil

@@ -2,6 +2,8 @@ package manager
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"testing"
 
@@ -84,5 +86,23 @@ func TestInformersSynced(t *testing.T) {
 	nsInformer.Synced()
 	if err := ready(nil); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A binary is ready once its cache is filled, and stays ready.
+func TestCacheSynced(t *testing.T) {
+	synced := false
+	ready := CacheSynced(&informertest.FakeInformers{Scheme: Scheme(), Synced: &synced})
+	req := httptest.NewRequest(http.MethodGet, "/readyz", nil)
+	if err := ready(req); err == nil {
+		t.Fatal("ready before the cache was filled")
+	}
+	synced = true
+	if err := ready(req); err != nil {
+		t.Fatal(err)
+	}
+	synced = false
+	if err := ready(req); err != nil {
+		t.Fatalf("not ready again after it was: %v", err)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"sync/atomic"
+	"time"
 
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -48,4 +49,25 @@ func InformersSynced(ctx context.Context, c cache.Cache, objs ...client.Object) 
 		synced.Store(true)
 		return nil
 	}, nil
+}
+
+// CacheSynced is every binary's readiness check: ready once the manager's
+// cache has filled every informer registered so far from its first list
+// (a replica that answers from an empty cache, or an operator whose
+// controllers have not seen what exists, is not ready: a rollout waits for
+// it). It never blocks a probe for long, and stays ready once it was.
+func CacheSynced(c cache.Cache) healthz.Checker {
+	var synced atomic.Bool
+	return func(req *http.Request) error {
+		if synced.Load() {
+			return nil
+		}
+		ctx, cancel := context.WithTimeout(req.Context(), 200*time.Millisecond)
+		defer cancel()
+		if !c.WaitForCacheSync(ctx) {
+			return fmt.Errorf("caches not filled yet")
+		}
+		synced.Store(true)
+		return nil
+	}
 }

@@ -60,6 +60,15 @@ func (m *Manifests) Of(kinds ...string) []*unstructured.Unstructured {
 	return out
 }
 
+// All returns copies of every object, in build order.
+func (m *Manifests) All() []*unstructured.Unstructured {
+	out := make([]*unstructured.Unstructured, 0, len(m.objects))
+	for _, o := range m.objects {
+		out = append(out, o.DeepCopy())
+	}
+	return out
+}
+
 // Deployments are the components: one Deployment each.
 func (m *Manifests) Deployments() ([]*appsv1.Deployment, error) {
 	var out []*appsv1.Deployment

@@ -12,8 +12,11 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/atrium-dev/atrium/internal/components"
 	"github.com/atrium-dev/atrium/internal/hub"
 	"github.com/atrium-dev/atrium/internal/manager"
+	"github.com/atrium-dev/atrium/internal/report"
+	"github.com/atrium-dev/atrium/internal/skew"
 	"github.com/atrium-dev/atrium/operators/dns/controllers"
 	"github.com/atrium-dev/atrium/operators/dns/provider"
 )
@@ -23,6 +26,8 @@ import (
 // its to take), with the events it records about its Lease (core events).
 // +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;create;update,namespace=system
 // +kubebuilder:rbac:groups="",resources=events,verbs=create;patch,namespace=system
+// The start-up check of the CRDs it reads (package skew).
+// +kubebuilder:rbac:groups=apiextensions.k8s.io,resources=customresourcedefinitions,verbs=get,resourceNames=gitlabpagessites.pages.atrium.dev
 
 func main() {
 	opts := manager.Flags("atrium-dns", ":8086", ":8087", true)
@@ -47,6 +52,7 @@ func main() {
 	resync := flag.Duration("resync", 10*time.Minute, "How often the zone is read again to repair drift (records changed or deleted by hand).")
 	conflictRetry := flag.Duration("conflict-retry", time.Minute, "How soon the zone is read again while a hostname is blocked by another owner's records.")
 	statusConcurrency := flag.Int("status-concurrency", 8, "Claims reported on at the hub at once.")
+	reportInterval := report.RegisterFlags(flag.CommandLine)
 	opts.Parse()
 	log := ctrl.Log.WithName("setup")
 	// external-dns logs through logrus: warnings and errors only, as JSON
@@ -90,6 +96,11 @@ func main() {
 		Recorder:          mgr.GetEventRecorder("atrium-dns"),
 	}); err != nil {
 		log.Error(err, "setting up the DNS controllers")
+		os.Exit(1)
+	}
+	if err := report.Wire(ctx, mgr, report.Options{Component: components.DNS, Cluster: *clusterName, Interval: *reportInterval, Leader: true},
+		hubCfg, hubFlags.Timeout, opts.ProbeAddr, skew.GitLabPagesSite); err != nil {
+		log.Error(err, "reporting to the hub")
 		os.Exit(1)
 	}
 	log.Info("starting DNS operator", "cluster", *clusterName, "provider", p.Provider, "zones", p.Zones)

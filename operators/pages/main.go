@@ -15,7 +15,11 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/atrium-dev/atrium/internal/components"
+	"github.com/atrium-dev/atrium/internal/hub"
 	"github.com/atrium-dev/atrium/internal/manager"
+	"github.com/atrium-dev/atrium/internal/report"
+	"github.com/atrium-dev/atrium/internal/skew"
 	"github.com/atrium-dev/atrium/operators/pages/controllers"
 	"github.com/atrium-dev/atrium/operators/pages/gitlab"
 )
@@ -24,6 +28,8 @@ import (
 // it records about its Lease.
 // +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;create;update,namespace=system
 // +kubebuilder:rbac:groups="",resources=events,verbs=create;patch,namespace=system
+// The start-up check of the CRDs it serves (package skew).
+// +kubebuilder:rbac:groups=apiextensions.k8s.io,resources=customresourcedefinitions,verbs=get,resourceNames=gitlabpagessites.pages.atrium.dev
 
 func main() {
 	opts := manager.Flags("atrium-pages", ":8088", ":8089", true)
@@ -44,6 +50,9 @@ func main() {
 	verifyAfter := flag.Duration("verify-after", 10*time.Second, "First wait before GitLab is asked to verify a new domain (its record must reach DNS); doubles up to --max-backoff.")
 	minBackoff := flag.Duration("min-backoff", time.Second, "First wait after GitLab fails; doubles with each failure in a row.")
 	maxBackoff := flag.Duration("max-backoff", 5*time.Minute, "Longest wait after GitLab fails or between verifications.")
+	clusterName := flag.String("cluster-name", "", "This member cluster's name in the fleet (required): the MemberCluster at the hub it reports to.")
+	hubFlags := hub.RegisterFlags(flag.CommandLine, report.HubDefaults, report.HubWhy)
+	reportInterval := report.RegisterFlags(flag.CommandLine)
 	opts.Parse()
 	log := ctrl.Log.WithName("setup")
 
@@ -74,6 +83,7 @@ func main() {
 		os.Exit(1)
 	}
 	mine := cache.ByObject{Label: labels.NewSelector().Add(*own)}
+	ctx := ctrl.SetupSignalHandler()
 	mgr, err := opts.NewManager(ctrl.Options{Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
 		&networkingv1.Ingress{}: mine, &corev1.Service{}: mine,
 	}}})
@@ -91,8 +101,17 @@ func main() {
 		log.Error(err, "setting up the controller")
 		os.Exit(1)
 	}
+	hubCfg, err := hubFlags.RESTConfig(mgr.GetConfig())
+	if err == nil {
+		err = report.Wire(ctx, mgr, report.Options{Component: components.Pages, Cluster: *clusterName, Interval: *reportInterval, Leader: true},
+			hubCfg, hubFlags.Timeout, opts.ProbeAddr, skew.GitLabPagesSite)
+	}
+	if err != nil {
+		log.Error(err, "reporting to the hub")
+		os.Exit(1)
+	}
 	log.Info("starting", "gitlab", *gitlabURL, "pagesFront", fmt.Sprintf("%s:%d", front.Host, front.Port))
-	if err := mgr.Start(ctrl.SetupSignalHandler()); err != nil {
+	if err := mgr.Start(ctx); err != nil {
 		log.Error(err, "manager stopped")
 		os.Exit(1)
 	}

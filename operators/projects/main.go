@@ -6,7 +6,11 @@ import (
 
 	ctrl "sigs.k8s.io/controller-runtime"
 
+	"github.com/atrium-dev/atrium/internal/components"
+	"github.com/atrium-dev/atrium/internal/hub"
 	"github.com/atrium-dev/atrium/internal/manager"
+	"github.com/atrium-dev/atrium/internal/report"
+	"github.com/atrium-dev/atrium/internal/skew"
 	"github.com/atrium-dev/atrium/internal/slots"
 	"github.com/atrium-dev/atrium/operators/projects/controllers"
 )
@@ -16,12 +20,17 @@ import (
 // its to take), with the events it records about its Lease (core events).
 // +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;create;update,namespace=system
 // +kubebuilder:rbac:groups="",resources=events,verbs=create;patch,namespace=system
+// The start-up check of the CRDs it serves and reads (package skew).
+// +kubebuilder:rbac:groups=apiextensions.k8s.io,resources=customresourcedefinitions,verbs=get,resourceNames=projects.tenancy.atrium.dev;projecttiers.tenancy.atrium.dev;openstackvolumes.storage.atrium.dev
 
 func main() {
 	opts := manager.Flags("atrium-projects", ":8080", ":8081", true)
 	concurrency := flag.Int("concurrency", 32, "Projects reconciled in parallel; reconciles mostly wait on the API server, so this is well above the core count.")
 	slotNamespace := flag.String("slot-namespace", "", "Namespace of the Leases that count each user's Projects; defaults to the pod's namespace. The projects webhook must be given the same.")
 	slotGrace := flag.Duration("slot-grace", slots.DefaultGrace, "How long a Project slot of an owner or tier the Project does not have (yet) is kept; the same as the webhook's.")
+	clusterName := flag.String("cluster-name", "", "This member cluster's name in the fleet (required): the MemberCluster at the hub it reports to.")
+	hubFlags := hub.RegisterFlags(flag.CommandLine, report.HubDefaults, report.HubWhy)
+	reportInterval := report.RegisterFlags(flag.CommandLine)
 	opts.Parse()
 
 	ctx := ctrl.SetupSignalHandler()
@@ -50,6 +59,15 @@ func main() {
 	}
 	if err := (&controllers.TierReconciler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {
 		log.Error(err, "setting up ProjectTier controller")
+		os.Exit(1)
+	}
+	hubCfg, err := hubFlags.RESTConfig(mgr.GetConfig())
+	if err == nil {
+		err = report.Wire(ctx, mgr, report.Options{Component: components.Projects, Cluster: *clusterName, Interval: *reportInterval, Leader: true},
+			hubCfg, hubFlags.Timeout, opts.ProbeAddr, skew.Projects, skew.ProjectTiers, skew.OpenStackVolume)
+	}
+	if err != nil {
+		log.Error(err, "reporting to the hub")
 		os.Exit(1)
 	}
 	log.Info("starting projects operator")

@@ -15,7 +15,11 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	storagev1 "github.com/atrium-dev/atrium/apis/storage/v1alpha1"
+	"github.com/atrium-dev/atrium/internal/components"
+	"github.com/atrium-dev/atrium/internal/hub"
 	"github.com/atrium-dev/atrium/internal/manager"
+	"github.com/atrium-dev/atrium/internal/report"
+	"github.com/atrium-dev/atrium/internal/skew"
 	"github.com/atrium-dev/atrium/operators/volumes/cinder"
 	"github.com/atrium-dev/atrium/operators/volumes/controllers"
 )
@@ -24,6 +28,8 @@ import (
 // it records about its Lease.
 // +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;create;update,namespace=system
 // +kubebuilder:rbac:groups="",resources=events,verbs=create;patch,namespace=system
+// The start-up check of the CRDs it serves (package skew).
+// +kubebuilder:rbac:groups=apiextensions.k8s.io,resources=customresourcedefinitions,verbs=get,resourceNames=openstackvolumes.storage.atrium.dev
 
 func main() {
 	opts := manager.Flags("atrium-volumes", ":8090", ":8091", true)
@@ -46,6 +52,8 @@ func main() {
 	answerTTL := flag.Duration("cinder-answer-ttl", 30*time.Second, "How long Cinder's answer that a volume is settled at its size stands for the volume's next reconciles (those its claim and PersistentVolume start while they bind), instead of reading the volume again each time; 0 reads it every time. A spec change, the operator's own changes in Cinder and the resync (longer) always read it afresh.")
 	inFlight := flag.Int("cinder-in-flight", 8, "Requests in flight to Cinder at once, at most, whatever --concurrency is; a request waits for its slot at most --cinder-timeout.")
 	concurrency := flag.Int("concurrency", 32, "Volumes reconciled at once. Most of a reconcile's time goes to the API server: Cinder sees no more than --cinder-in-flight requests at once.")
+	hubFlags := hub.RegisterFlags(flag.CommandLine, report.HubDefaults, report.HubWhy)
+	reportInterval := report.RegisterFlags(flag.CommandLine)
 	opts.Parse()
 	log := ctrl.Log.WithName("setup")
 
@@ -103,6 +111,15 @@ func main() {
 	}
 	if err := mgr.Add(reporter); err != nil {
 		log.Error(err, "adding the orphan reporter")
+		os.Exit(1)
+	}
+	hubCfg, err := hubFlags.RESTConfig(mgr.GetConfig())
+	if err == nil {
+		err = report.Wire(ctx, mgr, report.Options{Component: components.Volumes, Cluster: *clusterName, Interval: *reportInterval, Leader: true},
+			hubCfg, hubFlags.Timeout, opts.ProbeAddr, skew.OpenStackVolume)
+	}
+	if err != nil {
+		log.Error(err, "reporting to the hub")
 		os.Exit(1)
 	}
 	log.Info("starting", "cluster", *clusterName, "cloud", *cloud, "identity", cfg.Auth.IdentityEndpoint)

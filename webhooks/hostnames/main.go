@@ -11,8 +11,11 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
+	"github.com/atrium-dev/atrium/internal/components"
 	"github.com/atrium-dev/atrium/internal/hub"
 	"github.com/atrium-dev/atrium/internal/manager"
+	"github.com/atrium-dev/atrium/internal/report"
+	"github.com/atrium-dev/atrium/internal/skew"
 	"github.com/atrium-dev/atrium/webhooks/hostnames/admission"
 	"github.com/atrium-dev/atrium/webhooks/hostnames/wiring"
 )
@@ -27,6 +30,8 @@ import (
 // +kubebuilder:rbac:groups="",resources=events,verbs=create;patch,namespace=system
 // +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch
 // +kubebuilder:rbac:groups=tenancy.atrium.dev,resources=projects;projecttiers,verbs=get;list;watch
+// The start-up check of the CRDs it reads (package skew).
+// +kubebuilder:rbac:groups=apiextensions.k8s.io,resources=customresourcedefinitions,verbs=get,resourceNames=projects.tenancy.atrium.dev;projecttiers.tenancy.atrium.dev;gitlabpagessites.pages.atrium.dev
 // What the webhook does at the hub is in package hubrbac: the hub's role
 // for this member's identity there, apart from this cluster's role.
 
@@ -39,13 +44,14 @@ func main() {
 		"Admission reserves each new hostname with one request, and the claims releaser writes each claim's status; the default lets a cluster add well over 100 hostnames a second. Keep --hub-timeout well under the webhook's 10s.")
 	grace := flag.Duration("grace-period", 2*time.Minute, "How long a reserved hostname waits for its object to be persisted before it is released.")
 	resync := flag.Duration("resync", 10*time.Minute, "How often every claim of this cluster is checked without an event.")
+	reportInterval := report.RegisterFlags(flag.CommandLine)
 	opts.Parse()
 	log := ctrl.Log.WithName("setup")
 	if errs := validation.IsValidLabelValue(*clusterName); *clusterName == "" || len(errs) > 0 {
 		log.Error(fmt.Errorf("%v", errs), "--cluster-name must be a non-empty label value")
 		os.Exit(2)
 	}
-	if err := run(opts, hubFlags, *port, *certDir, *clusterName, *grace, *resync); err != nil {
+	if err := run(opts, hubFlags, *port, *certDir, *clusterName, *grace, *resync, *reportInterval); err != nil {
 		log.Error(err, "hostnames webhook stopped")
 		os.Exit(1)
 	}
@@ -53,7 +59,7 @@ func main() {
 
 // run serves admission on every replica; with --leader-elect (the default,
 // for the releaser) only the claims releaser waits to lead.
-func run(opts *manager.Options, hubFlags *hub.Flags, port int, certDir, clusterName string, grace, resync time.Duration) error {
+func run(opts *manager.Options, hubFlags *hub.Flags, port int, certDir, clusterName string, grace, resync, reportInterval time.Duration) error {
 	ctx := ctrl.SetupSignalHandler()
 	mgr, err := opts.NewManager(ctrl.Options{
 		WebhookServer: webhook.NewServer(webhook.Options{Port: port, CertDir: certDir}),
@@ -73,6 +79,12 @@ func run(opts *manager.Options, hubFlags *hub.Flags, port int, certDir, clusterN
 		Cluster: clusterName, Hub: hubCfg, HubTimeout: hubFlags.Timeout,
 		Grace: grace, Resync: resync, Metrics: admission.NewMetrics(),
 	}); err != nil {
+		return err
+	}
+	// Every replica serves admission, so every replica reports (the last
+	// writer wins).
+	if err := report.Wire(ctx, mgr, report.Options{Component: components.Hostnames, Cluster: clusterName, Interval: reportInterval},
+		hubCfg, hubFlags.Timeout, opts.ProbeAddr, skew.Projects, skew.ProjectTiers, skew.GitLabPagesSite); err != nil {
 		return err
 	}
 	ctrl.Log.Info("serving hostnames admission", "cluster", clusterName)

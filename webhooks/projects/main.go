@@ -11,10 +11,17 @@ import (
 
 	storagev1 "github.com/atrium-dev/atrium/apis/storage/v1alpha1"
 	tenancyv1 "github.com/atrium-dev/atrium/apis/tenancy/v1alpha1"
+	"github.com/atrium-dev/atrium/internal/components"
+	"github.com/atrium-dev/atrium/internal/hub"
 	"github.com/atrium-dev/atrium/internal/manager"
+	"github.com/atrium-dev/atrium/internal/report"
+	"github.com/atrium-dev/atrium/internal/skew"
 	"github.com/atrium-dev/atrium/internal/slots"
 	"github.com/atrium-dev/atrium/webhooks/projects/admission"
 )
+
+// The start-up check of the CRDs it admits and reads (package skew).
+// +kubebuilder:rbac:groups=apiextensions.k8s.io,resources=customresourcedefinitions,verbs=get,resourceNames=projects.tenancy.atrium.dev;projecttiers.tenancy.atrium.dev;openstackvolumes.storage.atrium.dev
 
 func main() {
 	opts := manager.Flags("atrium-projects-webhook", ":8082", ":8083", false)
@@ -24,6 +31,9 @@ func main() {
 	reserved := flag.String("reserved-names", strings.Join(admission.DefaultReserved, ","), "Comma-separated name patterns no Project may take (the namespaces tiers admit traffic from are reserved as well).")
 	slotNamespace := flag.String("slot-namespace", "", "Namespace of the Leases that count each user's Projects (see docs/security.md); defaults to the pod's namespace. The projects operator must be given the same.")
 	slotGrace := flag.Duration("slot-grace", slots.DefaultGrace, "How long a Project slot taken by a request whose Project was never stored stays counted; must exceed the API server's request timeout.")
+	clusterName := flag.String("cluster-name", "", "This member cluster's name in the fleet (required): the MemberCluster at the hub it reports to.")
+	hubFlags := hub.RegisterFlags(flag.CommandLine, report.HubDefaults, report.HubWhy)
+	reportInterval := report.RegisterFlags(flag.CommandLine)
 	opts.Parse()
 
 	ctx := ctrl.SetupSignalHandler()
@@ -66,6 +76,16 @@ func main() {
 	}
 	if err != nil {
 		log.Error(err, "adding cache readiness check")
+		os.Exit(1)
+	}
+	// Every replica serves, so every replica reports (the last writer wins).
+	hubCfg, err := hubFlags.RESTConfig(mgr.GetConfig())
+	if err == nil {
+		err = report.Wire(ctx, mgr, report.Options{Component: components.ProjectsWebhook, Cluster: *clusterName, Interval: *reportInterval, Leader: false},
+			hubCfg, hubFlags.Timeout, opts.ProbeAddr, skew.Projects, skew.ProjectTiers, skew.OpenStackVolume)
+	}
+	if err != nil {
+		log.Error(err, "reporting to the hub")
 		os.Exit(1)
 	}
 	log.Info("serving Project and OpenStackVolume admission", "port", *port)

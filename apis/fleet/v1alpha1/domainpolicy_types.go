@@ -4,6 +4,11 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
+// DomainPolicySchemaVersion is the schema version of the DomainPolicy CRD these
+// types describe, the atrium.dev/schema-version annotation its marker
+// writes on the CRD; raise both with a field that binaries rely on.
+const DomainPolicySchemaVersion = 1
+
 // DomainGrant lets clusters claim hostnames in one DNS domain.
 type DomainGrant struct {
 	// Domain is a DNS domain, such as "web.example.org" (lower case, ASCII
@@ -48,6 +53,7 @@ type DomainPolicySpec struct {
 //
 // +kubebuilder:object:root=true
 // +kubebuilder:resource:scope=Cluster,shortName=dompol,categories=atrium
+// +kubebuilder:metadata:annotations="atrium.dev/schema-version=1"
 // +kubebuilder:printcolumn:name="Clusters",type=string,JSONPath=`.spec.clusters`
 // +kubebuilder:printcolumn:name="Domains",type=string,JSONPath=`.spec.domains[*].domain`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`

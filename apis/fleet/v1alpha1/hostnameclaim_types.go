@@ -4,6 +4,11 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
+// HostnameClaimSchemaVersion is the schema version of the HostnameClaim CRD these
+// types describe, the atrium.dev/schema-version annotation its marker
+// writes on the CRD; raise both with a field that binaries rely on.
+const HostnameClaimSchemaVersion = 1
+
 // Labels on every HostnameClaim, so that a member's components watch only
 // the claims of their own cluster.
 const (
@@ -95,6 +100,7 @@ type HostnameClaimStatus struct {
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:scope=Cluster,shortName=hc,categories=atrium
+// +kubebuilder:metadata:annotations="atrium.dev/schema-version=1"
 // +kubebuilder:printcolumn:name="Hostname",type=string,JSONPath=`.spec.hostname`
 // +kubebuilder:printcolumn:name="Cluster",type=string,JSONPath=`.spec.cluster`
 // +kubebuilder:printcolumn:name="Namespace",type=string,JSONPath=`.spec.namespace`

@@ -4,6 +4,11 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
+// GitLabPagesSiteSchemaVersion is the schema version of the GitLabPagesSite CRD these
+// types describe, the atrium.dev/schema-version annotation its marker
+// writes on the CRD; raise both with a field that binaries rely on.
+const GitLabPagesSiteSchemaVersion = 1
+
 // Access says who may read a site: GitLab's pages_access_level.
 // +kubebuilder:validation:Enum=Public;Private
 type Access string
@@ -177,6 +182,7 @@ const Finalizer = "pages.atrium.dev/gitlab"
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:scope=Namespaced,shortName=pages;glps,categories=atrium
+// +kubebuilder:metadata:annotations="atrium.dev/schema-version=1"
 // +kubebuilder:printcolumn:name="Hostname",type=string,JSONPath=`.spec.hostname`
 // +kubebuilder:printcolumn:name="Project",type=string,JSONPath=`.spec.project`
 // +kubebuilder:printcolumn:name="Access",type=string,JSONPath=`.spec.access`

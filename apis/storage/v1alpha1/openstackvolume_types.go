@@ -5,6 +5,11 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
+// OpenStackVolumeSchemaVersion is the schema version of the OpenStackVolume CRD these
+// types describe, the atrium.dev/schema-version annotation its marker
+// writes on the CRD; raise both with a field that binaries rely on.
+const OpenStackVolumeSchemaVersion = 1
+
 // ReclaimPolicy says what happens to the Cinder volume when its
 // OpenStackVolume is deleted.
 // +kubebuilder:validation:Enum=Retain;Delete
@@ -223,6 +228,7 @@ const (
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:scope=Namespaced,shortName=osv;osvol,categories=atrium
+// +kubebuilder:metadata:annotations="atrium.dev/schema-version=1"
 // +kubebuilder:printcolumn:name="Size",type=integer,JSONPath=`.spec.sizeGiB`
 // +kubebuilder:printcolumn:name="Capacity",type=integer,JSONPath=`.status.capacityGiB`
 // +kubebuilder:printcolumn:name="Zone",type=string,JSONPath=`.status.availabilityZone`

@@ -4,6 +4,11 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
+// ProjectSchemaVersion is the schema version of the Project CRD these
+// types describe, the atrium.dev/schema-version annotation its marker
+// writes on the CRD; raise both with a field that binaries rely on.
+const ProjectSchemaVersion = 1
+
 // SubjectKind is the kind of identity a Subject names.
 // +kubebuilder:validation:Enum=User;Group
 type SubjectKind string
@@ -182,6 +187,7 @@ const (
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:scope=Cluster,shortName=proj,categories=atrium
+// +kubebuilder:metadata:annotations="atrium.dev/schema-version=1"
 // +kubebuilder:printcolumn:name="Owner",type=string,JSONPath=`.spec.owner`
 // +kubebuilder:printcolumn:name="Offered To",type=string,JSONPath=`.spec.handOverTo`,priority=1
 // +kubebuilder:printcolumn:name="Tier",type=string,JSONPath=`.spec.tier`

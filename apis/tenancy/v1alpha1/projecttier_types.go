@@ -5,6 +5,11 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
+// ProjectTierSchemaVersion is the schema version of the ProjectTier CRD these
+// types describe, the atrium.dev/schema-version annotation its marker
+// writes on the CRD; raise both with a field that binaries rely on.
+const ProjectTierSchemaVersion = 1
+
 // ProjectTierSpec is the policy that every Project on the tier follows.
 // Changing it updates every Project on the tier.
 type ProjectTierSpec struct {
@@ -142,6 +147,7 @@ type ProjectTierStatus struct {
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:scope=Cluster,shortName=ptier,categories=atrium
+// +kubebuilder:metadata:annotations="atrium.dev/schema-version=1"
 // +kubebuilder:printcolumn:name="Self Service",type=boolean,JSONPath=`.spec.selfService`
 // +kubebuilder:printcolumn:name="Max Per User",type=integer,JSONPath=`.spec.maxProjectsPerUser`
 // +kubebuilder:printcolumn:name="Projects",type=integer,JSONPath=`.status.projects`

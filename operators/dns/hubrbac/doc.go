@@ -12,3 +12,8 @@ package hubrbac
 // apply, a patch of the status subresource.
 // +kubebuilder:rbac:groups=fleet.atrium.dev,resources=hostnameclaims,verbs=get;list;watch
 // +kubebuilder:rbac:groups=fleet.atrium.dev,resources=hostnameclaims/status,verbs=patch
+
+// Reporting to the cluster's MemberCluster (package report; the same
+// markers as internal/report/hubrbac): its own entry of status.components.
+// +kubebuilder:rbac:groups=fleet.atrium.dev,resources=memberclusters/status,verbs=patch
+// +kubebuilder:rbac:groups=apiextensions.k8s.io,resources=customresourcedefinitions,verbs=get,resourceNames=memberclusters.fleet.atrium.dev

@@ -72,6 +72,10 @@ type outcome struct {
 	// busy says another site is reading from GitLab what this one needs:
 	// nothing is written, and the site comes back shortly.
 	busy bool
+	// held says the client's gate kept a call back (the pacing, or the
+	// wait after a 429): nothing is written, no failure is counted, and
+	// the site comes back at its turn (after).
+	held bool
 }
 
 func (r *SiteReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
@@ -80,6 +84,9 @@ func (r *SiteReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	before := site.Status.DeepCopy()
+	// GitLab calls for this site keep their turn when the pacing keeps
+	// them back.
+	ctx = gitlab.For(ctx, string(site.UID))
 	var o outcome
 	if !site.DeletionTimestamp.IsZero() {
 		if !controllerutil.ContainsFinalizer(site, pagesv1.Finalizer) {
@@ -102,6 +109,9 @@ func (r *SiteReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.
 	o.ready.Type, o.ready.ObservedGeneration = pagesv1.ConditionReady, site.Generation
 	meta.SetStatusCondition(&site.Status.Conditions, o.ready)
 	site.Status.ObservedGeneration = site.Generation
+	if o.held {
+		return ctrl.Result{RequeueAfter: jitter(max(o.after, 10*time.Millisecond))}, nil
+	}
 	if o.busy {
 		// Another site is reading what this one needs from GitLab: come
 		// back when it has, leaving the worker to sites of other projects.
@@ -165,6 +175,10 @@ func ready(status metav1.ConditionStatus, reason, format string, args ...any) me
 func gitLabFailed(what string, err error) outcome {
 	if errors.Is(err, ErrBusy) {
 		return outcome{busy: true}
+	}
+	if gitlab.Gated(err) {
+		after, _ := gitlab.Transient(err)
+		return outcome{held: true, after: after}
 	}
 	if after, ok := gitlab.Transient(err); ok {
 		reason := "GitLabUnavailable"

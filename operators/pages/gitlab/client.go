@@ -2,6 +2,7 @@ package gitlab
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -73,8 +74,8 @@ func New(c Config) (*Client, error) {
 // never blocks.
 type gate struct{ *gatepkg.Gate }
 
-func (g gate) Wait(context.Context) error {
-	wait, closed := g.Admit()
+func (g gate) Wait(ctx context.Context) error {
+	wait, closed := g.Take(keyOf(ctx))
 	switch {
 	case wait == 0:
 		return nil
@@ -82,6 +83,29 @@ func (g gate) Wait(context.Context) error {
 		return &Error{Reason: RateLimited, RetryAfter: wait, Message: "waiting as GitLab asked after a 429"}
 	}
 	return &Error{Reason: RateLimited, RetryAfter: wait, Message: "pacing requests to GitLab"}
+}
+
+type objectKey struct{}
+
+// For marks the calls made with the returned context as made for one
+// object (its UID): a call the pacing keeps back keeps its place in line
+// for when the object comes back (see gate.Take), instead of every site
+// coming back at the next free instant, one winning and the rest being
+// kept back again.
+func For(ctx context.Context, key string) context.Context {
+	return context.WithValue(ctx, objectKey{}, key)
+}
+
+func keyOf(ctx context.Context) string {
+	k, _ := ctx.Value(objectKey{}).(string)
+	return k
+}
+
+// Gated says that err is a call the client's gate kept from GitLab
+// (paced, or waiting after a 429): nothing was sent.
+func Gated(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Reason == RateLimited && e.Status == 0
 }
 
 // call runs one request with the client's timeout and turns its failure

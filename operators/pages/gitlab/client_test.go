@@ -122,3 +122,45 @@ func TestAllDomainsIsPaginated(t *testing.T) {
 		t.Errorf("%d requests for 250 domains, want 3", n)
 	}
 }
+
+// Sites the pacing keeps back each get a turn, in the order they asked,
+// and take it when they come back; a call kept back is Gated (nothing
+// was sent), which the operator does not count as a failure.
+func TestPacedCallsKeepTheirTurn(t *testing.T) {
+	fake := gitlabfake.Start()
+	t.Cleanup(fake.Close)
+	_, token := fake.AddUser("bot", true)
+	fake.AddUser("alice", false)
+	if _, err := fake.AddProject("alice", "homepage", gitlabfake.Public); err != nil {
+		t.Fatal(err)
+	}
+	c, err := gitlab.New(gitlab.Config{URL: fake.URL, Token: token, Timeout: 2 * time.Second, QPS: 5, Burst: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := c.Project(gitlab.For(ctx, "site-a"), "alice/homepage"); err != nil {
+		t.Fatal(err)
+	}
+	waits := map[string]time.Duration{}
+	for _, k := range []string{"site-b", "site-c"} {
+		_, err := c.Project(gitlab.For(ctx, k), "alice/homepage")
+		if !gitlab.Gated(err) {
+			t.Fatalf("%s beyond the burst: %v, want kept back", k, err)
+		}
+		waits[k], _ = gitlab.Transient(err)
+	}
+	if waits["site-c"]-waits["site-b"] < 150*time.Millisecond {
+		t.Fatalf("turns %v: site-c should wait one pacing interval (200ms) longer than site-b", waits)
+	}
+	before := fake.Total()
+	time.Sleep(waits["site-c"])
+	for _, k := range []string{"site-c", "site-b"} {
+		if _, err := c.Project(gitlab.For(ctx, k), "alice/homepage"); err != nil {
+			t.Fatalf("%s at its turn: %v", k, err)
+		}
+	}
+	if n := fake.Total() - before; n != 2 {
+		t.Fatalf("%d requests for two turns", n)
+	}
+}

@@ -177,7 +177,7 @@ func (c *Client) InUseExtend() bool {
 // classifies its failure; a 429 closes the gate.
 func call[T any](ctx context.Context, c *Client, name string, f func(context.Context, *gophercloud.ServiceClient) (T, error)) (T, error) {
 	var zero T
-	if err := c.admit(); err != nil {
+	if err := c.admit(ctx); err != nil {
 		observe(name, err, 0)
 		return zero, err
 	}
@@ -221,9 +221,22 @@ func call[T any](ctx context.Context, c *Client, name string, f func(context.Con
 
 // admit asks the gate whether a call may leave now. It never blocks: a
 // call kept back is a RateLimited error with the time left (Status 0, see
-// Gated), so the reconcile requeues instead of holding a worker.
-func (c *Client) admit() error {
-	wait, closed := c.gate.Admit()
+// Gated), so the reconcile requeues instead of holding a worker. A call
+// made for an object (For) keeps its turn when it is kept back.
+func (c *Client) admit(ctx context.Context) error {
+	return gated(c.gate.Take(keyOf(ctx)))
+}
+
+// Hold asks for a turn for the object of ctx (For) and keeps it for the
+// object's next call, which then leaves for sure: the operator holds a turn
+// before writing down that it is about to create a volume, so that a create
+// the pacing keeps back never costs the two status writes of recording it
+// and taking the record back. A Gated error says how long to wait.
+func (c *Client) Hold(ctx context.Context) error {
+	return gated(c.gate.Hold(keyOf(ctx)))
+}
+
+func gated(wait time.Duration, closed bool) error {
 	switch {
 	case wait == 0:
 		return nil
@@ -231,6 +244,20 @@ func (c *Client) admit() error {
 		return &Error{Reason: RateLimited, RetryAfter: wait, Message: "waiting as Cinder asked after a 429"}
 	}
 	return &Error{Reason: RateLimited, RetryAfter: wait, Message: "pacing requests to Cinder"}
+}
+
+type objectKey struct{}
+
+// For marks the calls made with the returned context as made for one
+// object (its UID): one the pacing keeps back keeps its place in line
+// for when the object comes back (see gate.Take).
+func For(ctx context.Context, key string) context.Context {
+	return context.WithValue(ctx, objectKey{}, key)
+}
+
+func keyOf(ctx context.Context) string {
+	k, _ := ctx.Value(objectKey{}).(string)
+	return k
 }
 
 // Volume is what the operator needs of a Cinder volume.

@@ -18,4 +18,7 @@ type Cinder interface {
 	Snapshot(ctx context.Context, id string) (*cinder.Snapshot, error)
 	// InUseExtend says whether the cloud extends attached volumes.
 	InUseExtend() bool
+	// Hold keeps a turn of the pacing for the next call of ctx's object
+	// (cinder.For), or says with a Gated error how long to wait for one.
+	Hold(ctx context.Context) error
 }

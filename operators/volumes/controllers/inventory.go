@@ -33,7 +33,10 @@ import (
 type inventory struct {
 	mu       sync.Mutex
 	complete bool
-	known    map[types.UID]struct{}
+	// failed is set once a listing failed: until one succeeds, new
+	// volumes are looked up on their own instead of waiting for it.
+	failed bool
+	known  map[types.UID]struct{}
 }
 
 func newInventory() *inventory { return &inventory{known: map[types.UID]struct{}{}} }
@@ -48,6 +51,24 @@ func (i *inventory) mayExist(uid types.UID) bool {
 	defer i.mu.Unlock()
 	_, ok := i.known[uid]
 	return ok || !i.complete
+}
+
+// pending says whether a new volume should wait for the listing rather
+// than be looked up on its own: the first listing is on its way (one
+// request, where 500 new volumes would each cost a look-up).
+func (i *inventory) pending() bool {
+	if i == nil {
+		return false
+	}
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	return !i.complete && !i.failed
+}
+
+func (i *inventory) fail() {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	i.failed = true
 }
 
 // sending notes, before the request leaves, that a create for uid is sent.
@@ -89,6 +110,9 @@ func (l *inventoryLoader) NeedLeaderElection() bool { return true }
 func (l *inventoryLoader) Start(ctx context.Context) error {
 	log := ctrl.Log.WithName("inventory")
 	wait := l.min
+	// Its own turn of the pacing, so that the new volumes' calls never
+	// push it back.
+	ctx = cinder.For(ctx, "atrium:inventory")
 	for {
 		// Every volume, not only this cluster's: a volume made under an
 		// earlier --cluster-name still names its object's UID.
@@ -103,6 +127,7 @@ func (l *inventoryLoader) Start(ctx context.Context) error {
 			// Kept back by the pacing or a 429: no failure, no backoff.
 			next, _ = cinder.Transient(err)
 		} else {
+			l.inv.fail()
 			log.Error(err, "listing the project's Cinder volumes (each new volume is looked up on its own until this succeeds)", "retryIn", wait)
 			wait = min(2*wait, l.max)
 		}

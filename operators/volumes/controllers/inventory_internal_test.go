@@ -18,9 +18,19 @@ func TestInventory(t *testing.T) {
 	}
 	none.sending("u") // no panic
 
+	if none.pending() {
+		t.Fatal("without an inventory nothing waits for a listing")
+	}
 	i := newInventory()
 	if !i.mayExist("u1") {
 		t.Fatal("before the listing a volume must be looked up")
+	}
+	if !i.pending() {
+		t.Fatal("before the first listing new volumes should wait for it")
+	}
+	i.fail()
+	if i.pending() {
+		t.Fatal("after a failed listing new volumes must be looked up on their own, not wait")
 	}
 	i.sending("u2")
 	i.load([]*cinder.Volume{
@@ -31,6 +41,9 @@ func TestInventory(t *testing.T) {
 		if got := i.mayExist(uid); got != want {
 			t.Errorf("mayExist(%q) = %v after the listing, want %v", uid, got, want)
 		}
+	}
+	if i.pending() {
+		t.Fatal("pending after the listing")
 	}
 	i.sending("u3")
 	if !i.mayExist("u3") {

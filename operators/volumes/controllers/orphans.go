@@ -18,6 +18,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	storagev1 "github.com/atrium-dev/atrium/apis/storage/v1alpha1"
+	"github.com/atrium-dev/atrium/operators/volumes/cinder"
 )
 
 // The orphan report's ConfigMap, in the operator's namespace.
@@ -84,7 +85,7 @@ func (o *OrphanReporter) Start(ctx context.Context) error {
 
 // Report makes one comparison.
 func (o *OrphanReporter) Report(ctx context.Context) error {
-	vols, err := o.Cinder.List(ctx, map[string]string{storagev1.MetaCluster: o.Cluster})
+	vols, err := o.Cinder.List(cinder.For(ctx, "atrium:orphans"), map[string]string{storagev1.MetaCluster: o.Cluster})
 	if err != nil {
 		return fmt.Errorf("listing this cluster's Cinder volumes: %w", err)
 	}

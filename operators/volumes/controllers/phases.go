@@ -95,7 +95,13 @@ func (r *VolumeReconciler) volume(ctx context.Context, v *storagev1.OpenStackVol
 		r.remember(v, vol)
 		return vol, nil
 	}
-	if v.Status.CreateRequested != nil || v.Spec.Source != nil || r.inventory.mayExist(v.UID) {
+	fresh := v.Status.CreateRequested == nil && v.Spec.Source == nil
+	if fresh && r.inventory.pending() {
+		// The project's listing is on its way and will answer for every
+		// new volume at once; its status is left as it is.
+		return nil, &outcome{hold: true, after: 250 * time.Millisecond}
+	}
+	if !fresh || r.inventory.mayExist(v.UID) {
 		found, err := r.Cinder.List(ctx, map[string]string{storagev1.MetaUID: string(v.UID)})
 		if err != nil {
 			// Unknown, never absent: nothing is created until Cinder answers.
@@ -171,6 +177,11 @@ func (r *VolumeReconciler) metadata(v *storagev1.OpenStackVolume, nsUID string) 
 // it: a crash between the two leaves the record, and the next look-up
 // waits for the create's volume instead of sending another.
 func (r *VolumeReconciler) create(ctx context.Context, v *storagev1.OpenStackVolume, nsUID string, req cinder.CreateRequest) (*cinder.Volume, *outcome) {
+	// A turn first: a create the pacing would keep back is not recorded.
+	if err := r.Cinder.Hold(ctx); err != nil {
+		o := cinderFailed("creating the volume", err)
+		return nil, &o
+	}
 	now := metav1.Now()
 	v.Status.CreateRequested = &now
 	r.conditions(v, outcome{ready: notReady("Creating", "asking Cinder for a %d GiB volume", req.Size)})
@@ -188,8 +199,9 @@ func (r *VolumeReconciler) create(ctx context.Context, v *storagev1.OpenStackVol
 	r.inventory.sending(v.UID)
 	vol, err := r.Cinder.Create(ctx, req)
 	if cinder.Gated(err) {
-		// Not sent, for sure: the record goes, so that the next try need
-		// not wait out the grace.
+		// Not sent, for sure (a 429 closed the gate meanwhile, or every
+		// request slot stayed busy): the record goes, so that the next try
+		// need not wait out the grace.
 		v.Status.CreateRequested = nil
 		after, _ := cinder.Transient(err)
 		o := outcome{ready: notReady("Creating", "waiting for its turn to ask Cinder (requests are paced, or Cinder asked to wait)"), after: after}

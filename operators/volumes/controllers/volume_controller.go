@@ -123,6 +123,9 @@ func (r *VolumeReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	before := v.Status.DeepCopy()
+	// Cinder calls for this object keep their turn when the pacing keeps
+	// them back.
+	ctx = cinder.For(ctx, string(v.UID))
 	var o outcome
 	if !v.DeletionTimestamp.IsZero() {
 		if !controllerutil.ContainsFinalizer(v, storagev1.Finalizer) {

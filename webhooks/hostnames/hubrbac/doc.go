@@ -18,3 +18,8 @@ package hubrbac
 // Admission follows the fleet's domain policy: which domains this cluster
 // may claim hostnames in (written by the hub's admins only).
 // +kubebuilder:rbac:groups=fleet.atrium.dev,resources=domainpolicies,verbs=get;list;watch
+
+// Reporting to the cluster's MemberCluster (package report; the same
+// markers as internal/report/hubrbac): its own entry of status.components.
+// +kubebuilder:rbac:groups=fleet.atrium.dev,resources=memberclusters/status,verbs=patch
+// +kubebuilder:rbac:groups=apiextensions.k8s.io,resources=customresourcedefinitions,verbs=get,resourceNames=memberclusters.fleet.atrium.dev
