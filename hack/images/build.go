@@ -358,6 +358,12 @@ func writeKustomization(path string, imgs []Image, pushed bool, version string) 
 	return os.WriteFile(path, append([]byte(head), b...), 0o644)
 }
 
+// Every is every component that has an image: the members' and the
+// hub's.
+func Every() []components.Component {
+	return append(append([]components.Component{}, components.All...), components.AtHub...)
+}
+
 // checkKoBuilds fails unless .ko.yaml has one build for each component
 // of internal/components, and no other: a component left out would be
 // built unstamped.
@@ -379,7 +385,7 @@ func checkKoBuilds(path string) error {
 	for _, bd := range cfg.Builds {
 		have = append(have, strings.TrimPrefix(bd.Main, "./"))
 	}
-	for _, c := range components.All {
+	for _, c := range Every() {
 		want = append(want, c.Folder)
 	}
 	slices.Sort(have)

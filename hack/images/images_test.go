@@ -68,7 +68,7 @@ func TestImages(t *testing.T) {
 	// 1. Every component (with -short, one), into an OCI layout. ko's
 	// progress goes to the test's output (go test -v shows it as it
 	// comes).
-	all := components.All
+	all := Every()
 	if testing.Short() {
 		all = []components.Component{components.Projects}
 	}

@@ -8,12 +8,13 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 
-	"github.com/atrium-dev/atrium/internal/components"
 	"github.com/atrium-dev/atrium/internal/shipped"
 )
 
-// An overlay of config/default that includes the kustomization make images
-// writes runs every shipped Deployment from its image by digest.
+// A cluster's kustomization of config/overlays/hub-and-member (every
+// component, the members' and the hub's) that includes the kustomization
+// make images writes runs every shipped Deployment from its image by
+// digest.
 func TestKustomizationPinsTheShippedImages(t *testing.T) {
 	root, err := filepath.Abs("../..")
 	if err != nil {
@@ -22,7 +23,7 @@ func TestKustomizationPinsTheShippedImages(t *testing.T) {
 	dir := t.TempDir()
 	var imgs []Image
 	want := map[string]string{}
-	for i, c := range components.All {
+	for i, c := range Every() {
 		digest := "sha256:" + strings.Repeat(string("0123456789abcdef"[i]), 64)
 		ref, err := name.NewDigest("registry.example.org/atrium/" + shortName(c) + ":v0.1.0@" + digest)
 		if err != nil {
@@ -41,7 +42,7 @@ func TestKustomizationPinsTheShippedImages(t *testing.T) {
 	if err := os.MkdirAll(overlay, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	def, err := filepath.Rel(overlay, filepath.Join(root, "config/default"))
+	def, err := filepath.Rel(overlay, filepath.Join(root, "config/overlays/hub-and-member"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,8 +57,8 @@ func TestKustomizationPinsTheShippedImages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(deps) != len(components.All) {
-		t.Fatalf("%d Deployments, want one per component (%d)", len(deps), len(components.All))
+	if len(deps) != len(Every()) {
+		t.Fatalf("%d Deployments, want one per component (%d)", len(deps), len(Every()))
 	}
 	for _, d := range deps {
 		for _, c := range append(d.Spec.Template.Spec.InitContainers, d.Spec.Template.Spec.Containers...) {

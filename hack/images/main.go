@@ -23,7 +23,7 @@ func main() {
 	flag.StringVar(&o.Stamp.Revision, "revision", "", "Git revision to stamp (hack/version.sh revision).")
 	flag.StringVar(&o.Stamp.BuildDate, "build-date", "", "Build date to stamp, RFC 3339 (hack/version.sh date); also the images' creation time.")
 	flag.Usage = func() {
-		fmt.Fprintf(flag.CommandLine.Output(), "Usage: images [flags] [component folder ...] (all of internal/components by default)\n")
+		fmt.Fprintf(flag.CommandLine.Output(), "Usage: images [flags] [component folder ...] (every component of internal/components by default)\n")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
@@ -32,7 +32,7 @@ func main() {
 	if o.Platforms, err = ParsePlatforms(*platforms); err != nil {
 		fail(err)
 	}
-	o.Components = components.All
+	o.Components = Every()
 	if flag.NArg() > 0 {
 		o.Components = nil
 		for _, folder := range flag.Args() {
@@ -60,7 +60,7 @@ func main() {
 }
 
 func byFolder(folder string) (components.Component, error) {
-	for _, c := range components.All {
+	for _, c := range Every() {
 		if c.Folder == folder {
 			return c, nil
 		}
