@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"runtime/debug"
 	"strings"
 	"time"
 
@@ -18,6 +17,7 @@ import (
 	fleetv1 "github.com/atrium-dev/atrium/apis/fleet/v1alpha1"
 	"github.com/atrium-dev/atrium/internal/components"
 	"github.com/atrium-dev/atrium/internal/skew"
+	"github.com/atrium-dev/atrium/internal/version"
 )
 
 // DefaultInterval is how often a component reports (--report-interval).
@@ -176,31 +176,18 @@ func (r *Reporter) Entry(ctx context.Context) fleetv1.ComponentVersion {
 	return e
 }
 
-// BuildInfo is the binary's version and revision as the Go toolchain
-// stamped them: the main module's version, and vcs.revision (with
-// "-dirty" when built from a modified tree).
-//
-// internal/version (branch images) will replace this seam.
-func BuildInfo() (version, revision string) {
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return "unknown", ""
+// BuildInfo is the binary's version and revision as internal/version
+// has them (stamped by make build and make images, else what the Go
+// toolchain recorded): the revision shortened to 12 hex digits as
+// --version prints it, empty when nobody recorded it.
+func BuildInfo() (string, string) {
+	i := version.Get()
+	rev := i.Revision
+	switch {
+	case rev == version.Unknown:
+		rev = ""
+	case len(rev) == 40:
+		rev = rev[:12]
 	}
-	version = bi.Main.Version
-	var dirty bool
-	for _, s := range bi.Settings {
-		switch s.Key {
-		case "vcs.revision":
-			revision = s.Value
-		case "vcs.modified":
-			dirty = s.Value == "true"
-		}
-	}
-	if len(revision) > 12 {
-		revision = revision[:12]
-	}
-	if dirty && revision != "" {
-		revision += "-dirty"
-	}
-	return strings.TrimSpace(version), revision
+	return i.Version, rev
 }
