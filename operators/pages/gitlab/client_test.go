@@ -13,6 +13,12 @@ import (
 
 func start(t *testing.T) (*gitlabfake.Server, *gitlab.Client, string) {
 	t.Helper()
+	return startPaced(t, 1000, 1000)
+}
+
+// startPaced is start with the client's pacing given.
+func startPaced(t *testing.T, qps float64, burst int) (*gitlabfake.Server, *gitlab.Client, string) {
+	t.Helper()
 	fake := gitlabfake.Start()
 	t.Cleanup(fake.Close)
 	_, token := fake.AddUser("bot", true)
@@ -20,7 +26,7 @@ func start(t *testing.T) (*gitlabfake.Server, *gitlab.Client, string) {
 	if _, err := fake.AddProject("alice", "homepage", gitlabfake.Public); err != nil {
 		t.Fatal(err)
 	}
-	c, err := gitlab.New(gitlab.Config{URL: fake.URL, Token: token, Timeout: 2 * time.Second, QPS: 1000, Burst: 1000})
+	c, err := gitlab.New(gitlab.Config{URL: fake.URL, Token: token, Timeout: 2 * time.Second, QPS: qps, Burst: burst})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,17 +133,7 @@ func TestAllDomainsIsPaginated(t *testing.T) {
 // and take it when they come back; a call kept back is Gated (nothing
 // was sent), which the operator does not count as a failure.
 func TestPacedCallsKeepTheirTurn(t *testing.T) {
-	fake := gitlabfake.Start()
-	t.Cleanup(fake.Close)
-	_, token := fake.AddUser("bot", true)
-	fake.AddUser("alice", false)
-	if _, err := fake.AddProject("alice", "homepage", gitlabfake.Public); err != nil {
-		t.Fatal(err)
-	}
-	c, err := gitlab.New(gitlab.Config{URL: fake.URL, Token: token, Timeout: 2 * time.Second, QPS: 5, Burst: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
+	fake, c, _ := startPaced(t, 5, 1)
 	ctx := context.Background()
 	if _, err := c.Project(gitlab.For(ctx, "site-a"), "alice/homepage"); err != nil {
 		t.Fatal(err)
