@@ -5,6 +5,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+
+	atriumversion "github.com/atrium-dev/atrium/internal/version"
 )
 
 // Component is one of Atrium's binaries as config/default ships it: one
@@ -114,8 +116,26 @@ func (h *Hub) Account(cluster string) string { return cluster + "-" + h.Identity
 // Build builds the components' binaries into dir, each named as Binary
 // says, from the repository at root.
 func Build(root, dir string, cs ...Component) error {
+	return BuildWithLDFlags(root, dir, "", cs...)
+}
+
+// BuildVersion builds the components' binaries into dir as Build does,
+// stamped with version (internal/version, as `make build VERSION=...`
+// stamps them; revision and build date unknown), so that two builds of
+// one tree tell themselves apart: the upgrade test's old and new builds.
+func BuildVersion(root, dir, version string, cs ...Component) error {
+	return BuildWithLDFlags(root, dir, atriumversion.LDFlags(version, atriumversion.Unknown, atriumversion.Unknown), cs...)
+}
+
+// BuildWithLDFlags builds as Build does, with go build -ldflags ldflags
+// (none when empty).
+func BuildWithLDFlags(root, dir, ldflags string, cs ...Component) error {
 	for _, c := range cs {
-		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, c.Binary()), "./"+c.Folder)
+		args := []string{"build", "-o", filepath.Join(dir, c.Binary())}
+		if ldflags != "" {
+			args = append(args, "-ldflags", ldflags)
+		}
+		cmd := exec.Command("go", append(args, "./"+c.Folder)...)
 		cmd.Dir = root
 		if out, err := cmd.CombinedOutput(); err != nil {
 			return fmt.Errorf("building %s: %v\n%s", c.Folder, err, out)

@@ -283,6 +283,22 @@ func selected(c *Components, svc *corev1.Service) *Deployment {
 	return nil
 }
 
+// Roll replaces the replicas of every Deployment, one Deployment after
+// the other in the manifests' order, by replicas running the binaries of
+// binDir (Deployment.Roll): an upgrade (or a rollback) of the cluster's
+// components, as `kubectl apply` of new images rolls them out.
+func (c *Components) Roll(ctx context.Context, binDir string, timeout time.Duration) error {
+	for _, name := range c.order {
+		if err := c.Deployments[name].Roll(ctx, binDir, timeout); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Order are the Deployments' names in the manifests' order.
+func (c *Components) Order() []string { return append([]string(nil), c.order...) }
+
 // Stop stops the Services, then every replica.
 func (c *Components) Stop() {
 	for _, s := range c.Services {
