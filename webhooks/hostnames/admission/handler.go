@@ -56,6 +56,17 @@ const (
 	DefaultBudget = 7 * time.Second
 )
 
+// undoAllowance is how long after the budget an admission may still run,
+// for the undo of what it reserved and the answer.
+const undoAllowance = 2 * time.Second
+
+func (h *Hostnames) budget() time.Duration {
+	if h.Budget <= 0 {
+		return DefaultBudget
+	}
+	return h.Budget
+}
+
 var _ admission.Handler = &Hostnames{}
 
 // Handle decides one admission request. Hostnames are released by the
@@ -63,6 +74,15 @@ var _ admission.Handler = &Hostnames{}
 func (h *Hostnames) Handle(ctx context.Context, req admission.Request) (resp admission.Response) {
 	start := time.Now()
 	defer func() { h.Metrics.observe(req, resp, time.Since(start)) }()
+	// controller-runtime's webhook server gives every request the
+	// manager's context (its BaseContext), which SIGTERM cancels while the
+	// server still drains the requests in flight: an admission under way
+	// when a replica is told to stop (a rolling upgrade, a node drained)
+	// would fail its hub requests with "context canceled". Its work ends
+	// by its own deadline instead (the budget and the undo's time, within
+	// the API server's ten seconds), never by the replica's shutdown.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), h.budget()+undoAllowance)
+	defer cancel()
 
 	if req.Operation == admissionv1.Delete || req.Operation == admissionv1.Connect {
 		return admission.Allowed("")
@@ -116,10 +136,7 @@ func (h *Hostnames) reserve(ctx context.Context, req admission.Request, r *Revie
 	}
 	ref := fleetv1.SourceRef{Group: req.Kind.Group, Kind: req.Kind.Kind, Name: req.Name, UID: string(r.Object.GetUID())}
 	dryRun := req.DryRun != nil && *req.DryRun
-	budget := h.Budget
-	if budget <= 0 {
-		budget = DefaultBudget
-	}
+	budget := h.budget()
 	// Every hub request of this admission ends by the budget (the undo
 	// has a short time of its own after it), so the answer is in time.
 	ctx, cancel := context.WithDeadline(ctx, start.Add(budget))
