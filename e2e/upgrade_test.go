@@ -3,8 +3,10 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"os/exec"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -211,6 +213,13 @@ func TestUpgradeKeepsEveryObject(t *testing.T) {
 	newBin := filepath.Join(t.TempDir(), "bin")
 	if err := components.BuildVersion(f.env.Root, newBin, newVersion, append(components.All[:len(components.All):len(components.All)], components.AtHub...)...); err != nil {
 		t.Fatal(err)
+	}
+	// Each binary of the new build says so.
+	for _, c := range append(components.All[:len(components.All):len(components.All)], components.AtHub...) {
+		out, err := exec.CommandContext(ctx, filepath.Join(newBin, c.Binary()), "--version").CombinedOutput()
+		if err != nil || !strings.Contains(string(out), " "+newVersion+" ") {
+			t.Fatalf("%s --version: %s (%v), want %s", c.Binary(), out, err, newVersion)
+		}
 	}
 	clusters := []struct {
 		name string
