@@ -232,6 +232,9 @@ func TestUpgradeKeepsEveryObject(t *testing.T) {
 				t.Errorf("rolling %s back: %v", cl.name, err)
 			}
 		}
+		if err := componentVersions(ctx, oldVersion, 3*time.Minute); err != nil {
+			t.Errorf("after the rollback: %v", err)
+		}
 	})
 
 	// The old build runs everywhere.
@@ -298,8 +301,16 @@ func TestUpgradeKeepsEveryObject(t *testing.T) {
 		objects = append(objects, keep(ctx, t, f.hub.Client, &fleetv1.MemberCluster{ObjectMeta: metav1.ObjectMeta{Name: m}}))
 	}
 
-	// The tenant works through the upgrade.
+	// The tenant works through the upgrade, and the webhooks keep two
+	// ready replicas each.
 	ch := startChurn(ctx, user, project)
+	webhooks := map[string]*shipped.Deployment{}
+	for _, m := range f.Members {
+		for _, c := range []components.Component{components.Hostnames, components.ProjectsWebhook} {
+			webhooks[m.Name+"/"+c.Deployment] = m.Deployment(c)
+		}
+	}
+	fewest := sampleReady(ctx, webhooks)
 	started := time.Now()
 	for _, cl := range clusters {
 		for _, name := range cl.c.Order() {
@@ -317,6 +328,11 @@ func TestUpgradeKeepsEveryObject(t *testing.T) {
 	// A little more traffic against the new build only.
 	time.Sleep(2 * time.Second)
 	ch.finish()
+	for name, n := range fewest() {
+		if n < 2 {
+			t.Errorf("%s had %d ready replicas at some point of the roll, want 2 throughout", name, n)
+		}
+	}
 	t.Logf("upgrade rolled in %s; the tenant sent %d requests", time.Since(started).Round(time.Second), ch.requests.Load())
 	if n := ch.failures.Load(); n != 0 {
 		t.Errorf("%d of %d requests failed during the upgrade; the first:\n%s", n, ch.requests.Load(), joinLines(ch.errs))
@@ -343,4 +359,38 @@ func joinLines(s []string) string {
 		out += "  " + l + "\n"
 	}
 	return out
+}
+
+// sampleReady probes the Deployments' replicas every 100ms until the
+// returned function is called, which says the fewest ready replicas each
+// had.
+func sampleReady(ctx context.Context, deps map[string]*shipped.Deployment) func() map[string]int {
+	ctx, cancel := context.WithCancel(ctx)
+	fewest := map[string]int{}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for ctx.Err() == nil {
+			for name, d := range deps {
+				n := 0
+				for _, p := range d.Pods() {
+					if p.Ready() {
+						n++
+					}
+				}
+				if old, ok := fewest[name]; !ok || n < old {
+					fewest[name] = n
+				}
+			}
+			select {
+			case <-ctx.Done():
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+	}()
+	return func() map[string]int {
+		cancel()
+		<-done
+		return fewest
+	}
 }
