@@ -28,6 +28,7 @@ import (
 	"github.com/atrium-dev/atrium/internal/report"
 	"github.com/atrium-dev/atrium/internal/shipped"
 	"github.com/atrium-dev/atrium/internal/testenv"
+	"github.com/atrium-dev/atrium/internal/version"
 )
 
 // newVersion is what the upgrade's new build is stamped with.
@@ -211,7 +212,7 @@ func TestUpgradeKeepsEveryObject(t *testing.T) {
 		t.Fatalf("the suite's build is already %s", newVersion)
 	}
 	newBin := filepath.Join(t.TempDir(), "bin")
-	if err := components.BuildVersion(f.env.Root, newBin, newVersion, append(components.All[:len(components.All):len(components.All)], components.AtHub...)...); err != nil {
+	if err := components.BuildWithLDFlags(f.env.Root, newBin, version.LDFlags(newVersion, version.Unknown, version.Unknown), append(components.All[:len(components.All):len(components.All)], components.AtHub...)...); err != nil {
 		t.Fatal(err)
 	}
 	// Each binary of the new build says so.

@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	atriumversion "github.com/atrium-dev/atrium/internal/version"
 )
 
 // Component is one of Atrium's binaries as config/default ships it: one
@@ -117,14 +116,6 @@ func (h *Hub) Account(cluster string) string { return cluster + "-" + h.Identity
 // says, from the repository at root.
 func Build(root, dir string, cs ...Component) error {
 	return BuildWithLDFlags(root, dir, "", cs...)
-}
-
-// BuildVersion builds the components' binaries into dir as Build does,
-// stamped with version (internal/version, as `make build VERSION=...`
-// stamps them; revision and build date unknown), so that two builds of
-// one tree tell themselves apart: the upgrade test's old and new builds.
-func BuildVersion(root, dir, version string, cs ...Component) error {
-	return BuildWithLDFlags(root, dir, atriumversion.LDFlags(version, atriumversion.Unknown, atriumversion.Unknown), cs...)
 }
 
 // BuildWithLDFlags builds as Build does, with go build -ldflags ldflags
