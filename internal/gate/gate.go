@@ -6,6 +6,7 @@
 package gate
 
 import (
+	"context"
 	"sync"
 	"time"
 
@@ -114,4 +115,20 @@ func (g *Gate) Close(d time.Duration) {
 	if u := g.now().Add(d); u.After(g.until) {
 		g.until = u
 	}
+}
+
+type objectKey struct{}
+
+// For marks the calls made with the returned context as made for one
+// object (its UID), the key the clients in front of GitLab and Cinder pass
+// to Take and Hold: a call the pacing keeps back keeps its place in line
+// for when the object comes back.
+func For(ctx context.Context, key string) context.Context {
+	return context.WithValue(ctx, objectKey{}, key)
+}
+
+// KeyOf is the key For put in ctx, empty when none.
+func KeyOf(ctx context.Context) string {
+	k, _ := ctx.Value(objectKey{}).(string)
+	return k
 }

@@ -75,7 +75,7 @@ func New(c Config) (*Client, error) {
 type gate struct{ *gatepkg.Gate }
 
 func (g gate) Wait(ctx context.Context) error {
-	wait, closed := g.Take(keyOf(ctx))
+	wait, closed := g.Take(gatepkg.KeyOf(ctx))
 	switch {
 	case wait == 0:
 		return nil
@@ -85,21 +85,10 @@ func (g gate) Wait(ctx context.Context) error {
 	return &Error{Reason: RateLimited, RetryAfter: wait, Message: "pacing requests to GitLab"}
 }
 
-type objectKey struct{}
-
 // For marks the calls made with the returned context as made for one
-// object (its UID): a call the pacing keeps back keeps its place in line
-// for when the object comes back (see gate.Take), instead of every site
-// coming back at the next free instant, one winning and the rest being
-// kept back again.
-func For(ctx context.Context, key string) context.Context {
-	return context.WithValue(ctx, objectKey{}, key)
-}
-
-func keyOf(ctx context.Context) string {
-	k, _ := ctx.Value(objectKey{}).(string)
-	return k
-}
+// object (its UID), which keeps its turn when the pacing keeps it back
+// (gate.For).
+func For(ctx context.Context, key string) context.Context { return gatepkg.For(ctx, key) }
 
 // Gated says that err is a call the client's gate kept from GitLab
 // (paced, or waiting after a 429): nothing was sent.

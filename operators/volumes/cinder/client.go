@@ -224,7 +224,7 @@ func call[T any](ctx context.Context, c *Client, name string, f func(context.Con
 // Gated), so the reconcile requeues instead of holding a worker. A call
 // made for an object (For) keeps its turn when it is kept back.
 func (c *Client) admit(ctx context.Context) error {
-	return gated(c.gate.Take(keyOf(ctx)))
+	return gated(c.gate.Take(gate.KeyOf(ctx)))
 }
 
 // Hold asks for a turn for the object of ctx (For) and keeps it for the
@@ -233,7 +233,7 @@ func (c *Client) admit(ctx context.Context) error {
 // the pacing keeps back never costs the two status writes of recording it
 // and taking the record back. A Gated error says how long to wait.
 func (c *Client) Hold(ctx context.Context) error {
-	return gated(c.gate.Hold(keyOf(ctx)))
+	return gated(c.gate.Hold(gate.KeyOf(ctx)))
 }
 
 func gated(wait time.Duration, closed bool) error {
@@ -246,19 +246,10 @@ func gated(wait time.Duration, closed bool) error {
 	return &Error{Reason: RateLimited, RetryAfter: wait, Message: "pacing requests to Cinder"}
 }
 
-type objectKey struct{}
-
 // For marks the calls made with the returned context as made for one
-// object (its UID): one the pacing keeps back keeps its place in line
-// for when the object comes back (see gate.Take).
-func For(ctx context.Context, key string) context.Context {
-	return context.WithValue(ctx, objectKey{}, key)
-}
-
-func keyOf(ctx context.Context) string {
-	k, _ := ctx.Value(objectKey{}).(string)
-	return k
-}
+// object (its UID), which keeps its turn when the pacing keeps it back
+// (gate.For).
+func For(ctx context.Context, key string) context.Context { return gate.For(ctx, key) }
 
 // Volume is what the operator needs of a Cinder volume.
 type Volume struct {
