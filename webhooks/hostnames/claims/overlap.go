@@ -9,7 +9,6 @@ import (
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -172,7 +171,7 @@ func (r *Reserver) confirm(ctx context.Context, c *fleetv1.HostnameClaim) error 
 	if time.Since(c.CreationTimestamp.Time) > tentativeFor-time.Second {
 		return unavailable(fmt.Errorf("checking wildcard %s for overlaps took too long", c.Spec.Hostname))
 	}
-	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+	err := onConflict(func() error {
 		delete(c.Labels, fleetv1.TentativeLabel)
 		err := r.Hub.Update(ctx, c)
 		countHub("update", err)

@@ -9,7 +9,6 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -84,7 +83,7 @@ func (r *Reserver) Undo(ctx context.Context, created []*fleetv1.HostnameClaim) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), undoTimeout)
 	defer cancel()
 	for _, c := range created {
-		_ = retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		_ = onConflict(func() error {
 			live := &fleetv1.HostnameClaim{}
 			err := r.Hub.Get(ctx, client.ObjectKeyFromObject(c), live)
 			countHub("get", err)
@@ -164,7 +163,7 @@ func (r *Reserver) Take(ctx context.Context, host hostname.Hostname, holder Hold
 
 // addSource records src on the existing claim if holder holds it.
 func (r *Reserver) addSource(ctx context.Context, name string, host hostname.Hostname, holder Holder, src fleetv1.SourceRef) error {
-	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+	err := onConflict(func() error {
 		live := &fleetv1.HostnameClaim{}
 		err := r.Hub.Get(ctx, client.ObjectKey{Name: name}, live)
 		countHub("get", err)
@@ -194,6 +193,28 @@ func (r *Reserver) addSource(ctx context.Context, name string, host hostname.Hos
 		return unavailable(err)
 	}
 }
+
+// onConflict runs fn again, a few times, while it fails with a conflict,
+// and returns its last error. It stands in for client-go's
+// retry.RetryOnConflict, which returns nil when fn fails with the
+// context's error before any conflict (wait.Interrupted counts a
+// context's end as its own timeout): a hub that timed out while the
+// holder was being read would have passed for a hostname held.
+func onConflict(fn func() error) error {
+	var err error
+	for attempt := range conflictRetries {
+		if attempt > 0 {
+			time.Sleep(10 * time.Millisecond)
+		}
+		if err = fn(); !apierrors.IsConflict(err) {
+			return err
+		}
+	}
+	return err
+}
+
+// conflictRetries is how often onConflict tries.
+const conflictRetries = 5
 
 func unavailable(err error) error {
 	if err == nil {

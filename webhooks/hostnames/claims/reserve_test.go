@@ -3,6 +3,7 @@ package claims
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -44,6 +45,8 @@ func TestReserve(t *testing.T) {
 		claims   func(t *testing.T) []client.Object
 		dryRun   bool
 		hubDown  bool
+		hubSlow  string // a call ("get", "update") that ends by the request's deadline
+		host     string // www.example.org unless set
 		want     string // "", "held", "unavailable"
 		sources  int    // sources on the claim afterwards; -1: no claim
 		holderNS string
@@ -66,6 +69,14 @@ func TestReserve(t *testing.T) {
 			return []client.Object{existing(h(t), "c2", "web", other)}
 		}, want: "held", sources: 1, holderNS: "web"},
 		{name: "hub down refuses a new hostname", hubDown: true, want: "unavailable", sources: -1},
+		// A hub that times out while the holder is read is no answer: the
+		// hostname another tenant holds must not pass (client-go's
+		// RetryOnConflict returns nil for a context's error).
+		{name: "hub timing out on the holder's read refuses", hubSlow: "get", claims: func(t *testing.T) []client.Object {
+			return []client.Object{existing(h(t), "c2", "web", other)}
+		}, want: "unavailable", sources: 1, holderNS: "web"},
+		{name: "hub timing out on a wildcard's confirmation refuses and withdraws", hubSlow: "update", host: "*.example.org",
+			want: "unavailable", sources: -1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var objs []client.Object
@@ -73,6 +84,29 @@ func TestReserve(t *testing.T) {
 				objs = tc.claims(t)
 			}
 			b := fake.NewClientBuilder().WithScheme(manager.Scheme()).WithObjects(objs...)
+			// Calls that end by the request's deadline, for the Reserver
+			// only; the test reads what is stored through hub.
+			deadline := fmt.Errorf("Get \"https://hub\": %w", context.DeadlineExceeded)
+			var slow interceptor.Funcs
+			switch tc.hubSlow {
+			case "get":
+				slow.Get = func(context.Context, client.WithWatch, client.ObjectKey, client.Object, ...client.GetOption) error {
+					return deadline
+				}
+			case "update":
+				// The fake client stamps no creation time; the API server
+				// does, and confirm reads it.
+				slow.Create = func(ctx context.Context, c client.WithWatch, obj client.Object, opts ...client.CreateOption) error {
+					obj.SetCreationTimestamp(metav1.Now())
+					return c.Create(ctx, obj, opts...)
+				}
+				slow.Update = func(context.Context, client.WithWatch, client.Object, ...client.UpdateOption) error {
+					return deadline
+				}
+			}
+			if tc.host != "" {
+				h = func(t *testing.T) hostname.Hostname { return host(t, tc.host) }
+			}
 			if tc.hubDown {
 				b = b.WithInterceptorFuncs(interceptor.Funcs{
 					Create: func(context.Context, client.WithWatch, client.Object, ...client.CreateOption) error {
@@ -81,7 +115,7 @@ func TestReserve(t *testing.T) {
 				})
 			}
 			hub := b.Build()
-			r := &Reserver{Hub: hub, Index: hub, Cluster: "c1"}
+			r := &Reserver{Hub: interceptor.NewClient(hub, slow), Index: hub, Cluster: "c1"}
 			err := r.Reserve(context.Background(), h(t), Holder{Namespace: "web"}, src, tc.dryRun)
 			var held *HeldError
 			var down *UnavailableError
