@@ -225,6 +225,11 @@ func (e *Env) ComponentWebhookServer(component string) webhook.Server {
 	return webhook.NewServer(webhook.Options{Host: o.LocalServingHost, Port: e.ports[component], CertDir: o.LocalServingCertDir})
 }
 
+// EtcdURL is the address of the control plane's etcd, for tests that
+// must see what is stored (the apiVersion an object is stored in shows
+// nowhere else).
+func (e *Env) EtcdURL() string { return e.env.ControlPlane.Etcd.URL.String() }
+
 // KubeConfig is a kubeconfig file's content for the admin user.
 func (e *Env) KubeConfig() []byte { return e.env.KubeConfig }
 

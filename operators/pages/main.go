@@ -18,6 +18,7 @@ import (
 	"github.com/atrium-dev/atrium/internal/components"
 	"github.com/atrium-dev/atrium/internal/hub"
 	"github.com/atrium-dev/atrium/internal/manager"
+	"github.com/atrium-dev/atrium/internal/migrate"
 	"github.com/atrium-dev/atrium/internal/report"
 	"github.com/atrium-dev/atrium/internal/skew"
 	"github.com/atrium-dev/atrium/operators/pages/controllers"
@@ -30,6 +31,11 @@ import (
 // +kubebuilder:rbac:groups="",resources=events,verbs=create;patch,namespace=system
 // The start-up check of the CRDs it serves (package skew).
 // +kubebuilder:rbac:groups=apiextensions.k8s.io,resources=customresourcedefinitions,verbs=get,resourceNames=gitlabpagessites.pages.atrium.dev
+// Storage-version migration of the CRDs it owns (package migrate): each
+// CRD watched by name, its objects rewritten unchanged, storedVersions
+// recorded once they all are.
+// +kubebuilder:rbac:groups=apiextensions.k8s.io,resources=customresourcedefinitions,verbs=get;list;watch,resourceNames=gitlabpagessites.pages.atrium.dev
+// +kubebuilder:rbac:groups=apiextensions.k8s.io,resources=customresourcedefinitions/status,verbs=update,resourceNames=gitlabpagessites.pages.atrium.dev
 
 func main() {
 	opts := manager.Flags("atrium-pages", ":8088", ":8089", true)
@@ -99,6 +105,10 @@ func main() {
 	}
 	if err := r.SetupWithManager(mgr, *concurrency); err != nil {
 		log.Error(err, "setting up the controller")
+		os.Exit(1)
+	}
+	if err := migrate.Add(mgr, skew.GitLabPagesSite.CRD); err != nil {
+		log.Error(err, "setting up storage-version migration")
 		os.Exit(1)
 	}
 	hubCfg, err := hubFlags.RESTConfig(mgr.GetConfig())

@@ -9,6 +9,7 @@ import (
 	"github.com/atrium-dev/atrium/internal/components"
 	"github.com/atrium-dev/atrium/internal/hub"
 	"github.com/atrium-dev/atrium/internal/manager"
+	"github.com/atrium-dev/atrium/internal/migrate"
 	"github.com/atrium-dev/atrium/internal/report"
 	"github.com/atrium-dev/atrium/internal/skew"
 	"github.com/atrium-dev/atrium/internal/slots"
@@ -22,6 +23,13 @@ import (
 // +kubebuilder:rbac:groups="",resources=events,verbs=create;patch,namespace=system
 // The start-up check of the CRDs it serves and reads (package skew).
 // +kubebuilder:rbac:groups=apiextensions.k8s.io,resources=customresourcedefinitions,verbs=get,resourceNames=projects.tenancy.atrium.dev;projecttiers.tenancy.atrium.dev;openstackvolumes.storage.atrium.dev
+// Storage-version migration of the CRDs it owns (package migrate): each
+// CRD watched by name, its objects rewritten unchanged, storedVersions
+// recorded once they all are.
+// +kubebuilder:rbac:groups=apiextensions.k8s.io,resources=customresourcedefinitions,verbs=get;list;watch,resourceNames=projects.tenancy.atrium.dev;projecttiers.tenancy.atrium.dev
+// +kubebuilder:rbac:groups=apiextensions.k8s.io,resources=customresourcedefinitions/status,verbs=update,resourceNames=projects.tenancy.atrium.dev;projecttiers.tenancy.atrium.dev
+// The migration's rewrite of ProjectTiers (Projects it updates anyway).
+// +kubebuilder:rbac:groups=tenancy.atrium.dev,resources=projecttiers,verbs=update
 
 func main() {
 	opts := manager.Flags("atrium-projects", ":8080", ":8081", true)
@@ -59,6 +67,10 @@ func main() {
 	}
 	if err := (&controllers.TierReconciler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {
 		log.Error(err, "setting up ProjectTier controller")
+		os.Exit(1)
+	}
+	if err := migrate.Add(mgr, skew.Projects.CRD, skew.ProjectTiers.CRD); err != nil {
+		log.Error(err, "setting up storage-version migration")
 		os.Exit(1)
 	}
 	hubCfg, err := hubFlags.RESTConfig(mgr.GetConfig())

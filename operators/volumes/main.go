@@ -18,6 +18,7 @@ import (
 	"github.com/atrium-dev/atrium/internal/components"
 	"github.com/atrium-dev/atrium/internal/hub"
 	"github.com/atrium-dev/atrium/internal/manager"
+	"github.com/atrium-dev/atrium/internal/migrate"
 	"github.com/atrium-dev/atrium/internal/report"
 	"github.com/atrium-dev/atrium/internal/skew"
 	"github.com/atrium-dev/atrium/operators/volumes/cinder"
@@ -30,6 +31,11 @@ import (
 // +kubebuilder:rbac:groups="",resources=events,verbs=create;patch,namespace=system
 // The start-up check of the CRDs it serves (package skew).
 // +kubebuilder:rbac:groups=apiextensions.k8s.io,resources=customresourcedefinitions,verbs=get,resourceNames=openstackvolumes.storage.atrium.dev
+// Storage-version migration of the CRDs it owns (package migrate): each
+// CRD watched by name, its objects rewritten unchanged, storedVersions
+// recorded once they all are.
+// +kubebuilder:rbac:groups=apiextensions.k8s.io,resources=customresourcedefinitions,verbs=get;list;watch,resourceNames=openstackvolumes.storage.atrium.dev
+// +kubebuilder:rbac:groups=apiextensions.k8s.io,resources=customresourcedefinitions/status,verbs=update,resourceNames=openstackvolumes.storage.atrium.dev
 
 func main() {
 	opts := manager.Flags("atrium-volumes", ":8090", ":8091", true)
@@ -111,6 +117,10 @@ func main() {
 	}
 	if err := mgr.Add(reporter); err != nil {
 		log.Error(err, "adding the orphan reporter")
+		os.Exit(1)
+	}
+	if err := migrate.Add(mgr, skew.OpenStackVolume.CRD); err != nil {
+		log.Error(err, "setting up storage-version migration")
 		os.Exit(1)
 	}
 	hubCfg, err := hubFlags.RESTConfig(mgr.GetConfig())
