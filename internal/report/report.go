@@ -50,6 +50,12 @@ type Options struct {
 	// Notes go into the entry's message whether ready or not: the CRDs
 	// newer than the binary (skew.Inspect).
 	Notes []string
+	// HubNeeds are the hub's CRDs the component works with there, beside
+	// the MemberCluster CRD it reports to (the hostnames webhook's
+	// HostnameClaim and DomainPolicy). Each report checks them again: while
+	// the hub serves one older than the binary needs, the entry says so
+	// and is not ready, until the hub's CRDs are upgraded.
+	HubNeeds []skew.Need
 }
 
 // FieldOwner is the component's field manager on its MemberCluster: the
@@ -70,6 +76,10 @@ type Reporter struct {
 	MinBackoff time.Duration
 
 	schemaOK bool
+	// hubSkew and hubNotes are the last check of HubNeeds: an older CRD
+	// (not ready) and newer ones (said only).
+	hubSkew  error
+	hubNotes []string
 }
 
 // NeedLeaderElection runs an operator's reporter on its leader only.
@@ -130,6 +140,16 @@ func (r *Reporter) Report(ctx context.Context) error {
 		}
 		r.schemaOK = true
 	}
+	r.hubSkew, r.hubNotes = nil, nil
+	if len(r.HubNeeds) > 0 {
+		// A CRD the hub does not answer for counts as not checked, which
+		// the entry says too; the next report asks again.
+		newer, err := skew.Inspect(ctx, r.Hub, r.Component.Folder, r.HubNeeds...)
+		r.hubNotes = prefixed("the hub: ", newer)
+		if err != nil {
+			r.hubSkew = fmt.Errorf("the hub: %w", err)
+		}
+	}
 	e := r.Entry(ctx)
 	u := &unstructured.Unstructured{}
 	u.SetGroupVersionKind(fleetv1.GroupVersion.WithKind("MemberCluster"))
@@ -169,7 +189,11 @@ func (r *Reporter) Entry(ctx context.Context) fleetv1.ComponentVersion {
 			msgs = append(msgs, err.Error())
 		}
 	}
-	e.Message = strings.Join(append(msgs, r.Notes...), "; ")
+	if r.hubSkew != nil {
+		e.Ready = false
+		msgs = append(msgs, r.hubSkew.Error())
+	}
+	e.Message = strings.Join(append(append(msgs, r.Notes...), r.hubNotes...), "; ")
 	if len(e.Message) > MaxMessage {
 		e.Message = e.Message[:MaxMessage-3] + "..."
 	}
@@ -190,4 +214,12 @@ func BuildInfo() (string, string) {
 		rev = rev[:12]
 	}
 	return i.Version, rev
+}
+
+func prefixed(p string, l []string) []string {
+	out := make([]string, len(l))
+	for i, s := range l {
+		out[i] = p + s
+	}
+	return out
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/atrium-dev/atrium/internal/components"
 	"github.com/atrium-dev/atrium/internal/manager"
 	"github.com/atrium-dev/atrium/internal/report"
+	"github.com/atrium-dev/atrium/internal/skew"
 	"github.com/atrium-dev/atrium/internal/testenv"
 )
 
@@ -270,5 +271,40 @@ func TestHubDownDoesNotStopTheComponent(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestHubCRDsOlderThanNeeded: the hostnames webhook reads and writes the
+// hub's HostnameClaims and DomainPolicies. While the hub serves either at
+// a schema version older than the binary needs (here: a binary needing one
+// more than the hub's), its entry is not ready and names the CRD; with the
+// hub's CRDs as new as needed it is ready again. Its own hub identity can
+// read those CRDs (the shipped hub role).
+func TestHubCRDsOlderThanNeeded(t *testing.T) {
+	if testing.Short() {
+		t.Skip("envtest")
+	}
+	ctx := context.Background()
+	ahead := skew.Need{CRD: skew.HostnameClaims.CRD, Version: skew.HostnameClaims.Version + 1}
+	for _, tc := range []struct {
+		needs     []skew.Need
+		ready     bool
+		inMessage string
+	}{
+		{needs: []skew.Need{ahead, skew.DomainPolicies}, ready: false, inMessage: "the hub: version skew: CRD hostnameclaims.fleet.atrium.dev serves schema version"},
+		{needs: []skew.Need{skew.HostnameClaims, skew.DomainPolicies}, ready: true},
+	} {
+		r := reporter(t, "a", components.Hostnames, nil)
+		r.HubNeeds = tc.needs
+		if err := r.Report(ctx); err != nil {
+			t.Fatal(err)
+		}
+		e := entry(memberCluster(t, "a"), components.Hostnames.Folder)
+		if e == nil || e.Ready != tc.ready || !strings.Contains(e.Message, tc.inMessage) {
+			t.Fatalf("needs %v: entry %+v, want ready=%v with %q", tc.needs, e, tc.ready, tc.inMessage)
+		}
+		if tc.ready && strings.Contains(e.Message, "skew") {
+			t.Fatalf("entry still says %q", e.Message)
+		}
 	}
 }

@@ -98,7 +98,8 @@ func main() {
 		log.Error(err, "setting up the DNS controllers")
 		os.Exit(1)
 	}
-	if err := report.Wire(ctx, mgr, report.Options{Component: components.DNS, Cluster: *clusterName, Interval: *reportInterval, Leader: true},
+	if err := report.Wire(ctx, mgr, report.Options{Component: components.DNS, Cluster: *clusterName, Interval: *reportInterval, Leader: true,
+		HubNeeds: []skew.Need{skew.HostnameClaims}},
 		hubCfg, hubFlags.Timeout, opts.ProbeAddr, skew.GitLabPagesSite); err != nil {
 		log.Error(err, "reporting to the hub")
 		os.Exit(1)

@@ -83,7 +83,8 @@ func run(opts *manager.Options, hubFlags *hub.Flags, port int, certDir, clusterN
 	}
 	// Every replica serves admission, so every replica reports (the last
 	// writer wins).
-	if err := report.Wire(ctx, mgr, report.Options{Component: components.Hostnames, Cluster: clusterName, Interval: reportInterval},
+	if err := report.Wire(ctx, mgr, report.Options{Component: components.Hostnames, Cluster: clusterName, Interval: reportInterval,
+		HubNeeds: []skew.Need{skew.HostnameClaims, skew.DomainPolicies}},
 		hubCfg, hubFlags.Timeout, opts.ProbeAddr, skew.Projects, skew.ProjectTiers, skew.GitLabPagesSite); err != nil {
 		return err
 	}

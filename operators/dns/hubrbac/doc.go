@@ -16,4 +16,4 @@ package hubrbac
 // Reporting to the cluster's MemberCluster (package report; the same
 // markers as internal/report/hubrbac): its own entry of status.components.
 // +kubebuilder:rbac:groups=fleet.atrium.dev,resources=memberclusters/status,verbs=patch
-// +kubebuilder:rbac:groups=apiextensions.k8s.io,resources=customresourcedefinitions,verbs=get,resourceNames=memberclusters.fleet.atrium.dev
+// +kubebuilder:rbac:groups=apiextensions.k8s.io,resources=customresourcedefinitions,verbs=get,resourceNames=memberclusters.fleet.atrium.dev;hostnameclaims.fleet.atrium.dev
