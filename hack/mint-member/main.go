@@ -31,6 +31,7 @@ import (
 
 	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -38,6 +39,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
+	fleetv1 "github.com/atrium-dev/atrium/apis/fleet/v1alpha1"
 	"github.com/atrium-dev/atrium/internal/components"
 	"github.com/atrium-dev/atrium/internal/fleet"
 	"github.com/atrium-dev/atrium/internal/manager"
@@ -163,8 +165,8 @@ const (
 	ExpiresAnnotation  = "fleet.atrium.dev/token-expires"
 )
 
-// Mint applies the member's identities to the hub and returns a Secret for
-// each, holding a kubeconfig of that identity (key kubeconfig) and its
+// Mint applies the member's identities to the hub, registers its
+// MemberCluster when it is not yet, and returns a Secret for each identity, holding a kubeconfig of that identity (key kubeconfig) and its
 // token (key token, which the kubeconfig names as a file beside it).
 func Mint(ctx context.Context, o Options) ([]Minted, error) {
 	if o.Duration <= 0 {
@@ -198,6 +200,12 @@ func Mint(ctx context.Context, o Options) ([]Minted, error) {
 		if err := c.Patch(ctx, u, client.Apply, client.ForceOwnership, client.FieldOwner(FieldManager)); err != nil {
 			return nil, fmt.Errorf("applying %s %s at the hub: %w", u.GetKind(), u.GetName(), err)
 		}
+	}
+	// The member's registration, which its components report to: made
+	// when missing, an existing one (its spec the admin's) left alone.
+	mc := &fleetv1.MemberCluster{ObjectMeta: metav1.ObjectMeta{Name: o.Cluster}}
+	if err := c.Create(ctx, mc); err != nil && !apierrors.IsAlreadyExists(err) {
+		return nil, fmt.Errorf("registering MemberCluster %s at the hub: %w", o.Cluster, err)
 	}
 	var out []Minted
 	for _, comp := range components.All {

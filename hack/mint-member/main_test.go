@@ -177,6 +177,17 @@ func TestMintedKubeconfigsActAsTheMembersIdentities(t *testing.T) {
 		t.Errorf("member-1's DNS identity cannot read claims: %v", err)
 	}
 
+	// The member is registered: its components have a MemberCluster to
+	// report to. A renewal leaves what the admin wrote in it alone.
+	mc := &fleetv1.MemberCluster{}
+	if err := hub.Client.Get(ctx, client.ObjectKey{Name: "member-1"}, mc); err != nil {
+		t.Fatalf("no MemberCluster member-1 after minting: %v", err)
+	}
+	mc.Spec.DisplayName = "Member one"
+	if err := hub.Client.Update(ctx, mc); err != nil {
+		t.Fatal(err)
+	}
+
 	// A renewal: new tokens for the same identities.
 	var renewed bytes.Buffer
 	hubCfg, err := clientcmd.BuildConfigFromFlags("", hubKubeconfig)
@@ -197,6 +208,9 @@ func TestMintedKubeconfigsActAsTheMembersIdentities(t *testing.T) {
 		if !strings.Contains(string(m.Secret.Data["kubeconfig"]), "tokenFile: token") {
 			t.Errorf("%s: the kubeconfig does not read its token from the file beside it", m.Secret.Name)
 		}
+	}
+	if err := hub.Client.Get(ctx, client.ObjectKey{Name: "member-1"}, mc); err != nil || mc.Spec.DisplayName != "Member one" {
+		t.Errorf("the renewal changed MemberCluster member-1: %+v, %v", mc.Spec, err)
 	}
 	if !strings.Contains(renewed.String(), "kind: Secret") {
 		t.Errorf("Write wrote no Secret:\n%s", renewed.String())
