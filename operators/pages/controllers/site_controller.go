@@ -19,6 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	pagesv1 "github.com/atrium-dev/atrium/apis/pages/v1alpha1"
+	"github.com/atrium-dev/atrium/internal/finalizers"
 	"github.com/atrium-dev/atrium/operators/pages/gitlab"
 )
 
@@ -94,13 +95,15 @@ func (r *SiteReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.
 		}
 		var done bool
 		if done, o = r.finalize(ctx, site); done {
+			orig := site.DeepCopy()
 			controllerutil.RemoveFinalizer(site, pagesv1.Finalizer)
 			r.forget(site.UID)
-			return ctrl.Result{}, client.IgnoreNotFound(r.Client.Update(ctx, site))
+			return ctrl.Result{}, client.IgnoreNotFound(finalizers.Patch(ctx, r.Client, site, orig))
 		}
 	} else {
+		orig := site.DeepCopy()
 		if controllerutil.AddFinalizer(site, pagesv1.Finalizer) {
-			if err := r.Client.Update(ctx, site); err != nil {
+			if err := finalizers.Patch(ctx, r.Client, site, orig); err != nil {
 				return ctrl.Result{}, err
 			}
 		}

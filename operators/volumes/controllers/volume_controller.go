@@ -18,6 +18,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	storagev1 "github.com/atrium-dev/atrium/apis/storage/v1alpha1"
+	"github.com/atrium-dev/atrium/internal/finalizers"
 	"github.com/atrium-dev/atrium/operators/volumes/cinder"
 )
 
@@ -133,13 +134,15 @@ func (r *VolumeReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 		}
 		var done bool
 		if done, o = r.finalize(ctx, v); done {
+			orig := v.DeepCopy()
 			controllerutil.RemoveFinalizer(v, storagev1.Finalizer)
 			r.forget(v.UID)
-			return ctrl.Result{}, client.IgnoreNotFound(r.Client.Update(ctx, v))
+			return ctrl.Result{}, client.IgnoreNotFound(finalizers.Patch(ctx, r.Client, v, orig))
 		}
 	} else {
+		orig := v.DeepCopy()
 		if controllerutil.AddFinalizer(v, storagev1.Finalizer) {
-			if err := r.Client.Update(ctx, v); err != nil {
+			if err := finalizers.Patch(ctx, r.Client, v, orig); err != nil {
 				return ctrl.Result{}, client.IgnoreNotFound(err)
 			}
 		}
