@@ -12,7 +12,6 @@ import (
 
 	fleetv1 "github.com/atrium-dev/atrium/apis/fleet/v1alpha1"
 	"github.com/atrium-dev/atrium/internal/components"
-	"github.com/atrium-dev/atrium/internal/report"
 	"github.com/atrium-dev/atrium/internal/testenv"
 )
 
@@ -26,9 +25,9 @@ func TestEveryComponentReportsToItsMemberCluster(t *testing.T) {
 		t.Skip("e2e")
 	}
 	ctx := context.Background()
-	// The components were built from this tree by the same toolchain and
-	// flags as this test: their build is the test's own.
-	wantVersion, wantRevision := report.BuildInfo()
+	// The components were built stamped with the suite's version and
+	// revision; the hub shows the revision's first 12 characters.
+	wantVersion, wantRevision := suiteVersion, suiteRevision[:12]
 	for _, member := range []string{memberName, pdnsMemberName} {
 		t.Run(member, func(t *testing.T) {
 			want := fmt.Sprintf("%d components, %d ready", len(components.All), len(components.All))

@@ -15,6 +15,7 @@ import (
 	"github.com/atrium-dev/atrium/internal/pdnsfake"
 	"github.com/atrium-dev/atrium/internal/procs"
 	"github.com/atrium-dev/atrium/internal/testenv"
+	"github.com/atrium-dev/atrium/internal/version"
 )
 
 // fleet is what the suite runs: a hub and one member running every
@@ -61,6 +62,15 @@ const (
 // dnsZone is the zone the member's DNS operator publishes in: the domain
 // the example tiers allow.
 const dnsZone = "web.atrium.test"
+
+// The suite's fleet runs binaries stamped as this release (the upgrade
+// test's old build); what each component reports at the hub.
+const (
+	suiteVersion = "v0.0.0-e2e-old"
+	// suiteRevision is a commit as the release process stamps it (the
+	// hub shows its first 12 characters).
+	suiteRevision = "e2e0000000000000000000000000000000000001"
+)
 
 var f *fleet
 
@@ -152,8 +162,11 @@ func startFleet(tmp string) (_ *fleet, err error) {
 	fl.Fleet, err = atriumfleet.Start(ctx, atriumfleet.Options{
 		Kustomization: "e2e/testdata/member",
 		Dir:           tmp,
-		HubObjects:    []string{"e2e/testdata/hub/domainpolicy.yaml"},
-		ExtraCRDs:     []string{testenv.StandInCRDs},
+		// Stamped as a release is, so that the upgrade test goes from
+		// one stamped version to another.
+		LDFlags:    version.LDFlags(suiteVersion, suiteRevision, version.Unknown),
+		HubObjects: []string{"e2e/testdata/hub/domainpolicy.yaml"},
+		ExtraCRDs:  []string{testenv.StandInCRDs},
 		Members: []atriumfleet.MemberOptions{{
 			Name: memberName,
 			ConfigMaps: map[string]map[string]string{"atrium-dns": {

@@ -18,14 +18,16 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	accessv1 "github.com/atrium-dev/atrium/apis/access/v1alpha1"
 	fleetv1 "github.com/atrium-dev/atrium/apis/fleet/v1alpha1"
 	pagesv1 "github.com/atrium-dev/atrium/apis/pages/v1alpha1"
+	storagev1 "github.com/atrium-dev/atrium/apis/storage/v1alpha1"
 	tenancyv1 "github.com/atrium-dev/atrium/apis/tenancy/v1alpha1"
 	"github.com/atrium-dev/atrium/internal/components"
-	"github.com/atrium-dev/atrium/internal/report"
 	"github.com/atrium-dev/atrium/internal/shipped"
 	"github.com/atrium-dev/atrium/internal/testenv"
 	"github.com/atrium-dev/atrium/internal/version"
@@ -140,6 +142,9 @@ func (c *churn) fail(what string, err error) {
 	}
 }
 
+// churnHosts is how many hostnames the churn uses in turn.
+const churnHosts = 4
+
 // startChurn: as user, in namespace ns, create and delete an Ingress with
 // a hostname of its own (the hostnames webhook, a claim at the hub), ask
 // for a Project in a dry run (the projects webhook) and list MyProjects
@@ -152,7 +157,10 @@ func startChurn(ctx context.Context, user client.Client, ns string) *churn {
 		for i := 0; ctx.Err() == nil; i++ {
 			ing := &networkingv1.Ingress{
 				ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: fmt.Sprintf("churn-%d", i)},
-				Spec:       networkingv1.IngressSpec{Rules: []networkingv1.IngressRule{{Host: fmt.Sprintf("churn-%d.%s.%s", i, ns, dnsZone)}}},
+				// A few hostnames, used in turn: a deleted Ingress's claim
+				// stays for the releaser's grace period, and new names
+				// would soon pass the tier's hostnames per Project.
+				Spec: networkingv1.IngressSpec{Rules: []networkingv1.IngressRule{{Host: fmt.Sprintf("churn-%d.%s.%s", i%churnHosts, ns, dnsZone)}}},
 			}
 			c.requests.Add(1)
 			if err := user.Create(ctx, ing); err != nil {
@@ -199,18 +207,17 @@ func (c *churn) finish() {
 // MemberCluster. Then the fleet is rolled back to the suite's build (the
 // same roll, a downgrade), for the tests after this one.
 //
-// Not yet here (issue 13): a CRD schema change between the builds (a new
-// optional field, the new CRDs applied before the roll) and the storage
-// version migration v1alpha1 → v1alpha2; see docs/upgrades.md.
+// Before the roll the member's CRDs gain an optional field (a newer
+// release's schema) that objects made with the old build use: both builds
+// keep it. After it the Project CRD's storage version moves to a v1alpha2
+// and back (the projects operator migrates the stored objects; etcd is
+// read to check). Then the rollback, and everything is checked again.
 func TestUpgradeKeepsEveryObject(t *testing.T) {
 	if testing.Short() {
 		t.Skip("e2e")
 	}
 	ctx := context.Background()
-	oldVersion, _ := report.BuildInfo()
-	if oldVersion == newVersion {
-		t.Fatalf("the suite's build is already %s", newVersion)
-	}
+	const oldVersion = suiteVersion
 	newBin := filepath.Join(t.TempDir(), "bin")
 	if err := components.BuildWithLDFlags(f.env.Root, newBin, version.LDFlags(newVersion, version.Unknown, version.Unknown), append(components.All[:len(components.All):len(components.All)], components.AtHub...)...); err != nil {
 		t.Fatal(err)
@@ -226,8 +233,10 @@ func TestUpgradeKeepsEveryObject(t *testing.T) {
 		name string
 		c    *shipped.Components
 	}{{"hub", f.HubComponents}, {memberName, f.member.Components}, {pdnsMemberName, f.pdnsMember.Components}}
-	t.Cleanup(func() {
+	rolledBack := false
+	rollBack := func() {
 		// Back to the suite's build, rolled the same way.
+		rolledBack = true
 		for _, cl := range clusters {
 			if err := cl.c.Roll(ctx, f.BinDir, 2*time.Minute); err != nil {
 				t.Errorf("rolling %s back: %v", cl.name, err)
@@ -236,11 +245,24 @@ func TestUpgradeKeepsEveryObject(t *testing.T) {
 		if err := componentVersions(ctx, oldVersion, 3*time.Minute); err != nil {
 			t.Errorf("after the rollback: %v", err)
 		}
+	}
+	t.Cleanup(func() {
+		if !rolledBack {
+			rollBack()
+		}
 	})
 
 	// The old build runs everywhere.
 	if err := componentVersions(ctx, oldVersion, 3*time.Minute); err != nil {
 		t.Fatalf("before the upgrade: %v", err)
+	}
+
+	// The newer release's CRDs come first, as docs/admin-guide.md says: a
+	// new optional field (and schema version) in the member's Project,
+	// GitLabPagesSite and OpenStackVolume CRDs, while the old build runs.
+	for _, name := range upgradedCRDs {
+		orig := addOptionalField(ctx, t, f.env, name)
+		t.Cleanup(func() { restoreCRD(ctx, t, f.env, orig) })
 	}
 
 	// Tenants' objects of every kind.
@@ -275,6 +297,47 @@ func TestUpgradeKeepsEveryObject(t *testing.T) {
 		}}},
 	}}
 	createAs(ctx, t, user, ep.DeepCopy())
+
+	// Objects that use the new field, made while the old build runs: its
+	// operators add their finalizers and write status, and must keep a
+	// field their types do not have.
+	const note = "kept through the upgrade"
+	notes := []struct {
+		gvk schema.GroupVersionKind
+		key client.ObjectKey
+	}{
+		{tenancyv1.GroupVersion.WithKind("Project"), client.ObjectKey{Name: project}},
+		{pagesv1.GroupVersion.WithKind("GitLabPagesSite"), client.ObjectKey{Namespace: project, Name: "notes"}},
+		{storagev1.GroupVersion.WithKind("OpenStackVolume"), client.ObjectKey{Namespace: project, Name: "notes"}},
+	}
+	if err := user.Patch(ctx, &tenancyv1.Project{ObjectMeta: metav1.ObjectMeta{Name: project}},
+		client.RawPatch(types.MergePatchType, []byte(`{"spec":{"`+upgradeField+`":"`+note+`"}}`))); err != nil {
+		t.Fatalf("the tenant setting the new field on its Project: %v", err)
+	}
+	notesSite := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": pagesv1.GroupVersion.String(), "kind": "GitLabPagesSite",
+		"metadata": map[string]any{"namespace": project, "name": "notes"},
+		"spec":     map[string]any{"project": "paula/blog", "hostname": "notes." + project + "." + dnsZone, upgradeField: note},
+	}}
+	notesVol := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": storagev1.GroupVersion.String(), "kind": "OpenStackVolume",
+		"metadata": map[string]any{"namespace": project, "name": "notes"},
+		"spec":     map[string]any{"sizeGiB": int64(1), upgradeField: note},
+	}}
+	createAs(ctx, t, user, notesSite)
+	createAs(ctx, t, user, notesVol)
+	waitSite(ctx, t, user, pagesSite(project, "notes", "", ""), pagesv1.ConditionReady, "Published", 2*time.Minute)
+	waitVolume(ctx, t, user, osVolume(project, "notes", 1), "Bound", 2*time.Minute)
+	checkNotes := func(when string) {
+		t.Helper()
+		for _, n := range notes {
+			got, err := noteOf(ctx, f.env.Client, n.gvk, n.key)
+			if err != nil || got != note {
+				t.Errorf("%s: %s %s: %s = %q (%v), want %q", when, n.gvk.Kind, n.key, upgradeField, got, err, note)
+			}
+		}
+	}
+	checkNotes("with the old build")
 
 	var objects []kept
 	objects = append(objects,
@@ -352,7 +415,59 @@ func TestUpgradeKeepsEveryObject(t *testing.T) {
 	waitReady(ctx, t, project, 2*time.Minute)
 	waitSite(ctx, t, user, site, pagesv1.ConditionReady, "Published", 2*time.Minute)
 	waitVolume(ctx, t, user, vol, "Bound", 2*time.Minute)
+	checkNotes("after the upgrade")
+
+	// The storage-version migration, as for an API that moves from
+	// v1alpha1 to v1alpha2: the Project CRD serves v1alpha2 (the same
+	// schema, conversion None) and stores it. The projects operator, with
+	// its shipped RBAC, rewrites every Project and records storedVersions;
+	// etcd then holds every Project as v1alpha2. Then back, as a rollback
+	// of the storage version, after which v1alpha2 can be removed. The
+	// tenant keeps working meanwhile.
+	ch = startChurn(ctx, user, project)
+	serveNextVersion(ctx, t, f.env, projectsCRD, "v1alpha1", "v1alpha2")
+	storeAs(ctx, t, f.env, projectsCRD, "v1alpha2")
+	if err := waitStored(ctx, f.env, projectsCRD, "v1alpha2", 2*time.Minute); err != nil {
+		t.Errorf("migrating to v1alpha2: %v", err)
+	}
+	v2 := &unstructured.Unstructured{}
+	v2.SetGroupVersionKind(schema.GroupVersionKind{Group: tenancyv1.GroupVersion.Group, Version: "v1alpha2", Kind: "Project"})
+	if err := f.env.Client.Get(ctx, client.ObjectKey{Name: project}, v2); err != nil {
+		t.Errorf("reading the Project as v1alpha2: %v", err)
+	} else if got, _, _ := unstructured.NestedString(v2.Object, "spec", upgradeField); got != note || v2.GetUID() != objects[0].obj.GetUID() {
+		t.Errorf("the Project as v1alpha2: UID %s, %s %q", v2.GetUID(), upgradeField, got)
+	}
+	storeAs(ctx, t, f.env, projectsCRD, "v1alpha1")
+	if err := waitStored(ctx, f.env, projectsCRD, "v1alpha1", 2*time.Minute); err != nil {
+		t.Errorf("migrating back to v1alpha1: %v", err)
+	}
+	if err := dropVersion(f.env, ctx, projectsCRD, "v1alpha2"); err != nil {
+		t.Errorf("removing v1alpha2 once nothing is stored in it: %v", err)
+	}
+	ch.finish()
+	if n := ch.failures.Load(); n != 0 {
+		t.Errorf("%d of %d requests failed during the storage migration; the first:\n%s", n, ch.requests.Load(), joinLines(ch.errs))
+	}
+
+	// The rollback: the old build against the newer CRDs, which it
+	// accepts (a newer schema version) and whose new field it keeps.
+	rollBack()
+	for _, k := range objects {
+		if err := k.unchanged(ctx, t); err != nil {
+			t.Errorf("after the rollback: %v", err)
+		}
+	}
+	waitReady(ctx, t, project, 2*time.Minute)
+	waitSite(ctx, t, user, site, pagesv1.ConditionReady, "Published", 2*time.Minute)
+	waitVolume(ctx, t, user, vol, "Bound", 2*time.Minute)
+	checkNotes("after the rollback")
 }
+
+// projectsCRD is the CRD the storage-version migration is played on.
+const projectsCRD = "projects.tenancy.atrium.dev"
+
+// upgradedCRDs gain the new optional field before the upgrade.
+var upgradedCRDs = []string{projectsCRD, "gitlabpagessites.pages.atrium.dev", "openstackvolumes.storage.atrium.dev"}
 
 func joinLines(s []string) string {
 	out := ""

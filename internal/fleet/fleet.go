@@ -81,6 +81,10 @@ type Options struct {
 	// NoControllerManager leaves kube-controller-manager out of every
 	// control plane (testenv.Options.NoControllerManager).
 	NoControllerManager bool
+	// LDFlags are go build's -ldflags for a Shipped fleet's binaries:
+	// version.LDFlags stamps them with a release's version, as an
+	// installed fleet's images are (empty: the toolchain's own).
+	LDFlags string
 	// OnExit is called when a component's process ends unexpectedly.
 	OnExit func(p *procs.Process, err error)
 }
@@ -148,7 +152,7 @@ func memberManifests(o Options, binDir string) (*shipped.Manifests, error) {
 	if err != nil || o.Mode != Shipped {
 		return m, err
 	}
-	return m, m.BuildBinaries(root, binDir)
+	return m, m.BuildBinaries(root, binDir, o.LDFlags)
 }
 
 // Stop stops the components (clients before servers: an API server

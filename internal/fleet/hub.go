@@ -59,7 +59,7 @@ func (f *Fleet) startHub(ctx context.Context, o Options) (*testenv.Env, error) {
 	if o.Mode == Shipped {
 		// The hub's own components (the fleet operator) run from their
 		// Deployments, as a member's do.
-		if err := m.BuildBinaries(root, f.BinDir); err != nil {
+		if err := m.BuildBinaries(root, f.BinDir, o.LDFlags); err != nil {
 			_ = hub.Stop()
 			return nil, err
 		}

@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	clientv3 "go.etcd.io/etcd/client/v3"
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
@@ -118,30 +117,12 @@ func storedVersions(t *testing.T, ctx context.Context, name string) []string {
 	return crd.Status.StoredVersions
 }
 
-// storedAs reads etcd itself: each object's key under the resource and the
-// apiVersion it is stored in (the API returns any served version; etcd is
-// the only place the stored one shows).
+// storedAs is the apiVersion each object of the resource is stored in.
 func storedAs(t *testing.T, ctx context.Context, plural string) map[string]string {
 	t.Helper()
-	ec, err := clientv3.New(clientv3.Config{Endpoints: []string{env.EtcdURL()}, DialTimeout: 10 * time.Second})
+	out, err := env.StoredAPIVersions(ctx, group, plural)
 	if err != nil {
 		t.Fatal(err)
-	}
-	defer ec.Close()
-	prefix := "/registry/" + group + "/" + plural + "/"
-	resp, err := ec.Get(ctx, prefix, clientv3.WithPrefix())
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := map[string]string{}
-	for _, kv := range resp.Kvs {
-		var head struct {
-			APIVersion string `json:"apiVersion"`
-		}
-		if err := json.Unmarshal(kv.Value, &head); err != nil {
-			t.Fatalf("%s: %v", kv.Key, err)
-		}
-		out[strings.TrimPrefix(string(kv.Key), prefix)] = head.APIVersion
 	}
 	return out
 }

@@ -125,9 +125,11 @@ func Binary(image string) string {
 }
 
 // BuildBinaries builds the binary of the component every shipped
-// Deployment runs into binDir; a Deployment that runs no component of
-// internal/components is an error, so the list cannot miss one.
-func (m *Manifests) BuildBinaries(root, binDir string) error {
+// Deployment runs into binDir, with go build -ldflags ldflags (empty for
+// none; version.LDFlags stamps a version); a Deployment that runs no
+// component of internal/components is an error, so the list cannot miss
+// one.
+func (m *Manifests) BuildBinaries(root, binDir, ldflags string) error {
 	deps, err := m.Deployments()
 	if err != nil {
 		return err
@@ -140,5 +142,5 @@ func (m *Manifests) BuildBinaries(root, binDir string) error {
 		}
 		cs = append(cs, c)
 	}
-	return components.Build(root, binDir, cs...)
+	return components.BuildWithLDFlags(root, binDir, ldflags, cs...)
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	clientv3 "go.etcd.io/etcd/client/v3"
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -390,4 +392,33 @@ func ReadYAMLDocuments(path string) ([][]byte, error) {
 			out = append(out, doc)
 		}
 	}
+}
+
+// StoredAPIVersions reads etcd itself and returns, for every key under
+// /registry/<group>/<resource>/, the apiVersion its object is stored in
+// (keyed by the rest of the key: <namespace>/<name> or <name>). The API
+// returns an object in any version it serves; what etcd holds shows only
+// here. Custom resources are stored as JSON.
+func (e *Env) StoredAPIVersions(ctx context.Context, group, resource string) (map[string]string, error) {
+	ec, err := clientv3.New(clientv3.Config{Endpoints: []string{e.EtcdURL()}, DialTimeout: 10 * time.Second})
+	if err != nil {
+		return nil, err
+	}
+	defer ec.Close()
+	prefix := "/registry/" + group + "/" + resource + "/"
+	resp, err := ec.Get(ctx, prefix, clientv3.WithPrefix())
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	for _, kv := range resp.Kvs {
+		var head struct {
+			APIVersion string `json:"apiVersion"`
+		}
+		if err := json.Unmarshal(kv.Value, &head); err != nil {
+			return nil, fmt.Errorf("%s: %w", kv.Key, err)
+		}
+		out[strings.TrimPrefix(string(kv.Key), prefix)] = head.APIVersion
+	}
+	return out, nil
 }
