@@ -5,11 +5,13 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
+	"testing"
 	"time"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
@@ -385,4 +387,18 @@ func ReadYAMLDocuments(path string) ([][]byte, error) {
 			out = append(out, doc)
 		}
 	}
+}
+
+// Main is the TestMain of a package whose tests share a control plane
+// that run brings up (and takes down before it returns m.Run()'s code):
+// with -short, the tests run without one (each skips what needs it);
+// otherwise logging is set up and run's code is the exit code. The
+// report, fleet and DNS operator tests bring theirs up this way.
+func Main(m *testing.M, run func() int) {
+	flag.Parse()
+	if testing.Short() {
+		os.Exit(m.Run())
+	}
+	SetupLogging()
+	os.Exit(run())
 }
