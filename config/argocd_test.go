@@ -4,11 +4,9 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -826,14 +824,9 @@ func rolloutSteps(t *testing.T, appset *unstructured.Unstructured, lbls map[stri
 // read from the release's module zip.
 func argoCDCRDs(t *testing.T) []*unstructured.Unstructured {
 	t.Helper()
-	cmd := exec.Command("go", "mod", "download", "-json", argoCDModule)
-	cmd.Dir = os.TempDir()
-	cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=mod")
-	out, _ := cmd.Output()
 	// Its go.mod asks for a newer Go, which fails the command but not the
 	// download: the zip is there.
-	var info struct{ Zip, Error string }
-	_ = json.Unmarshal(out, &info)
+	info, _ := downloadModule(argoCDModule)
 	z, err := zip.OpenReader(info.Zip)
 	if err != nil {
 		t.Fatalf("go mod download %s: %s (%v)", argoCDModule, info.Error, err)

@@ -23,10 +23,10 @@ import (
 	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"sigs.k8s.io/yaml"
 
+	"github.com/atrium-dev/atrium/hack/images/internal/imagefs"
 	"github.com/atrium-dev/atrium/internal/components"
 )
 
@@ -246,24 +246,14 @@ type file struct {
 // extract is the image's flattened file system.
 func extract(t *testing.T, img v1.Image) map[string]file {
 	t.Helper()
-	rc := mutate.Extract(img)
-	defer rc.Close()
 	out := map[string]file{}
-	tr := tar.NewReader(rc)
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			return out
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, err := io.ReadAll(tr)
-		if err != nil {
-			t.Fatal(err)
-		}
+	err := imagefs.Walk(img, func(h *tar.Header, b []byte) {
 		out[strings.TrimSuffix(strings.TrimPrefix(h.Name, "/"), "/")] = file{typ: h.Typeflag, mode: h.Mode, contents: b}
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
+	return out
 }
 
 // pullPlatform is ref's image for p, from an index or, for one platform, the

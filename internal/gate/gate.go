@@ -132,3 +132,20 @@ func KeyOf(ctx context.Context) string {
 	k, _ := ctx.Value(objectKey{}).(string)
 	return k
 }
+
+// Refusal turns what Take or Hold answered into a client's error: nil when
+// the call may leave (wait 0), else refuse(wait, why), why naming the API
+// ("waiting as GitLab asked after a 429" when the gate is closed, "pacing
+// requests to GitLab" otherwise). It is here once because the clients in
+// front of GitLab and Cinder map a kept-back call alike; each still makes
+// its own error type (a RateLimited Error with Status 0, which its Gated
+// recognises), so refuse builds it.
+func Refusal(api string, wait time.Duration, closed bool, refuse func(wait time.Duration, why string) error) error {
+	switch {
+	case wait == 0:
+		return nil
+	case closed:
+		return refuse(wait, "waiting as "+api+" asked after a 429")
+	}
+	return refuse(wait, "pacing requests to "+api)
+}

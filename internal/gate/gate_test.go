@@ -1,6 +1,7 @@
 package gate
 
 import (
+	"fmt"
 	"testing"
 	"time"
 )
@@ -91,5 +92,21 @@ func TestHold(t *testing.T) {
 	defer g.mu.Unlock()
 	if _, ok := g.turns["b"]; ok {
 		t.Fatal("b's turn, never taken, is still held after an hour")
+	}
+}
+
+func TestRefusal(t *testing.T) {
+	refuse := func(wait time.Duration, why string) error { return fmt.Errorf("%s: %s", wait, why) }
+	if err := Refusal("X", 0, false, refuse); err != nil {
+		t.Errorf("wait 0: %v, want nil", err)
+	}
+	if err := Refusal("X", 0, true, refuse); err != nil {
+		t.Errorf("wait 0, closed: %v, want nil", err)
+	}
+	if err := Refusal("X", time.Second, true, refuse); err == nil || err.Error() != "1s: waiting as X asked after a 429" {
+		t.Errorf("closed: %v", err)
+	}
+	if err := Refusal("X", time.Second, false, refuse); err == nil || err.Error() != "1s: pacing requests to X" {
+		t.Errorf("paced: %v", err)
 	}
 }

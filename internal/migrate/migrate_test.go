@@ -3,7 +3,6 @@ package migrate_test
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"os"
 	"slices"
@@ -30,20 +29,16 @@ import (
 var env *testenv.Env
 
 func TestMain(m *testing.M) {
-	flag.Parse()
-	if testing.Short() { // the tests skip themselves
-		os.Exit(m.Run())
-	}
-	testenv.SetupLogging()
-	var err error
-	env, err = testenv.Start(testenv.Options{NoControllerManager: true})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	_ = env.Stop()
-	os.Exit(code)
+	testenv.Main(m, func() int {
+		var err error
+		env, err = testenv.Start(testenv.Options{NoControllerManager: true})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		defer env.Stop()
+		return m.Run()
+	})
 }
 
 const group = "migrate.test.atrium.dev"

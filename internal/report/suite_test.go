@@ -2,7 +2,6 @@ package report_test
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"os"
 	"testing"
@@ -29,15 +28,10 @@ var (
 var clusters = []string{"a", "a-b"}
 
 func TestMain(m *testing.M) {
-	flag.Parse()
-	if testing.Short() {
-		os.Exit(m.Run())
-	}
-	os.Exit(run(m))
+	testenv.Main(m, func() int { return run(m) })
 }
 
 func run(m *testing.M) int {
-	testenv.SetupLogging()
 	ctx := context.Background()
 	manifests, err := shipped.Build(mustRoot(), fleet.HubKustomization)
 	if err != nil {

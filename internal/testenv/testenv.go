@@ -6,11 +6,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
+	"testing"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -421,4 +423,18 @@ func (e *Env) StoredAPIVersions(ctx context.Context, group, resource string) (ma
 		out[strings.TrimPrefix(string(kv.Key), prefix)] = head.APIVersion
 	}
 	return out, nil
+}
+
+// Main is the TestMain of a package whose tests share a control plane
+// that run brings up (and takes down before it returns m.Run()'s code):
+// with -short, the tests run without one (each skips what needs it);
+// otherwise logging is set up and run's code is the exit code. The
+// report, fleet and DNS operator tests bring theirs up this way.
+func Main(m *testing.M, run func() int) {
+	flag.Parse()
+	if testing.Short() {
+		os.Exit(m.Run())
+	}
+	SetupLogging()
+	os.Exit(run())
 }

@@ -4,13 +4,13 @@ import (
 	"archive/tar"
 	"bytes"
 	"crypto/x509"
-	"io"
 	"strings"
 	"testing"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/atrium-dev/atrium/hack/images/internal/imagefs"
 )
 
 var (
@@ -78,23 +78,18 @@ func TestFilesAsInDistrolessStatic(t *testing.T) {
 	}
 	entries := map[string]*tar.Header{}
 	contents := map[string][]byte{}
-	tr := tar.NewReader(bytes.NewReader(b))
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+	err = imagefs.Tar(bytes.NewReader(b), func(h *tar.Header, b []byte) {
 		entries[h.Name] = h
-		contents[h.Name], _ = io.ReadAll(tr)
+		contents[h.Name] = b
 		if h.ModTime.Unix() != 0 {
 			t.Errorf("%s: time %v, want the epoch", h.Name, h.ModTime)
 		}
 		if base := h.Name[strings.LastIndex(strings.TrimSuffix(h.Name, "/"), "/")+1:]; base == "sh" || base == "sh/" || base == "busybox" {
 			t.Errorf("%s in a static base", h.Name)
 		}
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 	for _, tc := range []struct {
 		name     string
@@ -162,18 +157,10 @@ func TestMissingCABundle(t *testing.T) {
 // read is the image's file system (one layer here): name to contents.
 func read(t *testing.T, img v1.Image) map[string][]byte {
 	t.Helper()
-	rc := mutate.Extract(img)
-	defer rc.Close()
 	out := map[string][]byte{}
-	tr := tar.NewReader(rc)
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			return out
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		out[h.Name], _ = io.ReadAll(tr)
+	err := imagefs.Walk(img, func(h *tar.Header, b []byte) { out[h.Name] = b })
+	if err != nil {
+		t.Fatal(err)
 	}
+	return out
 }

@@ -2,7 +2,6 @@ package controllers_test
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -61,15 +60,10 @@ type member struct {
 }
 
 func TestMain(m *testing.M) {
-	flag.Parse()
-	if testing.Short() {
-		os.Exit(m.Run())
-	}
-	os.Exit(run(m))
+	testenv.Main(m, func() int { return run(m) })
 }
 
 func run(m *testing.M) int {
-	testenv.SetupLogging()
 	logrus.SetLevel(logrus.WarnLevel)
 	ctx := context.Background()
 	var err error

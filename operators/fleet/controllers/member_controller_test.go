@@ -2,7 +2,6 @@ package controllers_test
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"os"
 	"testing"
@@ -25,19 +24,16 @@ import (
 var env *testenv.Env
 
 func TestMain(m *testing.M) {
-	flag.Parse()
-	if testing.Short() {
-		os.Exit(m.Run())
-	}
-	testenv.SetupLogging()
-	var err error
-	if env, err = testenv.Start(testenv.Options{NoControllerManager: true}); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	_ = env.Stop()
-	os.Exit(code)
+	testenv.Main(m, func() int {
+		var err error
+		if env, err = testenv.Start(testenv.Options{NoControllerManager: true}); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		code := m.Run()
+		_ = env.Stop()
+		return code
+	})
 }
 
 func condition(t *testing.T, name, typ string) (*metav1.Condition, string) {

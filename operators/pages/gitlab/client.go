@@ -76,13 +76,9 @@ type gate struct{ *gatepkg.Gate }
 
 func (g gate) Wait(ctx context.Context) error {
 	wait, closed := g.Take(gatepkg.KeyOf(ctx))
-	switch {
-	case wait == 0:
-		return nil
-	case closed:
-		return &Error{Reason: RateLimited, RetryAfter: wait, Message: "waiting as GitLab asked after a 429"}
-	}
-	return &Error{Reason: RateLimited, RetryAfter: wait, Message: "pacing requests to GitLab"}
+	return gatepkg.Refusal("GitLab", wait, closed, func(wait time.Duration, why string) error {
+		return &Error{Reason: RateLimited, RetryAfter: wait, Message: why}
+	})
 }
 
 // For marks the calls made with the returned context as made for one

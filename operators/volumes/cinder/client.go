@@ -237,13 +237,9 @@ func (c *Client) Hold(ctx context.Context) error {
 }
 
 func gated(wait time.Duration, closed bool) error {
-	switch {
-	case wait == 0:
-		return nil
-	case closed:
-		return &Error{Reason: RateLimited, RetryAfter: wait, Message: "waiting as Cinder asked after a 429"}
-	}
-	return &Error{Reason: RateLimited, RetryAfter: wait, Message: "pacing requests to Cinder"}
+	return gate.Refusal("Cinder", wait, closed, func(wait time.Duration, why string) error {
+		return &Error{Reason: RateLimited, RetryAfter: wait, Message: why}
+	})
 }
 
 // For marks the calls made with the returned context as made for one
