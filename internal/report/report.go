@@ -80,6 +80,9 @@ type Reporter struct {
 	// (not ready) and newer ones (said only).
 	hubSkew  error
 	hubNotes []string
+	// releaseSkew is the last verdict on this release against the hub's
+	// (skew.Release), from the MemberCluster the last report returned.
+	releaseSkew error
 }
 
 // NeedLeaderElection runs an operator's reporter on its leader only.
@@ -166,7 +169,23 @@ func (r *Reporter) Report(ctx context.Context) error {
 	if apierrors.IsNotFound(err) {
 		return fmt.Errorf("MemberCluster %s %w: the hub's admin registers each member (docs/fleet-status.md)", r.Cluster, ErrNotRegistered)
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	// The answer is the MemberCluster as stored, with the release the
+	// hub's fleet operator wrote: compare this component's with it. When
+	// the verdict changes, the entry just written says the old one, so
+	// report again at once (the second answer names the same release).
+	hubVersion, _, _ := unstructured.NestedString(u.Object, "status", "hubVersion")
+	was := r.releaseSkew
+	r.releaseSkew = skew.Release(r.Component.Folder, r.Version, hubVersion)
+	if (was == nil) != (r.releaseSkew == nil) {
+		if r.releaseSkew != nil {
+			ctrl.LoggerFrom(ctx).Error(r.releaseSkew, "this component's release is outside the hub's window; it works on, reported not ready", "component", r.Component.Folder)
+		}
+		return r.Report(ctx)
+	}
+	return nil
 }
 
 // Entry is the component's entry as of now.
@@ -189,9 +208,11 @@ func (r *Reporter) Entry(ctx context.Context) fleetv1.ComponentVersion {
 			msgs = append(msgs, err.Error())
 		}
 	}
-	if r.hubSkew != nil {
-		e.Ready = false
-		msgs = append(msgs, r.hubSkew.Error())
+	for _, err := range []error{r.hubSkew, r.releaseSkew} {
+		if err != nil {
+			e.Ready = false
+			msgs = append(msgs, err.Error())
+		}
 	}
 	e.Message = strings.Join(append(append(msgs, r.Notes...), r.hubNotes...), "; ")
 	if len(e.Message) > MaxMessage {

@@ -153,9 +153,11 @@ func TestHostileReports(t *testing.T) {
 		{"a component invents an entry", aVolumes, "a",
 			map[string]any{"components": []any{entryMap("operators/mining")}}, "writes only the entry operators/volumes"},
 		{"a component sets the hub's conditions", aVolumes, "a",
-			map[string]any{"conditions": []any{map[string]any{"type": "Ready", "status": "True", "reason": "AllReady", "message": "", "lastTransitionTime": time.Now().UTC().Format(time.RFC3339)}}}, "the conditions and summary are the hub's"},
+			map[string]any{"conditions": []any{map[string]any{"type": "Ready", "status": "True", "reason": "AllReady", "message": "", "lastTransitionTime": time.Now().UTC().Format(time.RFC3339)}}}, "summary and hubVersion are the hub's"},
 		{"a component sets the hub's summary", aVolumes, "a",
-			map[string]any{"summary": "all fine"}, "the conditions and summary are the hub's"},
+			map[string]any{"summary": "all fine"}, "summary and hubVersion are the hub's"},
+		{"a component sets the hub's version", aVolumes, "a",
+			map[string]any{"hubVersion": "v1.2.3"}, "summary and hubVersion are the hub's"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := applyAs(ctx, tc.cfg, "atrium-volumes", tc.target, tc.status)
@@ -305,6 +307,52 @@ func TestHubCRDsOlderThanNeeded(t *testing.T) {
 		}
 		if tc.ready && strings.Contains(e.Message, "skew") {
 			t.Fatalf("entry still says %q", e.Message)
+		}
+	}
+}
+
+// TestReleaseOutsideTheHubsWindow: the hub's fleet operator writes its
+// release on the MemberCluster; a member component more than one minor
+// release from it reports itself not ready, saying both releases, in the
+// very report that learnt the hub's; one within the window is ready. A
+// development build on either side is not judged.
+func TestReleaseOutsideTheHubsWindow(t *testing.T) {
+	if testing.Short() {
+		t.Skip("envtest")
+	}
+	ctx := context.Background()
+	for _, tc := range []struct {
+		hub, member string
+		ready       bool
+	}{
+		{"v1.0.0", "v1.2.3", false},
+		{"v1.4.0", "v1.2.3", false},
+		{"v2.2.0", "v1.2.3", false},
+		{"v1.3.1", "v1.2.3", true},
+		{"v1.1.0-4-gabcdef0", "v1.2.3", true},
+		{"v1.0.0", "(devel)", true},
+	} {
+		// The hub's part, as the fleet operator writes it (the admin
+		// here, which the hub's policy does not restrict).
+		mc := memberCluster(t, "a")
+		patch := []byte(`{"status":{"hubVersion":"` + tc.hub + `"}}`)
+		if err := hub.Client.Status().Patch(ctx, mc, client.RawPatch(types.MergePatchType, patch)); err != nil {
+			t.Fatal(err)
+		}
+		r, err := report.New(report.Options{Component: components.Pages, Cluster: "a", Version: tc.member},
+			restConfig(t, creds["a"].Of(components.Pages)), 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := r.Report(ctx); err != nil {
+			t.Fatal(err)
+		}
+		e := entry(memberCluster(t, "a"), components.Pages.Folder)
+		if e == nil || e.Ready != tc.ready {
+			t.Fatalf("hub %s, member %s: entry %+v, want ready=%v", tc.hub, tc.member, e, tc.ready)
+		}
+		if !tc.ready && !strings.Contains(e.Message, "version skew: operators/pages is "+tc.member+", the hub "+tc.hub) {
+			t.Fatalf("hub %s, member %s: message %q names not both releases", tc.hub, tc.member, e.Message)
 		}
 	}
 }

@@ -3,6 +3,7 @@ package skew
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -99,4 +100,37 @@ func Inspect(ctx context.Context, r client.Reader, binary string, needs ...Need)
 		return newer, fmt.Errorf("version skew: %s", strings.Join(errs, "; "))
 	}
 	return newer, nil
+}
+
+// release matches a release version (v1.4.2, v1.4.2-3-gabcdef): its major
+// and minor numbers. A development build ((devel), unknown) does not match.
+var release = regexp.MustCompile(`^v(\d+)\.(\d+)\.\d+`)
+
+// Release is the verdict on a member component's release against the
+// hub's (its fleet operator's): nil when they are at most one minor
+// release apart within one major, or when either is no release (a
+// development build cannot be placed); otherwise an error naming both and
+// what to do. Binaries of one release line share the fleet API's
+// contracts, which the CRD schema versions guard field by field; the
+// window says how far apart releases are tested and supported.
+func Release(binary, member, hub string) error {
+	mMajor, mMinor, ok := majorMinor(member)
+	hMajor, hMinor, hok := majorMinor(hub)
+	if !ok || !hok {
+		return nil
+	}
+	if mMajor != hMajor || mMinor-hMinor > 1 || hMinor-mMinor > 1 {
+		return fmt.Errorf("version skew: %s is %s, the hub %s: a member's components may be at most one minor release from the hub's; upgrade the hub first, then the members, one minor release at a time", binary, member, hub)
+	}
+	return nil
+}
+
+func majorMinor(v string) (major, minor int, ok bool) {
+	m := release.FindStringSubmatch(strings.TrimSpace(v))
+	if m == nil {
+		return 0, 0, false
+	}
+	major, err1 := strconv.Atoi(m[1])
+	minor, err2 := strconv.Atoi(m[2])
+	return major, minor, err1 == nil && err2 == nil
 }

@@ -95,3 +95,28 @@ func TestInspectNotesANewerCRD(t *testing.T) {
 		t.Fatalf("notes %q", newer)
 	}
 }
+
+func TestRelease(t *testing.T) {
+	for _, tc := range []struct {
+		member, hub string
+		ok          bool
+	}{
+		{"v0.4.0", "v0.4.0", true},
+		{"v0.4.2", "v0.5.0", true},
+		{"v0.6.0-3-gabcdef0-dirty", "v0.5.1", true},
+		{"v0.3.9", "v0.5.0", false},
+		{"v0.7.0", "v0.5.0", false},
+		{"v1.5.0", "v0.5.0", false},
+		{"(devel)", "v0.5.0", true},
+		{"v0.5.0", "unknown", true},
+		{"", "", true},
+	} {
+		err := Release("operators/dns", tc.member, tc.hub)
+		if (err == nil) != tc.ok {
+			t.Errorf("Release(%q, %q) = %v, want ok=%v", tc.member, tc.hub, err, tc.ok)
+		}
+		if err != nil && !strings.HasPrefix(err.Error(), "version skew: operators/dns is "+tc.member+", the hub "+tc.hub) {
+			t.Errorf("message %q", err)
+		}
+	}
+}

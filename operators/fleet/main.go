@@ -11,6 +11,7 @@ import (
 	"github.com/atrium-dev/atrium/internal/manager"
 	"github.com/atrium-dev/atrium/internal/migrate"
 	"github.com/atrium-dev/atrium/internal/skew"
+	"github.com/atrium-dev/atrium/internal/version"
 	"github.com/atrium-dev/atrium/operators/fleet/controllers"
 )
 
@@ -43,7 +44,7 @@ func main() {
 		log.Error(err, "refusing to start")
 		os.Exit(1)
 	}
-	if err := (&controllers.MemberReconciler{Client: mgr.GetClient(), StaleAfter: *staleAfter}).SetupWithManager(mgr); err != nil {
+	if err := (&controllers.MemberReconciler{Client: mgr.GetClient(), StaleAfter: *staleAfter, HubVersion: version.Get().Version}).SetupWithManager(mgr); err != nil {
 		log.Error(err, "setting up the MemberCluster controller")
 		os.Exit(1)
 	}

@@ -9,7 +9,7 @@ import (
 // SchemaVersionAnnotation (the marker on MemberCluster). Raise both when a
 // field a component writes or reads is added: a component refuses to write
 // to a hub whose CRD is older than it needs (docs/fleet-status.md).
-const MemberClusterSchemaVersion = 2
+const MemberClusterSchemaVersion = 3
 
 // SchemaVersionAnnotation is the annotation on each Atrium CRD that says
 // which schema version it serves; binaries compare it at start-up with the
@@ -88,6 +88,13 @@ type MemberClusterStatus struct {
 	// +optional
 	Summary string `json:"summary,omitempty"`
 
+	// HubVersion is the release of the hub's fleet operator, written by
+	// the hub: each member component compares its own release with it
+	// (the version skew policy, docs/fleet-status.md).
+	// +kubebuilder:validation:MaxLength=128
+	// +optional
+	HubVersion string `json:"hubVersion,omitempty"`
+
 	// ObservedGeneration is the generation last reported on.
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
@@ -108,12 +115,13 @@ type MemberClusterStatus struct {
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:scope=Cluster,shortName=mc,categories=atrium
-// +kubebuilder:metadata:annotations="atrium.dev/schema-version=2"
+// +kubebuilder:metadata:annotations="atrium.dev/schema-version=3"
 // +kubebuilder:printcolumn:name="Display Name",type=string,JSONPath=`.spec.displayName`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Stale",type=string,JSONPath=`.status.conditions[?(@.type=="Stale")].status`
 // +kubebuilder:printcolumn:name="Components",type=string,JSONPath=`.status.summary`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+// +kubebuilder:printcolumn:name="Hub",type=string,JSONPath=`.status.hubVersion`,priority=1
 type MemberCluster struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`

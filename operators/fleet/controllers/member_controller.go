@@ -35,6 +35,10 @@ type MemberReconciler struct {
 	Client     client.Client
 	StaleAfter time.Duration
 	Clock      clock.PassiveClock
+	// HubVersion is this fleet operator's release, written on every
+	// MemberCluster for the members' components to compare theirs with
+	// (empty: not written).
+	HubVersion string
 }
 
 // Reconcile judges one MemberCluster.
@@ -47,7 +51,7 @@ func (r *MemberReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 	conds := append([]metav1.Condition(nil), mc.Status.Conditions...)
 	changed := meta.SetStatusCondition(&conds, withGeneration(v.Ready, mc.Generation))
 	changed = meta.SetStatusCondition(&conds, withGeneration(v.Stale, mc.Generation)) || changed
-	if changed || mc.Status.Summary != v.Summary || mc.Status.ObservedGeneration != mc.Generation {
+	if changed || mc.Status.Summary != v.Summary || mc.Status.ObservedGeneration != mc.Generation || mc.Status.HubVersion != r.HubVersion {
 		if err := r.apply(ctx, mc, conds, v.Summary); err != nil {
 			return ctrl.Result{}, err
 		}
@@ -65,8 +69,8 @@ func withGeneration(c metav1.Condition, gen int64) metav1.Condition {
 	return c
 }
 
-// apply writes the hub's part of the status: Ready, Stale, summary and
-// observedGeneration, by server-side apply.
+// apply writes the hub's part of the status: Ready, Stale, summary,
+// observedGeneration and the hub's version, by server-side apply.
 func (r *MemberReconciler) apply(ctx context.Context, mc *fleetv1.MemberCluster, conds []metav1.Condition, summary string) error {
 	var out []any
 	for _, c := range conds {
@@ -81,7 +85,11 @@ func (r *MemberReconciler) apply(ctx context.Context, mc *fleetv1.MemberCluster,
 	u := &unstructured.Unstructured{}
 	u.SetGroupVersionKind(fleetv1.GroupVersion.WithKind("MemberCluster"))
 	u.SetName(mc.Name)
-	u.Object["status"] = map[string]any{"conditions": out, "summary": summary, "observedGeneration": mc.Generation}
+	status := map[string]any{"conditions": out, "summary": summary, "observedGeneration": mc.Generation}
+	if r.HubVersion != "" {
+		status["hubVersion"] = r.HubVersion
+	}
+	u.Object["status"] = status
 	return r.Client.Status().Apply(ctx, client.ApplyConfigurationFromUnstructured(u), FieldOwner, client.ForceOwnership)
 }
 

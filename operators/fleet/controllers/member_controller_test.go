@@ -59,7 +59,7 @@ func TestSilentComponentTurnsStale(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A short stale time for the test; the shipped one is 2m.
-	if err := (&controllers.MemberReconciler{Client: mgr.GetClient(), StaleAfter: 3 * time.Second}).SetupWithManager(mgr); err != nil {
+	if err := (&controllers.MemberReconciler{Client: mgr.GetClient(), StaleAfter: 3 * time.Second, HubVersion: "v1.4.0"}).SetupWithManager(mgr); err != nil {
 		t.Fatal(err)
 	}
 	go func() { _ = mgr.Start(ctx) }()
@@ -87,6 +87,16 @@ func TestSilentComponentTurnsStale(t *testing.T) {
 		}
 	}
 	wait("no reports yet", status(fleetv1.MemberReady, metav1.ConditionFalse, "0 components, 0 ready"))
+	wait("the hub's release written", func() error {
+		mc := &fleetv1.MemberCluster{}
+		if err := env.Client.Get(ctx, client.ObjectKey{Name: "quiet"}, mc); err != nil {
+			return err
+		}
+		if mc.Status.HubVersion != "v1.4.0" {
+			return fmt.Errorf("hubVersion %q", mc.Status.HubVersion)
+		}
+		return nil
+	})
 	if err := r.Report(ctx); err != nil {
 		t.Fatal(err)
 	}
