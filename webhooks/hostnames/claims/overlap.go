@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/sync/errgroup"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -106,20 +107,37 @@ func missingOverlapLabels(c *fleetv1.HostnameClaim, h hostname.Hostname) bool {
 // checkOverlap runs the protocol above for a claim this admission just
 // created (or, with dryRun, would create): nil when h may be held, an
 // *OverlapError, or an *UnavailableError.
+//
+// The reads are independent (each of one wildcard's claim, or of the
+// claims under h), so they go to the hub at once rather than one after
+// the other: each is a hub round trip, most of an admission's time. The
+// first to fail decides, and the others are cancelled; any of them
+// failing refuses h, as when they ran in turn.
 func (r *Reserver) checkOverlap(ctx context.Context, h hostname.Hostname, holder Holder, dryRun bool) error {
 	self := hostname.ClaimName(h)
+	var checks []func(context.Context) error
 	for _, d := range covering(h) {
 		w := hostname.Hostname{Name: "*." + d, Wildcard: true}
 		if hostname.ClaimName(w) == self {
 			continue
 		}
-		if err := r.waitForWildcard(ctx, h, w, holder, dryRun); err != nil {
-			return err
-		}
+		checks = append(checks, func(ctx context.Context) error { return r.waitForWildcard(ctx, h, w, holder, dryRun) })
 	}
-	if !h.Wildcard {
-		return nil
+	if h.Wildcard {
+		checks = append(checks, func(ctx context.Context) error { return r.checkUnder(ctx, h, self, holder) })
 	}
+	if len(checks) == 1 {
+		return checks[0](ctx)
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	for _, check := range checks {
+		g.Go(func() error { return check(gctx) })
+	}
+	return g.Wait()
+}
+
+// checkUnder refuses wildcard h when another holder has a claim under it.
+func (r *Reserver) checkUnder(ctx context.Context, h hostname.Hostname, self string, holder Holder) error {
 	base := strings.TrimPrefix(h.Name, "*.")
 	list := &fleetv1.HostnameClaimList{}
 	err := r.Hub.List(ctx, list, client.HasLabels{underLabel(base)})

@@ -1,0 +1,149 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+	"k8s.io/client-go/kubernetes"
+	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
+
+	"github.com/atrium-dev/atrium/internal/testenv"
+)
+
+// metricsSnapshot is one scrape: metric families by name.
+type metricsSnapshot map[string]*dto.MetricFamily
+
+// scrapeAPIServer reads an API server's own /metrics (as its admin).
+func scrapeAPIServer(ctx context.Context, env *testenv.Env) (metricsSnapshot, error) {
+	cs, err := kubernetes.NewForConfig(env.Config)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := cs.Discovery().RESTClient().Get().AbsPath("/metrics").DoRaw(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("scraping the API server's metrics: %w", err)
+	}
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	return p.TextToMetricFamilies(bytes.NewReader(raw))
+}
+
+// scrapeProcess reads controller-runtime's registry in this process, where
+// the benchmark's webhook counts its requests.
+func scrapeProcess() (metricsSnapshot, error) {
+	fams, err := crmetrics.Registry.Gather()
+	if err != nil {
+		return nil, err
+	}
+	out := metricsSnapshot{}
+	for _, f := range fams {
+		out[f.GetName()] = f
+	}
+	return out, nil
+}
+
+// histogram is the sum and count of every series of the named histogram
+// whose labels include all of match.
+func (s metricsSnapshot) histogram(name string, match map[string]string) (sum float64, count uint64) {
+	f := s[name]
+	if f == nil {
+		return 0, 0
+	}
+	for _, m := range f.GetMetric() {
+		if !hasLabels(m, match) || m.GetHistogram() == nil {
+			continue
+		}
+		sum += m.GetHistogram().GetSampleSum()
+		count += m.GetHistogram().GetSampleCount()
+	}
+	return sum, count
+}
+
+func hasLabels(m *dto.Metric, match map[string]string) bool {
+	for k, v := range match {
+		found := false
+		for _, l := range m.GetLabel() {
+			if l.GetName() == k && l.GetValue() == v {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
+}
+
+// series names one histogram of one source, for a breakdown row.
+type series struct {
+	what   string
+	source string // "member", "hub" or "webhook" (this process)
+	name   string
+	match  map[string]string
+}
+
+// breakdownSeries are the parts of an Ingress create through the member
+// API server and its hostnames webhook, each as its own component counts
+// it: the member's whole request, its call of the webhook (transport and
+// TLS included), the webhook's handler, and the hub's side of the claim.
+var breakdownSeries = []series{
+	{"member API server: the whole create (server side)", "member", "apiserver_request_duration_seconds",
+		map[string]string{"verb": "POST", "resource": "ingresses"}},
+	{"of which: its call of the hostnames webhook", "member", "apiserver_admission_webhook_admission_duration_seconds",
+		map[string]string{"name": "ingresses.hostnames.fleet.atrium.dev", "operation": "CREATE"}},
+	{"of that: the webhook's handler (controller-runtime's count)", "webhook", "controller_runtime_webhook_latency_seconds",
+		map[string]string{"webhook": "/validate-hostnames"}},
+	{"of that: the hub creating the HostnameClaim (hub server side)", "hub", "apiserver_request_duration_seconds",
+		map[string]string{"verb": "POST", "resource": "hostnameclaims"}},
+	{"and: the hub reading a HostnameClaim (hub server side)", "hub", "apiserver_request_duration_seconds",
+		map[string]string{"verb": "GET", "resource": "hostnameclaims"}},
+}
+
+// breakdownRow is one part's mean per create over a loop, and how many
+// times it was counted per create.
+type breakdownRow struct {
+	what     string
+	mean     time.Duration
+	perCreat float64
+}
+
+// snapshots is one scrape of each source.
+type snapshots map[string]metricsSnapshot
+
+func takeSnapshots(ctx context.Context, member, hub *testenv.Env) (snapshots, error) {
+	m, err := scrapeAPIServer(ctx, member)
+	if err != nil {
+		return nil, err
+	}
+	h, err := scrapeAPIServer(ctx, hub)
+	if err != nil {
+		return nil, err
+	}
+	w, err := scrapeProcess()
+	if err != nil {
+		return nil, err
+	}
+	return snapshots{"member": m, "hub": h, "webhook": w}, nil
+}
+
+// breakdown is, for each series, its time per create between two
+// snapshots (the sum's growth divided by creates) and how often it was
+// counted per create.
+func breakdown(before, after snapshots, creates int) []breakdownRow {
+	var out []breakdownRow
+	for _, s := range breakdownSeries {
+		s0, c0 := before[s.source].histogram(s.name, s.match)
+		s1, c1 := after[s.source].histogram(s.name, s.match)
+		out = append(out, breakdownRow{
+			what:     s.what,
+			mean:     time.Duration((s1 - s0) / float64(creates) * float64(time.Second)),
+			perCreat: float64(c1-c0) / float64(creates),
+		})
+	}
+	return out
+}
