@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -29,16 +28,7 @@ import (
 var env *testenv.Env
 
 func TestMain(m *testing.M) {
-	testenv.Main(m, func() int {
-		var err error
-		env, err = testenv.Start(testenv.Options{NoControllerManager: true})
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 1
-		}
-		defer env.Stop()
-		return m.Run()
-	})
+	testenv.MainWithEnv(m, &env, testenv.Options{NoControllerManager: true})
 }
 
 const group = "migrate.test.atrium.dev"

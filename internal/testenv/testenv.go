@@ -438,3 +438,19 @@ func Main(m *testing.M, run func() int) {
 	SetupLogging()
 	os.Exit(run())
 }
+
+// MainWithEnv is Main for a package whose tests share one plain control
+// plane started with opts: *env is set before the tests run and stopped
+// after them; with -short it stays nil.
+func MainWithEnv(m *testing.M, env **Env, opts Options) {
+	Main(m, func() int {
+		e, err := Start(opts)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		defer e.Stop()
+		*env = e
+		return m.Run()
+	})
+}

@@ -3,7 +3,6 @@ package controllers_test
 import (
 	"context"
 	"fmt"
-	"os"
 	"testing"
 	"time"
 
@@ -24,16 +23,7 @@ import (
 var env *testenv.Env
 
 func TestMain(m *testing.M) {
-	testenv.Main(m, func() int {
-		var err error
-		if env, err = testenv.Start(testenv.Options{NoControllerManager: true}); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 1
-		}
-		code := m.Run()
-		_ = env.Stop()
-		return code
-	})
+	testenv.MainWithEnv(m, &env, testenv.Options{NoControllerManager: true})
 }
 
 func condition(t *testing.T, name, typ string) (*metav1.Condition, string) {
