@@ -32,24 +32,9 @@ func TestEveryComponentReportsToItsMemberCluster(t *testing.T) {
 		t.Run(member, func(t *testing.T) {
 			want := fmt.Sprintf("%d components, %d ready", len(components.All), len(components.All))
 			err := testenv.Eventually(ctx, 3*time.Minute, func() error {
-				mc := &fleetv1.MemberCluster{}
-				if err := f.hub.Client.Get(ctx, client.ObjectKey{Name: member}, mc); err != nil {
+				mc, err := memberReports(ctx, member, wantVersion, wantRevision)
+				if err != nil {
 					return err
-				}
-				seen := map[string]fleetv1.ComponentVersion{}
-				for _, c := range mc.Status.Components {
-					seen[c.Name] = c
-				}
-				for _, comp := range components.All {
-					e, ok := seen[comp.Folder]
-					switch {
-					case !ok:
-						return fmt.Errorf("no entry for %s: %+v", comp.Folder, mc.Status.Components)
-					case !e.Ready:
-						return fmt.Errorf("%s not ready: %s", comp.Folder, e.Message)
-					case e.Version == "" || e.Version != wantVersion || e.Revision != wantRevision:
-						return fmt.Errorf("%s reports version %q revision %q, the build is %q %q", comp.Folder, e.Version, e.Revision, wantVersion, wantRevision)
-					}
 				}
 				ready := meta.FindStatusCondition(mc.Status.Conditions, fleetv1.MemberReady)
 				stale := meta.FindStatusCondition(mc.Status.Conditions, fleetv1.MemberStale)
@@ -63,4 +48,31 @@ func TestEveryComponentReportsToItsMemberCluster(t *testing.T) {
 			}
 		})
 	}
+}
+
+// memberReports reads member's MemberCluster at the hub and checks that
+// every member component has an entry there, ready, reporting version
+// (and revision, unless empty); it returns the MemberCluster for the
+// caller's further checks.
+func memberReports(ctx context.Context, member, version, revision string) (*fleetv1.MemberCluster, error) {
+	mc := &fleetv1.MemberCluster{}
+	if err := f.hub.Client.Get(ctx, client.ObjectKey{Name: member}, mc); err != nil {
+		return nil, err
+	}
+	seen := map[string]fleetv1.ComponentVersion{}
+	for _, c := range mc.Status.Components {
+		seen[c.Name] = c
+	}
+	for _, comp := range components.All {
+		e, ok := seen[comp.Folder]
+		switch {
+		case !ok:
+			return nil, fmt.Errorf("%s: no entry for %s: %+v", member, comp.Folder, mc.Status.Components)
+		case !e.Ready:
+			return nil, fmt.Errorf("%s: %s not ready: %s", member, comp.Folder, e.Message)
+		case e.Version != version || (revision != "" && e.Revision != revision):
+			return nil, fmt.Errorf("%s: %s reports version %q revision %q, want %q %q", member, comp.Folder, e.Version, e.Revision, version, revision)
+		}
+	}
+	return mc, nil
 }

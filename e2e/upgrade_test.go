@@ -96,24 +96,9 @@ func (k kept) unchanged(ctx context.Context, t *testing.T) error {
 func componentVersions(ctx context.Context, version string, timeout time.Duration) error {
 	return testenv.Eventually(ctx, timeout, func() error {
 		for _, member := range []string{memberName, pdnsMemberName} {
-			mc := &fleetv1.MemberCluster{}
-			if err := f.hub.Client.Get(ctx, client.ObjectKey{Name: member}, mc); err != nil {
+			mc, err := memberReports(ctx, member, version, "")
+			if err != nil {
 				return err
-			}
-			seen := map[string]fleetv1.ComponentVersion{}
-			for _, c := range mc.Status.Components {
-				seen[c.Name] = c
-			}
-			for _, comp := range components.All {
-				e, ok := seen[comp.Folder]
-				switch {
-				case !ok:
-					return fmt.Errorf("%s: no entry for %s", member, comp.Folder)
-				case !e.Ready:
-					return fmt.Errorf("%s: %s not ready: %s", member, comp.Folder, e.Message)
-				case e.Version != version:
-					return fmt.Errorf("%s: %s reports version %q, want %q", member, comp.Folder, e.Version, version)
-				}
 			}
 			if !meta.IsStatusConditionTrue(mc.Status.Conditions, fleetv1.MemberReady) {
 				return fmt.Errorf("%s not Ready: %+v", member, mc.Status.Conditions)

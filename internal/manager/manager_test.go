@@ -28,16 +28,7 @@ func TestMemberClientsAreLimitedByDefault(t *testing.T) {
 		t.Fatalf("defaults: --kube-api-qps %v, --kube-api-burst %d", flags.QPS, flags.Burst)
 	}
 	// The manager's own config, built as every binary builds it.
-	path := filepath.Join(t.TempDir(), "kubeconfig")
-	kc := clientcmdapi.NewConfig()
-	kc.Clusters["c"] = &clientcmdapi.Cluster{Server: "https://127.0.0.1:1"}
-	kc.AuthInfos["c"] = &clientcmdapi.AuthInfo{Token: "t"}
-	kc.Contexts["c"] = &clientcmdapi.Context{Cluster: "c", AuthInfo: "c"}
-	kc.CurrentContext = "c"
-	if err := clientcmd.WriteToFile(*kc, path); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("KUBECONFIG", path)
+	setKubeconfig(t)
 	mgr, err := flags.NewManager(ctrl.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -105,4 +96,21 @@ func TestCacheSynced(t *testing.T) {
 	if err := ready(req); err != nil {
 		t.Fatalf("not ready again after it was: %v", err)
 	}
+}
+
+// setKubeconfig points KUBECONFIG at a kubeconfig of a server nothing
+// listens on, to build a manager from as every binary does; nothing is
+// sent to it.
+func setKubeconfig(t *testing.T) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "kubeconfig")
+	kc := clientcmdapi.NewConfig()
+	kc.Clusters["c"] = &clientcmdapi.Cluster{Server: "https://127.0.0.1:1"}
+	kc.AuthInfos["c"] = &clientcmdapi.AuthInfo{Token: "t"}
+	kc.Contexts["c"] = &clientcmdapi.Context{Cluster: "c", AuthInfo: "c"}
+	kc.CurrentContext = "c"
+	if err := clientcmd.WriteToFile(*kc, path); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("KUBECONFIG", path)
 }

@@ -2,11 +2,8 @@ package manager
 
 import (
 	"flag"
-	"path/filepath"
 	"testing"
 
-	"k8s.io/client-go/tools/clientcmd"
-	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
@@ -17,16 +14,7 @@ import (
 // endpoint, which serves controller-runtime's registry.
 func TestManagerExportsBuildInfo(t *testing.T) {
 	// A kubeconfig to build the manager from; nothing is sent to it.
-	path := filepath.Join(t.TempDir(), "kubeconfig")
-	kc := clientcmdapi.NewConfig()
-	kc.Clusters["c"] = &clientcmdapi.Cluster{Server: "https://127.0.0.1:1"}
-	kc.AuthInfos["c"] = &clientcmdapi.AuthInfo{Token: "t"}
-	kc.Contexts["c"] = &clientcmdapi.Context{Cluster: "c", AuthInfo: "c"}
-	kc.CurrentContext = "c"
-	if err := clientcmd.WriteToFile(*kc, path); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("KUBECONFIG", path)
+	setKubeconfig(t)
 	if _, err := flags.NewManager(ctrl.Options{}); err != nil {
 		t.Fatal(err)
 	}
