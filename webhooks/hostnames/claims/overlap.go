@@ -140,8 +140,7 @@ func (r *Reserver) checkOverlap(ctx context.Context, h hostname.Hostname, holder
 func (r *Reserver) checkUnder(ctx context.Context, h hostname.Hostname, self string, holder Holder) error {
 	base := strings.TrimPrefix(h.Name, "*.")
 	list := &fleetv1.HostnameClaimList{}
-	err := r.Hub.List(ctx, list, client.HasLabels{underLabel(base)})
-	countHub("list", err)
+	err := hubCall("list", func() error { return r.Hub.List(ctx, list, client.HasLabels{underLabel(base)}) })
 	if err != nil {
 		return unavailable(err)
 	}
@@ -160,8 +159,7 @@ func (r *Reserver) checkUnder(ctx context.Context, h hostname.Hostname, self str
 func (r *Reserver) waitForWildcard(ctx context.Context, h, w hostname.Hostname, holder Holder, dryRun bool) error {
 	for {
 		c := &fleetv1.HostnameClaim{}
-		err := r.Hub.Get(ctx, client.ObjectKey{Name: hostname.ClaimName(w)}, c)
-		countHub("get", err)
+		err := hubCall("get", func() error { return r.Hub.Get(ctx, client.ObjectKey{Name: hostname.ClaimName(w)}, c) })
 		switch {
 		case apierrors.IsNotFound(err):
 			return nil
@@ -191,8 +189,7 @@ func (r *Reserver) confirm(ctx context.Context, c *fleetv1.HostnameClaim) error 
 	}
 	err := onConflict(func() error {
 		delete(c.Labels, fleetv1.TentativeLabel)
-		err := r.Hub.Update(ctx, c)
-		countHub("update", err)
+		err := hubCall("update", func() error { return r.Hub.Update(ctx, c) })
 		if apierrors.IsConflict(err) {
 			if gerr := r.Hub.Get(ctx, client.ObjectKeyFromObject(c), c); gerr != nil {
 				return gerr
@@ -208,6 +205,5 @@ func (r *Reserver) confirm(ctx context.Context, c *fleetv1.HostnameClaim) error 
 func (r *Reserver) withdraw(ctx context.Context, c *fleetv1.HostnameClaim) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), undoTimeout)
 	defer cancel()
-	err := r.Hub.Delete(ctx, c, client.Preconditions{UID: ptr.To(c.UID)})
-	countHub("delete", err)
+	_ = hubCall("delete", func() error { return r.Hub.Delete(ctx, c, client.Preconditions{UID: ptr.To(c.UID)}) })
 }

@@ -85,13 +85,13 @@ func (r *Reserver) Undo(ctx context.Context, created []*fleetv1.HostnameClaim) {
 	for _, c := range created {
 		_ = onConflict(func() error {
 			live := &fleetv1.HostnameClaim{}
-			err := r.Hub.Get(ctx, client.ObjectKeyFromObject(c), live)
-			countHub("get", err)
+			err := hubCall("get", func() error { return r.Hub.Get(ctx, client.ObjectKeyFromObject(c), live) })
 			if err != nil || live.UID != c.UID || !slices.Equal(live.Spec.Sources, c.Spec.Sources) {
 				return client.IgnoreNotFound(err)
 			}
-			err = r.Hub.Delete(ctx, live, client.Preconditions{UID: ptr.To(live.UID), ResourceVersion: ptr.To(live.ResourceVersion)})
-			countHub("delete", err)
+			err = hubCall("delete", func() error {
+				return r.Hub.Delete(ctx, live, client.Preconditions{UID: ptr.To(live.UID), ResourceVersion: ptr.To(live.ResourceVersion)})
+			})
 			return client.IgnoreNotFound(err)
 		})
 	}
@@ -113,8 +113,7 @@ func (r *Reserver) Take(ctx context.Context, host hostname.Hostname, holder Hold
 
 	if dryRun {
 		live := &fleetv1.HostnameClaim{}
-		err := r.Hub.Get(ctx, client.ObjectKey{Name: name}, live)
-		countHub("get", err)
+		err := hubCall("get", func() error { return r.Hub.Get(ctx, client.ObjectKey{Name: name}, live) })
 		switch {
 		case apierrors.IsNotFound(err):
 			return nil, r.checkOverlap(ctx, host, holder, true)
@@ -139,8 +138,7 @@ func (r *Reserver) Take(ctx context.Context, host hostname.Hostname, holder Hold
 			Sources:   []fleetv1.SourceRef{src},
 		},
 	}
-	err = r.Hub.Create(ctx, claim)
-	countHub("create", err)
+	err = hubCall("create", func() error { return r.Hub.Create(ctx, claim) })
 	switch {
 	case err == nil:
 		if err := r.checkOverlap(ctx, host, holder, false); err != nil {
@@ -165,8 +163,7 @@ func (r *Reserver) Take(ctx context.Context, host hostname.Hostname, holder Hold
 func (r *Reserver) addSource(ctx context.Context, name string, host hostname.Hostname, holder Holder, src fleetv1.SourceRef) error {
 	err := onConflict(func() error {
 		live := &fleetv1.HostnameClaim{}
-		err := r.Hub.Get(ctx, client.ObjectKey{Name: name}, live)
-		countHub("get", err)
+		err := hubCall("get", func() error { return r.Hub.Get(ctx, client.ObjectKey{Name: name}, live) })
 		if err != nil {
 			return err
 		}
@@ -177,8 +174,7 @@ func (r *Reserver) addSource(ctx context.Context, name string, host hostname.Hos
 			return nil
 		}
 		live.Spec.Sources = withSource(live.Spec.Sources, src)
-		err = r.Hub.Update(ctx, live)
-		countHub("update", err)
+		err = hubCall("update", func() error { return r.Hub.Update(ctx, live) })
 		return err
 	})
 	var held *HeldError
