@@ -140,6 +140,9 @@ func (r *Releaser) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result
 			return ctrl.Result{}, err
 		}
 	}
+	if left := r.settling(claim, keep, live); left > 0 {
+		return ctrl.Result{RequeueAfter: left}, nil
+	}
 	if err := r.reportReady(ctx, claim, live); err != nil {
 		if apierrors.IsConflict(err) || apierrors.IsNotFound(err) {
 			return ctrl.Result{RequeueAfter: time.Second}, nil
@@ -147,6 +150,39 @@ func (r *Releaser) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result
 		return ctrl.Result{}, err
 	}
 	return ctrl.Result{RequeueAfter: next}, nil
+}
+
+// settleFor is how long a claim admission has just made may go without a
+// Ready condition while its object is not seen yet. The API server stores
+// the object right after admission, so the object nearly always shows up
+// within it: the claim's first condition is then InUse, one status write
+// at the hub instead of AwaitingObject and then InUse for every new
+// hostname. Two seconds, as a source's reservation time is kept to the
+// second; a grace period shorter than twice this shortens it.
+const settleFor = 2 * time.Second
+
+// settling is how much longer a claim that has never had a Ready condition
+// and whose kept sources are none on the cluster yet waits before saying
+// AwaitingObject; zero when it should say what it is now.
+func (r *Releaser) settling(claim *fleetv1.HostnameClaim, keep []fleetv1.SourceRef, live int) time.Duration {
+	if live > 0 || len(keep) == 0 || meta.FindStatusCondition(claim.Status.Conditions, "Ready") != nil {
+		return 0
+	}
+	settle := settleFor
+	if r.Grace > 0 && r.Grace/2 < settle {
+		settle = r.Grace / 2
+	}
+	now := time.Now
+	if r.now != nil {
+		now = r.now
+	}
+	oldest := keep[0].ReservedAt.Time
+	for _, src := range keep[1:] {
+		if src.ReservedAt.Before(&metav1.Time{Time: oldest}) {
+			oldest = src.ReservedAt.Time
+		}
+	}
+	return max(0, oldest.Add(settle).Sub(now()))
 }
 
 // readyCondition says whether objects on the cluster use the claim, or it
