@@ -26,6 +26,10 @@ func Connect(cfg *rest.Config, clusterName string, timeout time.Duration) (clust
 	hub, err := cluster.New(cfg, func(o *cluster.Options) {
 		o.Scheme = manager.Scheme()
 		o.Cache.ByObject = map[client.Object]cache.ByObject{&fleetv1.HostnameClaim{}: {Label: sel}}
+		// A claim's managedFields (one entry per writer: admission, the
+		// releaser's status) are a good part of its size, and nothing reads
+		// them: the cache grows with the cluster's hostnames.
+		o.Cache.DefaultTransform = cache.TransformStripManagedFields()
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("hub: %w", err)

@@ -13,6 +13,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
@@ -119,6 +120,14 @@ func (o *Options) NewManager(base ctrl.Options) (ctrl.Manager, error) {
 	if base.GracefulShutdownTimeout == nil {
 		d := 30 * time.Second
 		base.GracefulShutdownTimeout = &d
+	}
+	// No component reads managedFields, which are often the largest part
+	// of an object, so the caches keep none: memory grows with the objects
+	// a component watches, not with how many writers touched them. Writes
+	// are unaffected (an update without managedFields keeps the server's,
+	// and the components build what they apply afresh).
+	if base.Cache.DefaultTransform == nil {
+		base.Cache.DefaultTransform = cache.TransformStripManagedFields()
 	}
 	// client-go's plain work queue, not controller-runtime's priority
 	// queue: in v0.24.1 the latter can deadlock on shutdown

@@ -8,6 +8,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/util/validation"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
@@ -63,6 +64,9 @@ func run(opts *manager.Options, hubFlags *hub.Flags, port int, certDir, clusterN
 	ctx := ctrl.SetupSignalHandler()
 	mgr, err := opts.NewManager(ctrl.Options{
 		WebhookServer: webhook.NewServer(webhook.Options{Port: port, CertDir: certDir}),
+		// Of the source objects it watches, the cache keeps only what the
+		// claims releaser reads.
+		Cache: cache.Options{DefaultTransform: wiring.CacheTransform},
 		// Source objects are read as unstructured; serve them from the cache.
 		Client: client.Options{Cache: &client.CacheOptions{Unstructured: true}},
 	})

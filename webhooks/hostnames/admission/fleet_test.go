@@ -15,6 +15,7 @@ import (
 	"k8s.io/client-go/util/flowcontrol"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/config"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
@@ -174,6 +175,9 @@ func startMember(ctx context.Context, fm *fleet.Member) (*member, error) {
 		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
 		// Source objects are read as unstructured; serve them from the cache.
 		Client: client.Options{Cache: &client.CacheOptions{Unstructured: true}},
+		// The binary's cache, which keeps of source objects what the
+		// releaser reads.
+		Cache: cache.Options{DefaultTransform: wiring.CacheTransform},
 	})
 	if err != nil {
 		return nil, err

@@ -19,6 +19,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/config"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
@@ -112,6 +113,7 @@ func newReplica(t *testing.T, m *member) *replica {
 		WebhookServer:          webhook.NewServer(webhook.Options{Host: host, Port: port, CertDir: certDir}),
 		Controller:             config.Controller{SkipNameValidation: ptr.To(true)},
 		Client:                 client.Options{Cache: &client.CacheOptions{Unstructured: true}},
+		Cache:                  cache.Options{DefaultTransform: wiring.CacheTransform},
 		// As the binary ships: leader election on, the Lease released on
 		// a clean stop.
 		LeaderElection:                true,
