@@ -4,14 +4,15 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 	"k8s.io/client-go/kubernetes"
-	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
+	"github.com/atrium-dev/atrium/internal/shipped"
 	"github.com/atrium-dev/atrium/internal/testenv"
 )
 
@@ -28,22 +29,13 @@ func scrapeAPIServer(ctx context.Context, env *testenv.Env) (metricsSnapshot, er
 	if err != nil {
 		return nil, fmt.Errorf("scraping the API server's metrics: %w", err)
 	}
-	p := expfmt.NewTextParser(model.UTF8Validation)
-	return p.TextToMetricFamilies(bytes.NewReader(raw))
+	return parseMetrics(bytes.NewReader(raw))
 }
 
-// scrapeProcess reads controller-runtime's registry in this process, where
-// the benchmark's webhook counts its requests.
-func scrapeProcess() (metricsSnapshot, error) {
-	fams, err := crmetrics.Registry.Gather()
-	if err != nil {
-		return nil, err
-	}
-	out := metricsSnapshot{}
-	for _, f := range fams {
-		out[f.GetName()] = f
-	}
-	return out, nil
+// parseMetrics reads Prometheus' text format.
+func parseMetrics(r io.Reader) (metricsSnapshot, error) {
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	return p.TextToMetricFamilies(r)
 }
 
 // histogram is the sum and count of every series of the named histogram
@@ -82,7 +74,7 @@ func hasLabels(m *dto.Metric, match map[string]string) bool {
 // series names one histogram of one source, for a breakdown row.
 type series struct {
 	what   string
-	source string // "member", "hub" or "webhook" (this process)
+	source string // "member", "hub" or "webhook" (every replica)
 	name   string
 	match  map[string]string
 }
@@ -102,6 +94,12 @@ var breakdownSeries = []series{
 		map[string]string{"verb": "POST", "resource": "hostnameclaims"}},
 	{"and: the hub reading a HostnameClaim (hub server side)", "hub", "apiserver_request_duration_seconds",
 		map[string]string{"verb": "GET", "resource": "hostnameclaims"}},
+	{"the webhook waiting on its claim's create (the webhook's count)", "webhook", "atrium_hostnames_hub_request_duration_seconds",
+		map[string]string{"operation": "create"}},
+	{"the webhook waiting on a claim's read (the webhook's count)", "webhook", "atrium_hostnames_hub_request_duration_seconds",
+		map[string]string{"operation": "get"}},
+	{"besides: the hub writing claims, not admission's (the releaser's status)", "hub", "apiserver_request_duration_seconds",
+		map[string]string{"verb": "PATCH", "resource": "hostnameclaims"}},
 }
 
 // breakdownRow is one part's mean per create over a loop, and how many
@@ -112,10 +110,11 @@ type breakdownRow struct {
 	perCreat float64
 }
 
-// snapshots is one scrape of each source.
-type snapshots map[string]metricsSnapshot
+// snapshots is one scrape of each source (of each replica, for the
+// webhook).
+type snapshots map[string][]metricsSnapshot
 
-func takeSnapshots(ctx context.Context, member, hub *testenv.Env) (snapshots, error) {
+func takeSnapshots(ctx context.Context, member, hub *testenv.Env, dep *shipped.Deployment) (snapshots, error) {
 	m, err := scrapeAPIServer(ctx, member)
 	if err != nil {
 		return nil, err
@@ -124,11 +123,11 @@ func takeSnapshots(ctx context.Context, member, hub *testenv.Env) (snapshots, er
 	if err != nil {
 		return nil, err
 	}
-	w, err := scrapeProcess()
+	w, err := scrapeReplicas(ctx, dep)
 	if err != nil {
 		return nil, err
 	}
-	return snapshots{"member": m, "hub": h, "webhook": w}, nil
+	return snapshots{"member": {m}, "hub": {h}, "webhook": w}, nil
 }
 
 // breakdown is, for each series, its time per create between two
@@ -137,8 +136,8 @@ func takeSnapshots(ctx context.Context, member, hub *testenv.Env) (snapshots, er
 func breakdown(before, after snapshots, creates int) []breakdownRow {
 	var out []breakdownRow
 	for _, s := range breakdownSeries {
-		s0, c0 := before[s.source].histogram(s.name, s.match)
-		s1, c1 := after[s.source].histogram(s.name, s.match)
+		s0, c0 := sumHistogram(before[s.source], s.name, s.match)
+		s1, c1 := sumHistogram(after[s.source], s.name, s.match)
 		out = append(out, breakdownRow{
 			what:     s.what,
 			mean:     time.Duration((s1 - s0) / float64(creates) * float64(time.Second)),
@@ -146,4 +145,13 @@ func breakdown(before, after snapshots, creates int) []breakdownRow {
 		})
 	}
 	return out
+}
+
+// sumHistogram adds up a histogram over several scrapes (the replicas).
+func sumHistogram(scrapes []metricsSnapshot, name string, match map[string]string) (sum float64, count uint64) {
+	for _, s := range scrapes {
+		ds, dc := s.histogram(name, match)
+		sum, count = sum+ds, count+dc
+	}
+	return sum, count
 }

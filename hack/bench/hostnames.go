@@ -26,19 +26,13 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/discovery"
 	clienttesting "k8s.io/client-go/testing"
-	"k8s.io/utils/ptr"
-	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
-	ctrlconfig "sigs.k8s.io/controller-runtime/pkg/config"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	ctrladmission "sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 	"sigs.k8s.io/yaml"
 
 	fleetv1 "github.com/atrium-dev/atrium/apis/fleet/v1alpha1"
 	tenancyv1 "github.com/atrium-dev/atrium/apis/tenancy/v1alpha1"
-	"github.com/atrium-dev/atrium/internal/components"
-	"github.com/atrium-dev/atrium/internal/fleet"
 	"github.com/atrium-dev/atrium/internal/hostname"
 	"github.com/atrium-dev/atrium/internal/manager"
 	"github.com/atrium-dev/atrium/internal/testenv"
@@ -46,7 +40,6 @@ import (
 	"github.com/atrium-dev/atrium/webhooks/hostnames/claims"
 	"github.com/atrium-dev/atrium/webhooks/hostnames/policy"
 	"github.com/atrium-dev/atrium/webhooks/hostnames/policysync"
-	"github.com/atrium-dev/atrium/webhooks/hostnames/wiring"
 )
 
 // The hostnames benchmark's fixed parameters. The inventory sizes are those
@@ -135,15 +128,31 @@ func fmtDur(d time.Duration) string {
 // benchHostnames compares the hostnames webhook's admission decisions with
 // Gatekeeper's way of keeping Ingress hosts unique, and measures what the
 // webhook adds to a create through a real API server.
-func benchHostnames(_ config) (string, error) {
+func benchHostnames(cfg config) (string, error) {
 	ctx := context.Background()
 	tier, err := loadTier()
 	if err != nil {
 		return "", err
 	}
-	// The benchmark's one Project holds thousands of hostnames: the
-	// per-Project bound of the example tier would stop it at 20.
+	// The benchmark's Projects hold thousands of hostnames each: the
+	// per-Project bound of the example tier would stop them at 20.
 	tier.Spec.MaxHostnamesPerProject = nil
+
+	var e2e []shippedResult
+	for _, n := range cfg.ingresses {
+		fmt.Printf("    end to end: the webhook as shipped, a hub and a member API server, %s Ingresses\n", thousands(n))
+		r, err := measureShipped(ctx, tier, n)
+		if err != nil {
+			return "", fmt.Errorf("end to end at %d: %w", n, err)
+		}
+		e2e = append(e2e, r)
+	}
+	if !cfg.inProcess {
+		var b strings.Builder
+		fmt.Fprintf(&b, "## Hostnames: admission decisions (end to end only)\n\nRun on %s.\n", time.Now().UTC().Format("2006-01-02"))
+		renderShipped(&b, e2e)
+		return b.String(), nil
+	}
 
 	handler := map[int]map[string]stats{}
 	for _, n := range hostnamesSizes {
@@ -152,18 +161,10 @@ func benchHostnames(_ config) (string, error) {
 			return "", fmt.Errorf("handler at %d: %w", n, err)
 		}
 	}
-
 	gk, err := measureGatekeeper(ctx)
 	if err != nil {
 		return "", fmt.Errorf("gatekeeper: %w", err)
 	}
-
-	fmt.Println("    end to end: a hub and a member API server on loopback")
-	e2e, err := measureEndToEnd(ctx, tier)
-	if err != nil {
-		return "", fmt.Errorf("end to end: %w", err)
-	}
-
 	return renderHostnames(handler, gk, e2e), nil
 }
 
@@ -484,162 +485,6 @@ func gatekeeperPolicy() (templ, constraint *unstructured.Unstructured, err error
 	return templ, constraint, nil
 }
 
-// e2eResult holds the three create loops, the hub requests the Reserver
-// makes, timed alone, and the API server's version.
-type e2eResult struct {
-	version                      string
-	floor, admitted, denied      stats
-	hubCreate, hubExists, hubGet stats
-	// admittedParts and deniedParts say where each loop's time went, as
-	// the API servers and the webhook count it.
-	admittedParts, deniedParts []breakdownRow
-}
-
-// measureEndToEnd times Ingress creates through a member API server whose
-// hostnames webhook runs in this process and reserves at a hub API server,
-// both on loopback, against the same creates on an API server without
-// webhooks.
-func measureEndToEnd(ctx context.Context, tier *tenancyv1.ProjectTier) (r e2eResult, err error) {
-	// The webhook runs in this process as cluster admin of the member and
-	// the hub: the fleet is bare, without the shipped admission policies a
-	// full install evaluates on every write.
-	fl, err := fleet.Start(ctx, fleet.Options{
-		Mode: fleet.Bare, Components: []components.Component{components.Hostnames}, NoControllerManager: noControllerManager,
-		Members: []fleet.MemberOptions{{Name: benchCluster}}, ExtraCRDs: []string{testenv.StandInCRDs, "config/crd/policy"},
-	})
-	if err != nil {
-		return r, err
-	}
-	defer fl.Stop()
-	hub, member := fl.Hub, fl.Members[0].Env
-	// The webhook's manager stops before the API servers (deferred calls run
-	// last first): an API server waits for open watches when it stops.
-	mctx, cancel := context.WithCancel(ctx)
-	stopped, err := startHostnamesWebhook(mctx, member, hub)
-	defer func() {
-		cancel()
-		if stopped != nil {
-			<-stopped
-		}
-	}()
-	if err != nil {
-		return r, err
-	}
-
-	if r.version, err = serverVersion(hub); err != nil {
-		return r, err
-	}
-	// The fleet's domain policy grants this cluster the bench's domain.
-	if err := hub.Client.Create(ctx, &fleetv1.DomainPolicy{ObjectMeta: metav1.ObjectMeta{Name: "bench"},
-		Spec: fleetv1.DomainPolicySpec{Domains: []fleetv1.DomainGrant{{Domain: benchDomain}}}}); err != nil {
-		return r, err
-	}
-	if err := member.Client.Create(ctx, tier.DeepCopy()); err != nil {
-		return r, err
-	}
-	if err := member.Client.Create(ctx, &tenancyv1.Project{ObjectMeta: metav1.ObjectMeta{Name: benchNamespace},
-		Spec: tenancyv1.ProjectSpec{Owner: benchUser.Username, Tier: tier.Name}}); err != nil {
-		return r, err
-	}
-	for _, env := range []*testenv.Env{hub, member} {
-		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: benchNamespace, Labels: map[string]string{tenancyv1.ProjectLabel: benchNamespace}}}
-		if err := env.Client.Create(ctx, ns); err != nil {
-			return r, err
-		}
-	}
-	// Hostnames held by another cluster, for the refused loop.
-	for i := range e2eCreates + e2eWarmup {
-		h := hostname.Hostname{Name: fmt.Sprintf("taken-%04d.%s", i, benchDomain)}
-		if err := hub.Client.Create(ctx, &fleetv1.HostnameClaim{
-			ObjectMeta: metav1.ObjectMeta{Name: hostname.ClaimName(h),
-				Labels: map[string]string{fleetv1.ClusterLabel: otherCluster, fleetv1.NamespaceLabel: otherNamespace}},
-			Spec: fleetv1.HostnameClaimSpec{Hostname: h.Name, Cluster: otherCluster, Namespace: otherNamespace,
-				Sources: []fleetv1.SourceRef{{Group: ingressKind.Group, Kind: ingressKind.Kind, Name: "site", ReservedAt: metav1.Now()}}},
-		}); err != nil {
-			return r, err
-		}
-	}
-	// The member's caches (namespace labels, Project, tier, this cluster's
-	// claims) fill asynchronously: wait until a first create is admitted.
-	if err := testenv.Eventually(ctx, time.Minute, func() error {
-		return member.Client.Create(ctx, benchIngress(benchNamespace, "first", "", "first."+benchDomain))
-	}); err != nil {
-		return r, fmt.Errorf("first create through the webhook: %w", err)
-	}
-
-	// loop times e2eCreates sequential creates from one client, after
-	// e2eWarmup untimed ones; check says whether a create went as expected.
-	loop := func(what string, c client.Client, name string, host func(i int) string, check func(error) error) (stats, error) {
-		var samples []time.Duration
-		runtime.GC()
-		for i := range e2eWarmup + e2eCreates {
-			start := time.Now()
-			err := c.Create(ctx, benchIngress(benchNamespace, fmt.Sprintf("%s-%04d", name, i), "", host(i)))
-			d := time.Since(start)
-			if err := check(err); err != nil {
-				return stats{}, fmt.Errorf("%s, create %d: %w", what, i, err)
-			}
-			if i >= e2eWarmup {
-				samples = append(samples, d)
-			}
-		}
-		s := summarize(samples)
-		fmt.Printf("      %-40s p50 %s, p99 %s\n", what, fmtDur(s.p50), fmtDur(s.p99))
-		return s, nil
-	}
-	mustSucceed := func(err error) error { return err }
-	mustBeRefused := func(err error) error {
-		switch {
-		case err == nil:
-			return errors.New("admitted, want refused")
-		case !apierrors.IsForbidden(err) || !strings.Contains(err.Error(), "already in use"):
-			return fmt.Errorf("want a refusal for a held hostname, got %w", err)
-		}
-		return nil
-	}
-	if r.floor, err = loop("no webhook (hub API server)", hub.Client, "floor",
-		func(i int) string { return fmt.Sprintf("floor-%04d.%s", i, benchDomain) }, mustSucceed); err != nil {
-		return r, err
-	}
-	// Each loop between two scrapes of the API servers' and the
-	// webhook's own metrics (the warm-up creates counted too, as means).
-	parts := func(what string, c client.Client, name string, host func(i int) string, check func(error) error) (stats, []breakdownRow, error) {
-		before, err := takeSnapshots(ctx, member, hub)
-		if err != nil {
-			return stats{}, nil, err
-		}
-		s, err := loop(what, c, name, host, check)
-		if err != nil {
-			return s, nil, err
-		}
-		after, err := takeSnapshots(ctx, member, hub)
-		if err != nil {
-			return s, nil, err
-		}
-		return s, breakdown(before, after, e2eWarmup+e2eCreates), nil
-	}
-	if r.admitted, r.admittedParts, err = parts("Atrium: admitted, new hostnames", member.Client, "site",
-		func(i int) string { return fmt.Sprintf("site-%04d.%s", i, benchDomain) }, mustSucceed); err != nil {
-		return r, err
-	}
-	if r.denied, r.deniedParts, err = parts("Atrium: refused, hostnames held", member.Client, "copy",
-		func(i int) string { return fmt.Sprintf("taken-%04d.%s", i, benchDomain) }, mustBeRefused); err != nil {
-		return r, err
-	}
-
-	// Each admitted create must have left its claim at the hub.
-	var list fleetv1.HostnameClaimList
-	if err := hub.Client.List(ctx, &list, client.MatchingLabels{fleetv1.ClusterLabel: benchCluster}); err != nil {
-		return r, err
-	}
-	if want := 1 + e2eWarmup + e2eCreates; len(list.Items) != want {
-		return r, fmt.Errorf("%d claims of %s at the hub, want %d", len(list.Items), benchCluster, want)
-	}
-
-	r.hubCreate, r.hubExists, r.hubGet, err = hubRoundTrips(ctx, hub.Client)
-	return r, err
-}
-
 // hubRoundTrips times, from this process, the hub requests behind each
 // decision, to explain the end-to-end figures: a new hostname is one create
 // of a claim; a held one is a create refused as AlreadyExists and a get to
@@ -683,42 +528,6 @@ func hubRoundTrips(ctx context.Context, hub client.Client) (created, exists, got
 	return summarize(c), summarize(e), summarize(g), nil
 }
 
-// startHostnamesWebhook runs the hostnames webhook for the member in this
-// process, wired as webhooks/hostnames/main.go and the fleet tests wire it,
-// on the serving address the member's webhook configuration points at. The
-// returned channel is closed when the manager has stopped; it is non-nil
-// once the manager was started, even if an error is returned.
-func startHostnamesWebhook(ctx context.Context, member, hub *testenv.Env) (chan struct{}, error) {
-	mgr, err := ctrl.NewManager(member.Config, ctrl.Options{
-		Scheme:                 member.Scheme,
-		Metrics:                metricsserver.Options{BindAddress: "0"},
-		HealthProbeBindAddress: "0",
-		WebhookServer:          member.WebhookServer(),
-		Controller:             ctrlconfig.Controller{SkipNameValidation: ptr.To(true)},
-		// Source objects are read as unstructured; serve them from the cache.
-		Client: client.Options{Cache: &client.CacheOptions{Unstructured: true}},
-	})
-	if err != nil {
-		return nil, err
-	}
-	// The binary's defaults: nothing is released during the run.
-	if _, err := wiring.Setup(ctx, mgr, wiring.Options{
-		Cluster: benchCluster, Hub: hub.Config, HubTimeout: 3 * time.Second,
-		Grace: 2 * time.Minute, Resync: 10 * time.Minute,
-	}); err != nil {
-		return nil, err
-	}
-	stopped := make(chan struct{})
-	go func() {
-		defer close(stopped)
-		if err := mgr.Start(ctx); err != nil {
-			fmt.Fprintln(os.Stderr, "hostnames webhook manager:", err)
-		}
-	}()
-	err = testenv.Eventually(ctx, time.Minute, func() error { return mgr.GetWebhookServer().StartedChecker()(nil) })
-	return stopped, err
-}
-
 // serverVersion is the API server's version, for the report.
 func serverVersion(env *testenv.Env) (string, error) {
 	dc, err := discovery.NewDiscoveryClientForConfig(env.Config)
@@ -733,7 +542,7 @@ func serverVersion(env *testenv.Env) (string, error) {
 }
 
 // renderHostnames writes the report section.
-func renderHostnames(handler map[int]map[string]stats, gk map[int]gatekeeperResult, e2e e2eResult) string {
+func renderHostnames(handler map[int]map[string]stats, gk map[int]gatekeeperResult, e2e []shippedResult) string {
 	var b strings.Builder
 	small, large := hostnamesSizes[0], hostnamesSizes[len(hostnamesSizes)-1]
 	fmt.Fprintf(&b, "## Hostnames: admission decisions\n\n")
@@ -786,47 +595,13 @@ func renderHostnames(handler map[int]map[string]stats, gk map[int]gatekeeperResu
 	}
 	fmt.Fprintf(&b, "| Atrium's worst p99 at %s (aim ≤ 1 ms): %s | **%s** %s |\n", thousands(large), worstDec, fmtDur(worst), verdict(worst <= time.Millisecond))
 
-	fmt.Fprintf(&b, "\n### End to end, through a real API server\n\n")
-	fmt.Fprintf(&b, "A hub and a member kube-apiserver %s on loopback; the member's hostnames webhook runs in the benchmark's process "+
-		"and reserves at the hub. %d Ingress creates, one client, one after another, after %d untimed.\n\n", e2e.version, e2eCreates, e2eWarmup)
-	fmt.Fprintf(&b, "| creates | p50 | p99 | mean |\n|---|---|---|---|\n")
-	for _, row := range []struct {
-		what string
-		s    stats
-	}{
-		{"no webhook at all (the hub's API server)", e2e.floor},
-		{"Atrium: admitted, new hostnames (claim created at the hub)", e2e.admitted},
-		{"Atrium: refused, hostnames held by another cluster", e2e.denied},
-	} {
-		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", row.what, fmtDur(row.s.p50), fmtDur(row.s.p99), fmtDur(row.s.mean))
-	}
-	fmt.Fprintf(&b, "\nThe hub requests behind those decisions, timed alone from the benchmark's process (%d each, one after another):\n\n", e2e.hubCreate.n)
-	fmt.Fprintf(&b, "| hub request | used when | p50 | p99 | mean |\n|---|---|---|---|---|\n")
-	for _, row := range []struct {
-		what, when string
-		s          stats
-	}{
-		{"create a HostnameClaim", "a new hostname is admitted", e2e.hubCreate},
-		{"create a HostnameClaim that exists (AlreadyExists)", "a held hostname is refused, first", e2e.hubExists},
-		{"get a HostnameClaim", "a held hostname is refused, then, to name its holder", e2e.hubGet},
-	} {
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", row.what, row.when, fmtDur(row.s.p50), fmtDur(row.s.p99), fmtDur(row.s.mean))
-	}
-	fmt.Fprintf(&b, "\nWhere a create's time goes, as each part counts itself: the mean per create over each loop, from the growth of "+
-		"the member API server's `apiserver_request_duration_seconds` and `apiserver_admission_webhook_admission_duration_seconds`, the "+
-		"webhook's `controller_runtime_webhook_latency_seconds` and the hub's `apiserver_request_duration_seconds` (server side, so the "+
-		"client's and the network's part is the difference to the figures above):\n\n")
-	fmt.Fprintf(&b, "| part | admitted: mean | per create | refused: mean | per create |\n|---|---|---|---|---|\n")
-	for i := range e2e.admittedParts {
-		a, d := e2e.admittedParts[i], e2e.deniedParts[i]
-		fmt.Fprintf(&b, "| %s | %s | %.2f | %s | %.2f |\n", a.what, fmtDur(a.mean), a.perCreat, fmtDur(d.mean), d.perCreat)
-	}
 	fmt.Fprintf(&b, "\nIn process, controller-runtime's fake client (on client-go's plain object tracker; the default one rebuilds a RESTMapper "+
 		"on every create) stands in for the hub and for the informer cache of this cluster's claims, which therefore also holds the other "+
 		"cluster's claims: no network, but every read and write goes through JSON, which a cache read does not. The tenant's namespace "+
 		"belongs to a Project on the standard tier, so the tier check reads the Project and the tier for every new hostname. "+
 		"Gatekeeper's figures leave out decoding and serving the request, which the handler's include. "+
 		"Reproduce with `go run ./hack/bench -only hostnames`.\n")
+	renderShipped(&b, e2e)
 	return b.String()
 }
 

@@ -10,6 +10,7 @@ import (
 	"os"
 	"regexp"
 	"runtime/pprof"
+	"strconv"
 	"strings"
 	"time"
 
@@ -29,6 +30,10 @@ type config struct {
 	clients     int
 	concurrency int
 	hostnames   int
+	// ingresses are the sizes of the hostnames benchmark's end-to-end
+	// runs; inProcess runs its in-process and Gatekeeper parts too.
+	ingresses []int
+	inProcess bool
 	// sites, pagesConcurrency and gitlabLatency size the Pages benchmark.
 	sites            int
 	pagesConcurrency int
@@ -79,6 +84,8 @@ func main() {
 	cinderLatency := flag.String("cinder-latency", "50ms,200ms,500ms", "Latencies of every request to the OpenStack fake, one run each (comma-separated).")
 	cinderQPS := flag.Float64("cinder-qps", 0, "The volumes operator's --cinder-qps, the floor paced alike; 0 lifts it (the report's figures).")
 	stockBinder := flag.Bool("stock-binder", true, "Run the volumes benchmark once more, at the first latency, with kube-controller-manager's own client limit.")
+	ingresses := flag.String("ingresses", "10000,100000", "Ingresses in the member for each end-to-end run of the hostnames benchmark (comma-separated).")
+	inProcess := flag.Bool("hostnames-in-process", true, "Run the hostnames benchmark's in-process and Gatekeeper parts too.")
 	cpuProfile := flag.String("cpuprofile", "", "Write a CPU profile of the whole run here (go tool pprof).")
 	flag.StringVar(&apiServerProfile, "apiserver-cpuprofile", "", "Write a CPU profile of the volumes benchmark's API server, over its first operator run, here (go tool pprof).")
 	flag.BoolVar(&noControllerManager, "no-controller-manager", false, "Run the control planes without kube-controller-manager (to tell its cost from the components'); the report's figures are with it.")
@@ -102,6 +109,7 @@ func main() {
 		sites: *sites, pagesConcurrency: *pagesConcurrency,
 		volumes: *volumes, volumeNamespaces: *volumeNamespaces, volumesConcurrency: *volumesConcurrency, cinderInFlight: *cinderInFlight,
 		cinderCreateDelay: *cinderCreateDelay, cinderQPS: *cinderQPS, stockBinder: *stockBinder}
+	cfg.ingresses, cfg.inProcess = ints("-ingresses", *ingresses), *inProcess
 	cfg.gitlabLatencies = durations("-gitlab-latency", *gitlabLatency)
 	cfg.cinderLatencies = durations("-cinder-latency", *cinderLatency)
 	for _, b := range benchmarks {
@@ -133,6 +141,20 @@ func durations(name, list string) []time.Duration {
 			os.Exit(2)
 		}
 		out = append(out, d)
+	}
+	return out
+}
+
+// ints parses a comma-separated list of counts.
+func ints(name, list string) []int {
+	var out []int
+	for _, l := range strings.Split(list, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(l))
+		if err != nil || n < 1 {
+			fmt.Fprintf(os.Stderr, "%s: %q is not a positive count\n", name, l)
+			os.Exit(2)
+		}
+		out = append(out, n)
 	}
 	return out
 }
