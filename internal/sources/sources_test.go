@@ -23,6 +23,7 @@ func obj(t *testing.T, y string) *unstructured.Unstructured {
 }
 
 func TestHostnames(t *testing.T) {
+	seen := map[schema.GroupKind]bool{}
 	for _, tc := range []struct {
 		name string
 		gk   schema.GroupKind
@@ -65,20 +66,45 @@ spec:
     recordType: A
     targets: [192.0.2.1]
   - dnsName: b.example.org`, []string{"a.example.org", "b.example.org"}, false},
+		{"gitlab pages site", schema.GroupKind{Group: "pages.atrium.dev", Kind: "GitLabPagesSite"}, `
+spec:
+  hostname: docs.example.org
+  project: group/docs`, []string{"docs.example.org"}, false},
+		{"gateway listeners", schema.GroupKind{Group: "gateway.networking.k8s.io", Kind: "Gateway"}, `
+spec:
+  gatewayClassName: x
+  listeners:
+  - {name: a, hostname: a.example.org, port: 443, protocol: HTTPS}
+  - {name: any, port: 80, protocol: HTTP}`, []string{"a.example.org"}, false},
 	} {
+		seen[tc.gk] = true
 		t.Run(tc.name, func(t *testing.T) {
 			s, ok := For(tc.gk)
 			if !ok {
 				t.Fatalf("no source for %s", tc.gk)
 			}
-			got, err := s.Hostnames(obj(t, tc.yaml))
+			o := obj(t, tc.yaml)
+			o.SetGroupVersionKind(s.Kind().GroupVersionKind)
+			o.SetName("x")
+			got, err := s.Hostnames(o)
 			if (err != nil) != tc.err {
 				t.Fatalf("err = %v", err)
 			}
 			if !tc.err && !reflect.DeepEqual(got, tc.want) {
 				t.Fatalf("got %q, want %q", got, tc.want)
 			}
+			// What a cache keeps of the object answers alike.
+			slim := Slim(s, o)
+			got, err = s.Hostnames(slim)
+			if (err != nil) != tc.err || (!tc.err && !reflect.DeepEqual(got, tc.want)) {
+				t.Fatalf("slim %v: got %q, %v; want %q", slim.Object, got, err, tc.want)
+			}
 		})
+	}
+	for _, s := range All() {
+		if !seen[s.Kind().GroupKind()] {
+			t.Errorf("no case for %s: each kind's Hostnames and HostnameSpec are checked here", s.Kind().GroupKind())
+		}
 	}
 }
 

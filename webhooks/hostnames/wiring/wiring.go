@@ -155,34 +155,22 @@ func all(checks []check) healthz.Checker {
 // cache.Options.DefaultTransform). The webhook caches every object of the
 // source kinds in the cluster, for the claims releaser, which only asks
 // each whether it still carries a hostname (sources.Uses); so of those it
-// keeps what that reads, the spec, and the metadata that names the object.
-// Their status, annotations (a kubectl last-applied-configuration copy of
-// the whole object, often), labels and managedFields are dropped. Of every
-// other object only the managedFields go. The webhook never writes the
-// objects it caches, so nothing it writes can lose a dropped field.
+// keeps what that reads and the object's identity (sources.Slim), and
+// drops the rest: their status, annotations (often a kubectl
+// last-applied-configuration copy of the whole object), labels,
+// managedFields and the spec's other fields. Of every other object only
+// the managedFields go. The webhook never writes the objects it caches, so
+// nothing it writes can lose a dropped field.
 func CacheTransform(in any) (any, error) {
 	u, ok := in.(*unstructured.Unstructured)
 	if !ok {
 		return stripManagedFields(in)
 	}
-	if _, source := sources.For(u.GroupVersionKind().GroupKind()); !source {
+	src, ok := sources.For(u.GroupVersionKind().GroupKind())
+	if !ok {
 		return stripManagedFields(in)
 	}
-	out := &unstructured.Unstructured{Object: map[string]any{
-		"apiVersion": u.GetAPIVersion(),
-		"kind":       u.GetKind(),
-	}}
-	out.SetNamespace(u.GetNamespace())
-	out.SetName(u.GetName())
-	out.SetUID(u.GetUID())
-	out.SetResourceVersion(u.GetResourceVersion())
-	out.SetGeneration(u.GetGeneration())
-	out.SetCreationTimestamp(u.GetCreationTimestamp())
-	out.SetDeletionTimestamp(u.GetDeletionTimestamp())
-	if spec, ok := u.Object["spec"]; ok {
-		out.Object["spec"] = spec
-	}
-	return out, nil
+	return sources.Slim(src, u), nil
 }
 
 var stripManagedFields = cache.TransformStripManagedFields()
