@@ -3,7 +3,9 @@ package hub
 import (
 	"fmt"
 	"time"
+	"unique"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -26,10 +28,7 @@ func Connect(cfg *rest.Config, clusterName string, timeout time.Duration) (clust
 	hub, err := cluster.New(cfg, func(o *cluster.Options) {
 		o.Scheme = manager.Scheme()
 		o.Cache.ByObject = map[client.Object]cache.ByObject{&fleetv1.HostnameClaim{}: {Label: sel}}
-		// A claim's managedFields (one entry per writer: admission, the
-		// releaser's status) are a good part of its size, and nothing reads
-		// them: the cache grows with the cluster's hostnames.
-		o.Cache.DefaultTransform = cache.TransformStripManagedFields()
+		o.Cache.DefaultTransform = compactClaims
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("hub: %w", err)
@@ -48,3 +47,42 @@ func directConfig(cfg *rest.Config, timeout time.Duration) *rest.Config {
 	out.Timeout = timeout
 	return out
 }
+
+// compactClaims is the hub cache's transform. A member caches a claim for
+// every hostname it holds, so each claim's size counts: its managedFields
+// (one entry per writer: admission, the releaser's status, the DNS
+// operator's) are a good part of it and nothing reads them, so they go;
+// and the strings that thousands of claims repeat (label keys and values,
+// the cluster, namespace and Project, the sources' kinds, the conditions'
+// types, reasons and messages) are interned, kept once. Nothing else
+// changes: the cache's copies are what the hub holds.
+func compactClaims(in any) (any, error) {
+	out, err := stripManagedFields(in)
+	c, ok := out.(*fleetv1.HostnameClaim)
+	if err != nil || !ok {
+		return out, err
+	}
+	if c.Labels != nil {
+		labels := make(map[string]string, len(c.Labels))
+		for k, v := range c.Labels {
+			labels[intern(k)] = intern(v)
+		}
+		c.Labels = labels
+	}
+	c.Spec.Cluster, c.Spec.Namespace, c.Spec.Project = intern(c.Spec.Cluster), intern(c.Spec.Namespace), intern(c.Spec.Project)
+	for i := range c.Spec.Sources {
+		src := &c.Spec.Sources[i]
+		src.Group, src.Kind = intern(src.Group), intern(src.Kind)
+	}
+	for i := range c.Status.Conditions {
+		cond := &c.Status.Conditions[i]
+		cond.Type, cond.Reason, cond.Message = intern(cond.Type), intern(cond.Reason), intern(cond.Message)
+		cond.Status = metav1.ConditionStatus(intern(string(cond.Status)))
+	}
+	return c, nil
+}
+
+var stripManagedFields = cache.TransformStripManagedFields()
+
+// intern returns the one copy of s that every caller shares.
+func intern(s string) string { return unique.Make(s).Value() }
