@@ -85,6 +85,11 @@ type Options struct {
 	// version.LDFlags stamps them with a release's version, as an
 	// installed fleet's images are (empty: the toolchain's own).
 	LDFlags string
+	// HubIsMember makes the hub's control plane the first member's too, as
+	// config/overlays/hub-and-member installs a hub that is also a member:
+	// the member's components reach the hub on their own API server, with
+	// identities minted there like any member's (Shipped).
+	HubIsMember bool
 	// OnExit is called when a component's process ends unexpectedly.
 	OnExit func(p *procs.Process, err error)
 }
@@ -120,7 +125,10 @@ func Start(ctx context.Context, o Options) (_ *Fleet, err error) {
 	if err != nil {
 		return nil, err
 	}
-	if f.Hub, err = f.startHub(ctx, o); err != nil {
+	if o.HubIsMember && (o.Mode != Shipped || len(o.Members) == 0) {
+		return nil, fmt.Errorf("a hub that is also a member needs mode Shipped and a member")
+	}
+	if f.Hub, err = f.startHub(ctx, o, m); err != nil {
 		return nil, err
 	}
 	if err := f.Hub.CreateFromFiles(ctx, o.HubObjects...); err != nil {
@@ -171,7 +179,9 @@ func (f *Fleet) Stop() {
 		if m.HubProxy != nil {
 			m.HubProxy.Close()
 		}
-		_ = m.Env.Stop()
+		if m.Env != f.Hub {
+			_ = m.Env.Stop()
+		}
 	}
 	if f.Hub != nil {
 		_ = f.Hub.Stop()

@@ -32,7 +32,10 @@ const HubNamespace = "atrium-fleet"
 // narrow them to each member's own claims, and the namespace of the
 // members' identities), or in Bare mode a control plane that serves the
 // fleet CRDs alone. Each member's identities are minted with MintMember.
-func (f *Fleet) startHub(ctx context.Context, o Options) (*testenv.Env, error) {
+//
+// With Options.HubIsMember the hub's control plane also serves what the
+// members' kustomization installs (member is its manifests).
+func (f *Fleet) startHub(ctx context.Context, o Options, member *shipped.Manifests) (*testenv.Env, error) {
 	if o.Mode == Bare {
 		return testenv.Start(testenv.Options{NoControllerManager: o.NoControllerManager})
 	}
@@ -48,7 +51,16 @@ func (f *Fleet) startHub(ctx context.Context, o Options) (*testenv.Env, error) {
 	if err != nil {
 		return nil, err
 	}
-	hub, err := testenv.Start(testenv.Options{CRDs: crds, NoControllerManager: o.NoControllerManager})
+	eo := testenv.Options{CRDs: crds, NoControllerManager: o.NoControllerManager}
+	if o.HubIsMember {
+		me, err := memberEnvOptions(member, o)
+		if err != nil {
+			return nil, err
+		}
+		eo.CRDs = append(eo.CRDs, me.CRDs...)
+		eo.ServiceWebhooks, eo.ExtraCRDs = me.ServiceWebhooks, me.ExtraCRDs
+	}
+	hub, err := testenv.Start(eo)
 	if err != nil {
 		return nil, err
 	}

@@ -65,9 +65,11 @@ func (f *Fleet) startMember(ctx context.Context, m *shipped.Manifests, mo Member
 	if err != nil {
 		return nil, err
 	}
-	env, err := testenv.Start(eo)
-	if err != nil {
-		return nil, err
+	env := f.Hub
+	if !o.HubIsMember || len(f.Members) > 0 {
+		if env, err = testenv.Start(eo); err != nil {
+			return nil, err
+		}
 	}
 	mem := &Member{Name: mo.Name, Env: env, Manifests: m, logDir: f.LogDir}
 	switch o.Mode {
