@@ -2,9 +2,11 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
@@ -154,4 +156,49 @@ func sumHistogram(scrapes []metricsSnapshot, name string, match map[string]strin
 		sum, count = sum+ds, count+dc
 	}
 	return sum, count
+}
+
+// apiRequestCounts are an API server's requests by verb, resource and
+// subresource between two scrapes, largest first, as "VERB resource[/sub]".
+func apiRequestCounts(before, after metricsSnapshot) []countRow {
+	count := func(s metricsSnapshot) map[string]float64 {
+		out := map[string]float64{}
+		f := s["apiserver_request_total"]
+		if f == nil {
+			return out
+		}
+		for _, m := range f.GetMetric() {
+			var verb, resource, sub string
+			for _, l := range m.GetLabel() {
+				switch l.GetName() {
+				case "verb":
+					verb = l.GetValue()
+				case "resource":
+					resource = l.GetValue()
+				case "subresource":
+					sub = l.GetValue()
+				}
+			}
+			if sub != "" {
+				resource += "/" + sub
+			}
+			out[verb+" "+resource] += m.GetCounter().GetValue()
+		}
+		return out
+	}
+	b, a := count(before), count(after)
+	var rows []countRow
+	for k, v := range a {
+		if d := v - b[k]; d > 0 {
+			rows = append(rows, countRow{k, d})
+		}
+	}
+	slices.SortFunc(rows, func(x, y countRow) int { return cmp.Compare(y.n, x.n) })
+	return rows
+}
+
+// countRow is one kind of request and how many were made.
+type countRow struct {
+	what string
+	n    float64
 }

@@ -140,12 +140,18 @@ func benchHostnames(cfg config) (string, error) {
 
 	var e2e []shippedResult
 	for _, n := range cfg.ingresses {
-		fmt.Printf("    end to end: the webhook as shipped, a hub and a member API server, %s Ingresses\n", thousands(n))
-		r, err := measureShipped(ctx, tier, n)
-		if err != nil {
-			return "", fmt.Errorf("end to end at %d: %w", n, err)
+		for _, same := range cfg.sameHub {
+			where := "a hub and a member API server"
+			if same {
+				where = "the member its own hub"
+			}
+			fmt.Printf("    end to end: the webhook as shipped, %s, %s Ingresses\n", where, thousands(n))
+			r, err := measureShipped(ctx, tier, n, same)
+			if err != nil {
+				return "", fmt.Errorf("end to end at %d (%s): %w", n, where, err)
+			}
+			e2e = append(e2e, r)
 		}
-		e2e = append(e2e, r)
 	}
 	if !cfg.inProcess {
 		var b strings.Builder

@@ -12,17 +12,21 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	fleetv1 "github.com/atrium-dev/atrium/apis/fleet/v1alpha1"
 	tenancyv1 "github.com/atrium-dev/atrium/apis/tenancy/v1alpha1"
 	"github.com/atrium-dev/atrium/internal/components"
 	"github.com/atrium-dev/atrium/internal/fleet"
 	"github.com/atrium-dev/atrium/internal/hostname"
+	"github.com/atrium-dev/atrium/internal/manager"
 	"github.com/atrium-dev/atrium/internal/procs"
 	"github.com/atrium-dev/atrium/internal/shipped"
 	"github.com/atrium-dev/atrium/internal/testenv"
+	"github.com/atrium-dev/atrium/webhooks/hostnames/claims"
 )
 
 const (
@@ -46,8 +50,12 @@ type shippedResult struct {
 	// version is the API servers' version.
 	version string
 	n       int
-	// fill is how long the n Ingresses took to create through the webhook.
-	fill                    time.Duration
+	// sameHub says the member was its own hub.
+	sameHub bool
+	// fill is how long the n Ingresses took to create through the
+	// webhook, settle how much longer until the releaser had marked every
+	// claim InUse.
+	fill, settle            time.Duration
 	floor, admitted, denied stats
 	// admittedParts and deniedParts say where each loop's time went, as
 	// the API servers and the webhook count it.
@@ -67,8 +75,11 @@ type shippedResult struct {
 // Service. It fills the member with n Ingresses through the webhook, times
 // the three create loops, and reads each replica's peak memory while
 // serving and after a cold start with the n objects in place.
-func measureShipped(ctx context.Context, tier *tenancyv1.ProjectTier, n int) (r shippedResult, err error) {
-	r.n = n
+//
+// With sameHub the member is the hub too (config/overlays/hub-and-member):
+// the webhook claims on its own API server.
+func measureShipped(ctx context.Context, tier *tenancyv1.ProjectTier, n int, sameHub bool) (r shippedResult, err error) {
+	r.n, r.sameHub = n, sameHub
 	dir, err := os.MkdirTemp("", "atrium-bench-hostnames-")
 	if err != nil {
 		return r, err
@@ -78,7 +89,7 @@ func measureShipped(ctx context.Context, tier *tenancyv1.ProjectTier, n int) (r 
 		Mode: fleet.Shipped, Kustomization: shippedKustomization, Dir: dir,
 		HubObjects: []string{shippedDomainPolicy}, NoControllerManager: noControllerManager,
 		ExtraCRDs: []string{testenv.StandInCRDs},
-		Members:   []fleet.MemberOptions{{Name: benchCluster}},
+		Members:   []fleet.MemberOptions{{Name: benchCluster}}, HubIsMember: sameHub,
 		OnExit: func(p *procs.Process, err error) {
 			fmt.Fprintf(os.Stderr, "%s exited unexpectedly: %v\n%s\n", p.Name, err, p.Tail(30))
 		},
@@ -103,29 +114,52 @@ func measureShipped(ctx context.Context, tier *tenancyv1.ProjectTier, n int) (r 
 		}
 	}
 	if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: floorNamespace,
-		Labels: map[string]string{"atrium.dev/platform": "true"}}}); err != nil {
+		Labels: map[string]string{platformLabel: "true"}}}); err != nil {
 		return r, err
 	}
 	if err := heldElsewhere(ctx, hub.Client); err != nil {
 		return r, err
 	}
-	// The webhook's caches see the Projects asynchronously.
+
+	fmt.Printf("      filling the member with %s Ingresses and their claims\n", thousands(n))
+	start := time.Now()
+	if err := fill(ctx, c, hub.Client, n); err != nil {
+		return r, fmt.Errorf("filling: %w", err)
+	}
+	r.fill = time.Since(start)
+	fmt.Printf("      filled in %s (%.0f a second)\n", r.fill.Round(time.Second), float64(n)/r.fill.Seconds())
+	// The API server and the webhook's caches see the namespaces become
+	// the Projects' again asynchronously: a hostname outside every grant
+	// is refused once creates there reach the webhook.
+	if err := testenv.Eventually(ctx, time.Minute, func() error {
+		probe := benchIngress(projectName(0), "probe", "", "probe.outside.test")
+		err := c.Create(ctx, probe)
+		if err == nil {
+			_ = c.Delete(ctx, probe)
+			return errors.New("a create in a tenant namespace did not reach the webhook")
+		}
+		if !apierrors.IsForbidden(err) {
+			return err
+		}
+		return nil
+	}); err != nil {
+		return r, err
+	}
 	if err := testenv.Eventually(ctx, time.Minute, func() error {
 		return c.Create(ctx, benchIngress(projectName(0), "first", "", "first."+benchDomain))
 	}); err != nil {
 		return r, fmt.Errorf("first create through the webhook: %w", err)
 	}
 
-	fmt.Printf("      filling the member with %s Ingresses through the webhook\n", thousands(n))
-	start := time.Now()
-	if err := parallel(n, fillClients, func(i int) error {
-		ns := projectName(i % fillProjects)
-		return c.Create(ctx, benchIngress(ns, fmt.Sprintf("fill-%06d", i), "", fmt.Sprintf("fill-%06d.%s", i, benchDomain)))
-	}); err != nil {
-		return r, fmt.Errorf("filling: %w", err)
+	// The releaser (on the leader) then marks each claim InUse at the hub;
+	// the loops start once it has, so they do not share the cores with its
+	// backlog, and every claim is checked to be held for its Ingress.
+	start = time.Now()
+	if err := claimsInUse(ctx, hub.Client, n+1); err != nil {
+		return r, err
 	}
-	r.fill = time.Since(start)
-	fmt.Printf("      filled in %s (%.0f a second)\n", r.fill.Round(time.Second), float64(n)/r.fill.Seconds())
+	r.settle = time.Since(start)
+	fmt.Printf("      every claim InUse %s later\n", r.settle.Round(time.Second))
 
 	loops, err := e2eLoops(ctx, member.Env, hub, dep)
 	if err != nil {
@@ -162,6 +196,106 @@ func measureShipped(ctx context.Context, tier *tenancyv1.ProjectTier, n int) (r 
 
 	r.hubCreate, r.hubExists, r.hubGet, err = hubRoundTrips(ctx, hub.Client)
 	return r, err
+}
+
+// claimsInUse waits until the hub holds want claims of the benchmark's
+// cluster and each says Ready: InUse.
+func claimsInUse(ctx context.Context, hub client.Client, want int) error {
+	var last string
+	err := testenv.Eventually(ctx, 10*time.Minute, func() error {
+		var list fleetv1.HostnameClaimList
+		if err := hub.List(ctx, &list, client.MatchingLabels{fleetv1.ClusterLabel: benchCluster}); err != nil {
+			return err
+		}
+		inUse := 0
+		for _, c := range list.Items {
+			if cond := meta.FindStatusCondition(c.Status.Conditions, "Ready"); cond != nil && cond.Reason == "InUse" {
+				inUse++
+			}
+		}
+		if last = fmt.Sprintf("%d claims, %d InUse, want %d", len(list.Items), inUse, want); inUse != want || len(list.Items) != want {
+			time.Sleep(2 * time.Second)
+			return errors.New(last)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("claims at the hub: %s", last)
+	}
+	return nil
+}
+
+// platformLabel marks a platform namespace, which the webhook's
+// namespaceSelector leaves out.
+const platformLabel = "atrium.dev/platform"
+
+// fill makes what n admitted Ingresses leave behind, faster than n
+// admissions would: the Projects' namespaces are platform namespaces
+// meanwhile, so the API server stores each Ingress without calling the
+// webhook, and the benchmark's process claims its hostname with the
+// webhook's own Reserver (create, then the overlap reads), recording the
+// Ingress's UID as admission would. Then the namespaces are the Projects'
+// again. The webhook's replicas watch all of it happen, as they would
+// admissions: the Ingresses and the claims reach their caches, and the
+// releaser marks each claim InUse.
+func fill(ctx context.Context, c, hub client.Client, n int) error {
+	setPlatform := func(on bool) error {
+		for i := range fillProjects {
+			ns := &corev1.Namespace{}
+			if err := c.Get(ctx, client.ObjectKey{Name: projectName(i)}, ns); err != nil {
+				return err
+			}
+			if on {
+				ns.Labels[platformLabel] = "true"
+			} else {
+				delete(ns.Labels, platformLabel)
+			}
+			if err := c.Update(ctx, ns); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if err := setPlatform(true); err != nil {
+		return err
+	}
+	// The webhook's selector is evaluated by the API server from its own
+	// namespace informer: wait until a create in a tenant namespace no
+	// longer reaches the webhook (a hostname outside every grant would be
+	// refused there).
+	if err := testenv.Eventually(ctx, time.Minute, func() error {
+		return c.Create(ctx, benchIngress(projectName(0), "bypass", "", "bypass.outside.test"))
+	}); err != nil {
+		return fmt.Errorf("a create the webhook should not see: %w", err)
+	}
+	if err := c.Delete(ctx, benchIngress(projectName(0), "bypass", "", "")); err != nil {
+		return err
+	}
+	index := fake.NewClientBuilder().WithScheme(manager.Scheme()).Build()
+	reserver := &claims.Reserver{Hub: hub, Index: index, Cluster: benchCluster}
+	if err := parallel(n, fillClients, func(i int) error {
+		ns := projectName(i % fillProjects)
+		ing := benchIngress(ns, fmt.Sprintf("fill-%06d", i), "", fillHost(i))
+		if err := c.Create(ctx, ing); err != nil {
+			return err
+		}
+		h := hostname.Hostname{Name: fillHost(i)}
+		return reserver.Reserve(ctx, h, claims.Holder{Namespace: ns, Project: ns},
+			fleetv1.SourceRef{Group: ingressKind.Group, Kind: ingressKind.Kind, Name: ing.Name, UID: string(ing.UID)}, false)
+	}); err != nil {
+		return err
+	}
+	return setPlatform(false)
+}
+
+func fillHost(i int) string { return fmt.Sprintf("fill-%06d.%s", i, benchDomain) }
+
+// hub names the run's topology in the report.
+func (r shippedResult) hub() string {
+	if r.sameHub {
+		return "the member's own"
+	}
+	return "separate"
 }
 
 // projectName is the i-th tenant Project of the benchmark.
@@ -329,12 +463,14 @@ func renderShipped(b *strings.Builder, runs []shippedResult) {
 	fmt.Fprintf(b, "A hub and a member kube-apiserver %s on loopback. The member is installed from `%s` "+
 		"(the member overlay with the hostnames webhook as its only Deployment): the webhook's binary runs as its Deployment's "+
 		"%d replicas with the Deployment's arguments, its RBAC, its TLS serving certificate and its own identity at the hub, "+
-		"and the member API server calls it through its Service. The member is first filled with N Ingresses through the webhook "+
-		"(%d clients at once, over %d Projects), so N hostnames are claimed at the hub; then %d Ingress creates, one client, one after "+
-		"another, after %d untimed, three ways. The floor is the same API server's creates in a platform namespace, which the "+
+		"and the member API server calls it through its Service. The member first holds N Ingresses over %d Projects, each with its "+
+		"hostname claimed at the hub as admission leaves it (made faster than by N admissions: the Ingresses stored while their namespaces "+
+		"were platform namespaces, each hostname claimed by the webhook's own Reserver from the benchmark's process, %d at once; the "+
+		"replicas watch it all, and the loops wait until the releaser has marked every claim InUse). Then %d Ingress creates, one client, "+
+		"one after another, after %d untimed, three ways. The floor is the same API server's creates in a platform namespace, which the "+
 		"webhook's namespaceSelector leaves out.\n\n",
-		runs[0].version, shippedKustomization, len(runs[0].rssServing), fillClients, fillProjects, e2eCreates, e2eWarmup)
-	fmt.Fprintf(b, "| Ingresses (claims) | creates | p50 | p99 | mean |\n|---|---|---|---|---|\n")
+		runs[0].version, shippedKustomization, len(runs[0].rssServing), fillProjects, fillClients, e2eCreates, e2eWarmup)
+	fmt.Fprintf(b, "| hub | Ingresses (claims) | creates | p50 | p99 | mean |\n|---|---|---|---|---|---|\n")
 	for _, r := range runs {
 		for _, row := range []struct {
 			what string
@@ -344,35 +480,37 @@ func renderShipped(b *strings.Builder, runs []shippedResult) {
 			{"admitted: new hostnames (claim created at the hub)", r.admitted},
 			{"refused: hostnames held by another cluster", r.denied},
 		} {
-			fmt.Fprintf(b, "| %s | %s | %s | %s | %s |\n", thousands(r.n), row.what, fmtDur(row.s.p50), fmtDur(row.s.p99), fmtDur(row.s.mean))
+			fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s |\n", r.hub(), thousands(r.n), row.what, fmtDur(row.s.p50), fmtDur(row.s.p99), fmtDur(row.s.mean))
 		}
 	}
 
-	fmt.Fprintf(b, "\n| Ingresses | aim | figure |\n|---|---|---|\n")
+	fmt.Fprintf(b, "\n| hub | Ingresses | aim | figure |\n|---|---|---|---|\n")
 	for _, r := range runs {
 		ratio := float64(r.admitted.p50) / float64(r.floor.p50)
-		fmt.Fprintf(b, "| %s | admitted p50 ≤ 2.5× the floor's p50 | **%.1f×** %s |\n", thousands(r.n), ratio, verdict(ratio <= 2.5))
-		fmt.Fprintf(b, "| %s | admitted p99 ≤ 10 ms | **%s** %s |\n", thousands(r.n), fmtDur(r.admitted.p99), verdict(r.admitted.p99 <= 10*time.Millisecond))
-		fmt.Fprintf(b, "| %s | refused no slower than admitted (p50) | **%s vs %s** %s |\n", thousands(r.n),
+		fmt.Fprintf(b, "| %s | %s | admitted p50 ≤ 2.5× the floor's p50 | **%.1f×** %s |\n", r.hub(), thousands(r.n), ratio, verdict(ratio <= 2.5))
+		fmt.Fprintf(b, "| %s | %s | admitted p99 ≤ 10 ms | **%s** %s |\n", r.hub(), thousands(r.n), fmtDur(r.admitted.p99), verdict(r.admitted.p99 <= 10*time.Millisecond))
+		fmt.Fprintf(b, "| %s | %s | refused no slower than admitted (p50) | **%s vs %s** %s |\n", r.hub(), thousands(r.n),
 			fmtDur(r.denied.p50), fmtDur(r.admitted.p50), verdict(r.denied.p50 <= r.admitted.p50))
-		fmt.Fprintf(b, "| %s | webhook peak memory ≤ %d MiB (largest replica, serving / cold start) | **%s / %s** %s |\n", thousands(r.n),
+		fmt.Fprintf(b, "| %s | %s | webhook peak memory ≤ %d MiB (largest replica, serving / cold start) | **%s / %s** %s |\n", r.hub(), thousands(r.n),
 			memoryAim(r.n), fmtKiB([]int64{maxKiB(r.rssServing)}), fmtKiB([]int64{maxKiB(r.rssCold)}),
 			verdict(max(maxKiB(r.rssServing), maxKiB(r.rssCold)) <= int64(memoryAim(r.n))*1024))
 	}
 
-	fmt.Fprintf(b, "\nFilling the member: ")
+	fmt.Fprintf(b, "\nMaking the inventory: ")
 	for i, r := range runs {
 		if i > 0 {
 			fmt.Fprintf(b, "; ")
 		}
-		fmt.Fprintf(b, "%s Ingresses in %s (%.0f a second)", thousands(r.n), r.fill.Round(time.Second), float64(r.n)/r.fill.Seconds())
+		fmt.Fprintf(b, "%s, %s Ingresses in %s (%.0f a second), every claim InUse %s later", r.hub(), thousands(r.n), r.fill.Round(time.Second),
+			float64(r.n)/r.fill.Seconds(), r.settle.Round(time.Second))
 	}
-	fmt.Fprintf(b, ". Each replica's peak resident memory (VmHWM): ")
+	fmt.Fprintf(b, ". Each replica's peak resident memory (VmHWM; one of them is the releaser's leader): ")
 	for i, r := range runs {
 		if i > 0 {
 			fmt.Fprintf(b, "; ")
 		}
-		fmt.Fprintf(b, "at %s, %s while filling and serving, %s after a cold start", thousands(r.n), fmtKiB(r.rssServing), fmtKiB(r.rssCold))
+		fmt.Fprintf(b, "%s, at %s, %s while the inventory was made and the loops ran, %s after a cold start (each replica replaced, in turn)",
+			r.hub(), thousands(r.n), fmtKiB(r.rssServing), fmtKiB(r.rssCold))
 	}
 	fmt.Fprintf(b, ".\n")
 
@@ -395,11 +533,11 @@ func renderShipped(b *strings.Builder, runs []shippedResult) {
 		"the member API server's `apiserver_request_duration_seconds` and `apiserver_admission_webhook_admission_duration_seconds`, the "+
 		"replicas' `controller_runtime_webhook_latency_seconds` and the hub's `apiserver_request_duration_seconds` (server side, so the "+
 		"client's and the network's part is the difference to the figures above):\n\n")
-	fmt.Fprintf(b, "| Ingresses | part | admitted: mean | per create | refused: mean | per create |\n|---|---|---|---|---|---|\n")
+	fmt.Fprintf(b, "| hub | Ingresses | part | admitted: mean | per create | refused: mean | per create |\n|---|---|---|---|---|---|---|\n")
 	for _, r := range runs {
 		for i := range r.admittedParts {
 			a, d := r.admittedParts[i], r.deniedParts[i]
-			fmt.Fprintf(b, "| %s | %s | %s | %.2f | %s | %.2f |\n", thousands(r.n), a.what, fmtDur(a.mean), a.perCreat, fmtDur(d.mean), d.perCreat)
+			fmt.Fprintf(b, "| %s | %s | %s | %s | %.2f | %s | %.2f |\n", r.hub(), thousands(r.n), a.what, fmtDur(a.mean), a.perCreat, fmtDur(d.mean), d.perCreat)
 		}
 	}
 	fmt.Fprintf(b, "\nEverything shares the machine's cores: both API servers and their etcds, the replicas and the client.\n")

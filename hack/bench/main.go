@@ -34,6 +34,9 @@ type config struct {
 	// runs; inProcess runs its in-process and Gatekeeper parts too.
 	ingresses []int
 	inProcess bool
+	// sameHub are the hub topologies of each end-to-end run: false, a
+	// separate hub; true, the member its own hub.
+	sameHub []bool
 	// sites, pagesConcurrency and gitlabLatency size the Pages benchmark.
 	sites            int
 	pagesConcurrency int
@@ -85,6 +88,7 @@ func main() {
 	cinderQPS := flag.Float64("cinder-qps", 0, "The volumes operator's --cinder-qps, the floor paced alike; 0 lifts it (the report's figures).")
 	stockBinder := flag.Bool("stock-binder", true, "Run the volumes benchmark once more, at the first latency, with kube-controller-manager's own client limit.")
 	ingresses := flag.String("ingresses", "10000,100000", "Ingresses in the member for each end-to-end run of the hostnames benchmark (comma-separated).")
+	hubs := flag.String("hubs", "separate,same", "Hub topologies of the hostnames benchmark's end-to-end runs: separate (a hub API server of its own), same (the member its own hub), or both.")
 	inProcess := flag.Bool("hostnames-in-process", true, "Run the hostnames benchmark's in-process and Gatekeeper parts too.")
 	cpuProfile := flag.String("cpuprofile", "", "Write a CPU profile of the whole run here (go tool pprof).")
 	flag.StringVar(&apiServerProfile, "apiserver-cpuprofile", "", "Write a CPU profile of the volumes benchmark's API server, over its first operator run, here (go tool pprof).")
@@ -110,6 +114,17 @@ func main() {
 		volumes: *volumes, volumeNamespaces: *volumeNamespaces, volumesConcurrency: *volumesConcurrency, cinderInFlight: *cinderInFlight,
 		cinderCreateDelay: *cinderCreateDelay, cinderQPS: *cinderQPS, stockBinder: *stockBinder}
 	cfg.ingresses, cfg.inProcess = ints("-ingresses", *ingresses), *inProcess
+	for _, h := range strings.Split(*hubs, ",") {
+		switch strings.TrimSpace(h) {
+		case "separate":
+			cfg.sameHub = append(cfg.sameHub, false)
+		case "same":
+			cfg.sameHub = append(cfg.sameHub, true)
+		default:
+			fmt.Fprintf(os.Stderr, "-hubs: %q is neither separate nor same\n", h)
+			os.Exit(2)
+		}
+	}
 	cfg.gitlabLatencies = durations("-gitlab-latency", *gitlabLatency)
 	cfg.cinderLatencies = durations("-cinder-latency", *cinderLatency)
 	for _, b := range benchmarks {

@@ -94,6 +94,10 @@ func benchProjects(cfg config) (string, error) {
 		if err != nil {
 			return 0, err
 		}
+		before, err := scrapeAPIServer(ctx, env)
+		if err != nil {
+			return 0, err
+		}
 		start := time.Now()
 		if err := parallel(cfg.projects, cfg.clients, func(i int) error {
 			return env.Client.Create(ctx, benchProject(i))
@@ -108,6 +112,15 @@ func benchProjects(cfg config) (string, error) {
 			err = fmt.Errorf("not all %d Projects Ready after 10 minutes", cfg.projects)
 		}
 		elapsed := time.Since(start)
+		if after, err := scrapeAPIServer(ctx, env); err == nil {
+			fmt.Println("    API server requests during the run, by kind (all clients):")
+			for i, row := range apiRequestCounts(before, after) {
+				if i == 15 {
+					break
+				}
+				fmt.Printf("      %8.0f  %s\n", row.n, row.what)
+			}
+		}
 		requests, reconciles = scrapeCounters("http://127.0.0.1:18080/metrics")
 		opCPU, whCPU = cpuSeconds(pid), cpuSeconds(whPid)
 		return elapsed, err
