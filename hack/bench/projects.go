@@ -19,6 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
+	fleetv1 "github.com/atrium-dev/atrium/apis/fleet/v1alpha1"
 	tenancyv1 "github.com/atrium-dev/atrium/apis/tenancy/v1alpha1"
 	"github.com/atrium-dev/atrium/internal/components"
 	"github.com/atrium-dev/atrium/internal/procs"
@@ -198,7 +199,13 @@ func startComponents(env *testenv.Env, concurrency int) (func(), int, int, error
 	host, port, certDir := env.WebhookServing()
 	// The slots that count each owner's Projects go to "default": the
 	// bench's API server has no atrium-system (there is no pod namespace).
-	common := []string{"--kubeconfig=" + kubecfg, "--health-probe-bind-address=0", "--metrics-bind-address=0", "--slot-namespace=default"}
+	// The control plane is its own hub, where both report (to the
+	// MemberCluster made here), as on a hub that is also a member.
+	common := []string{"--kubeconfig=" + kubecfg, "--health-probe-bind-address=0", "--metrics-bind-address=0", "--slot-namespace=default",
+		"--cluster-name=" + benchCluster, "--hub-kubeconfig=" + kubecfg}
+	if err := env.Client.Create(context.Background(), &fleetv1.MemberCluster{ObjectMeta: metav1.ObjectMeta{Name: benchCluster}}); err != nil {
+		return nil, 0, 0, err
+	}
 	wh, err := procs.Start("webhook", filepath.Join(dir, components.ProjectsWebhook.Binary()),
 		append(common, "--cert-dir="+certDir, "--webhook-port="+strconv.Itoa(port)), dir, nil)
 	if err != nil {
