@@ -10,6 +10,7 @@ import (
 	"os"
 	"regexp"
 	"runtime/pprof"
+	"strconv"
 	"strings"
 	"time"
 
@@ -42,6 +43,13 @@ type config struct {
 	cinderLatencies    []time.Duration
 	cinderQPS          float64
 	stockBinder        bool
+	// hubloadMembers … hubloadWorkers size the hub-under-a-fleet
+	// benchmark: one run, on a fresh hub, per member count.
+	hubloadMembers    []int
+	hubloadHostnames  int
+	hubloadContested  float64
+	hubloadContenders int
+	hubloadWorkers    int
 }
 
 // noControllerManager leaves kube-controller-manager out of the control
@@ -59,6 +67,7 @@ var benchmarks = []benchmark{
 	{"pages", benchPages},
 	{"volumes", benchVolumes},
 	{"controlplane", benchControlPlane},
+	{"hubload", benchHubload},
 }
 
 func main() {
@@ -79,6 +88,11 @@ func main() {
 	cinderLatency := flag.String("cinder-latency", "50ms,200ms,500ms", "Latencies of every request to the OpenStack fake, one run each (comma-separated).")
 	cinderQPS := flag.Float64("cinder-qps", 0, "The volumes operator's --cinder-qps, the floor paced alike; 0 lifts it (the report's figures).")
 	stockBinder := flag.Bool("stock-binder", true, "Run the volumes benchmark once more, at the first latency, with kube-controller-manager's own client limit.")
+	hubloadMembers := flag.String("hubload-members", "20", "Member clusters claiming at once at one hub, one run each on a fresh hub (comma-separated).")
+	hubloadHostnames := flag.Int("hubload-hostnames", 5000, "Hostnames each member claims, one Ingress create each.")
+	hubloadContested := flag.Float64("hubload-contested", 0.1, "Fraction of each member's hostnames that other members ask for too.")
+	hubloadContenders := flag.Int("hubload-contenders", 2, "Members asking for each contested hostname.")
+	hubloadWorkers := flag.Int("hubload-workers", 4, "Admissions each member has in flight.")
 	cpuProfile := flag.String("cpuprofile", "", "Write a CPU profile of the whole run here (go tool pprof).")
 	flag.StringVar(&apiServerProfile, "apiserver-cpuprofile", "", "Write a CPU profile of the volumes benchmark's API server, over its first operator run, here (go tool pprof).")
 	flag.BoolVar(&noControllerManager, "no-controller-manager", false, "Run the control planes without kube-controller-manager (to tell its cost from the components'); the report's figures are with it.")
@@ -101,9 +115,11 @@ func main() {
 	cfg := config{projects: *projects, clients: *clients, concurrency: *concurrency, hostnames: *hostnames,
 		sites: *sites, pagesConcurrency: *pagesConcurrency,
 		volumes: *volumes, volumeNamespaces: *volumeNamespaces, volumesConcurrency: *volumesConcurrency, cinderInFlight: *cinderInFlight,
-		cinderCreateDelay: *cinderCreateDelay, cinderQPS: *cinderQPS, stockBinder: *stockBinder}
+		cinderCreateDelay: *cinderCreateDelay, cinderQPS: *cinderQPS, stockBinder: *stockBinder,
+		hubloadHostnames: *hubloadHostnames, hubloadContested: *hubloadContested, hubloadContenders: *hubloadContenders, hubloadWorkers: *hubloadWorkers}
 	cfg.gitlabLatencies = durations("-gitlab-latency", *gitlabLatency)
 	cfg.cinderLatencies = durations("-cinder-latency", *cinderLatency)
+	cfg.hubloadMembers = counts("-hubload-members", *hubloadMembers)
 	for _, b := range benchmarks {
 		if *only != "" && *only != b.name {
 			continue
@@ -133,6 +149,20 @@ func durations(name, list string) []time.Duration {
 			os.Exit(2)
 		}
 		out = append(out, d)
+	}
+	return out
+}
+
+// counts parses a comma-separated list of positive integers, or exits.
+func counts(name, list string) []int {
+	var out []int
+	for _, l := range strings.Split(list, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(l))
+		if err != nil || n < 1 {
+			fmt.Fprintf(os.Stderr, "%s: %q is not a positive count\n", name, l)
+			os.Exit(2)
+		}
+		out = append(out, n)
 	}
 	return out
 }
