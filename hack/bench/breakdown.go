@@ -166,6 +166,21 @@ func (s metricsSnapshot) counter(name string, match map[string]string) float64 {
 	return sum
 }
 
+// gauge is the sum of every series of the named gauge.
+func (s metricsSnapshot) gauge(name string) float64 {
+	f := s[name]
+	if f == nil {
+		return 0
+	}
+	var sum float64
+	for _, m := range f.GetMetric() {
+		if m.GetGauge() != nil {
+			sum += m.GetGauge().GetValue()
+		}
+	}
+	return sum
+}
+
 // buckets are the cumulative counts of every series of the named
 // histogram whose labels include all of match, by upper bound.
 func (s metricsSnapshot) buckets(name string, match map[string]string) map[float64]uint64 {

@@ -92,7 +92,7 @@ func main() {
 	hubloadHostnames := flag.Int("hubload-hostnames", 5000, "Hostnames each member claims, one Ingress create each.")
 	hubloadContested := flag.Float64("hubload-contested", 0.1, "Fraction of each member's hostnames that other members ask for too.")
 	hubloadContenders := flag.Int("hubload-contenders", 2, "Members asking for each contested hostname.")
-	hubloadWorkers := flag.Int("hubload-workers", 4, "Admissions each member has in flight.")
+	hubloadWorkers := flag.Int("hubload-workers", 2, "Admissions each member has in flight.")
 	cpuProfile := flag.String("cpuprofile", "", "Write a CPU profile of the whole run here (go tool pprof).")
 	flag.StringVar(&apiServerProfile, "apiserver-cpuprofile", "", "Write a CPU profile of the volumes benchmark's API server, over its first operator run, here (go tool pprof).")
 	flag.BoolVar(&noControllerManager, "no-controller-manager", false, "Run the control planes without kube-controller-manager (to tell its cost from the components'); the report's figures are with it.")
