@@ -262,7 +262,7 @@ func runHubload(ctx context.Context, tier *tenancyv1.ProjectTier, shape hubloadS
 	// and waits until the member's caches hold the domain policy.
 	for _, mb := range members {
 		if err := testenv.Eventually(ctx, time.Minute, func() error {
-			resp := mb.handler.Handle(ctx, ingressRequest(admissionv1.Create, "warm", "warm-"+types.UID(mb.name), "warm-"+mb.name+"."+benchDomain, false))
+			resp := mb.handler.Handle(ctx, ingressRequest(admissionv1.Create, "warm", "warm-"+types.UID(mb.name), warmHost(mb.name), false))
 			if !resp.Allowed {
 				return fmt.Errorf("warm-up admission refused: %s", resp.Result.Message)
 			}
@@ -495,16 +495,9 @@ func verdictOf(o hubloadOutcome) hubloadVerdict {
 	return otherVerdict
 }
 
-// checkHubload checks every decision against the hub. No hostname may have
-// two winners, and each admitted member holds the hostname's one claim with
-// its Ingress as the source. Each contested hostname has exactly one
-// winner, the others refused as held by it, and each own hostname was
-// admitted, unless the hub did not answer a member in time: that member
-// was refused (the webhook fails closed), and a claim the hub made before
-// its answer was lost holds the hostname for that member until the claims
-// releaser drops it (a stray claim, counted; the releaser does not run
-// here). The hub holds no other claim, and each member's cache comes to
-// hold exactly its claims.
+// checkHubload lists every claim at the hub, judges the run's decisions
+// against them (judgeHubload) and then waits until each member's cache
+// holds exactly its claims: the hub's watches deliver them.
 func checkHubload(ctx context.Context, r *hubloadRun, hubEnv *testenv.Env, plan *hubloadPlan, members []*hubloadMember, outcomes [][]hubloadOutcome) error {
 	byHost := map[string][]fleetv1.HostnameClaim{}
 	opts := []client.ListOption{client.Limit(5000)}
@@ -522,120 +515,14 @@ func checkHubload(ctx context.Context, r *hubloadRun, hubEnv *testenv.Env, plan 
 		}
 		opts = []client.ListOption{client.Limit(5000), client.Continue(list.Continue)}
 	}
-
-	var wrong []string
-	fail := func(format string, args ...any) { wrong = append(wrong, fmt.Sprintf(format, args...)) }
-	holds := func(c fleetv1.HostnameClaim, m, p int) bool {
-		return c.Spec.Cluster == members[m].name && c.Spec.Namespace == benchNamespace &&
-			slices.ContainsFunc(c.Spec.Sources, func(s fleetv1.SourceRef) bool {
-				return s.Kind == ingressKind.Kind && s.Name == hubloadIngress(p) && s.UID == string(hubloadUID(m, p))
-			})
+	names := make([]string, len(members))
+	for m, mb := range members {
+		names[m] = mb.name
 	}
-	// The one claim of h, if it is held by member m for its request p.
-	heldFor := func(h string, m, p int) bool { cs := byHost[h]; return len(cs) == 1 && holds(cs[0], m, p) }
-	// A refusal for want of the hub: no claim, or a stray one of m's.
-	strayOrNone := func(h string, m, p int) bool {
-		if len(byHost[h]) == 0 {
-			return true
-		}
-		if heldFor(h, m, p) {
-			r.stray++
-			return true
-		}
-		return false
+	held, err := judgeHubload(r, plan, names, outcomes, byHost)
+	if err != nil {
+		return err
 	}
-	held := make([]int, len(members)) // claims each member holds
-	positions := map[string]map[int]int{}
-	for m := range members {
-		for p, h := range plan.hosts[m] {
-			if plan.askers[h] != nil {
-				if positions[h] == nil {
-					positions[h] = map[int]int{}
-				}
-				positions[h][m] = p
-				continue
-			}
-			o := outcomes[m][p]
-			switch verdictOf(o) {
-			case admittedVerdict:
-				if !heldFor(h, m, p) {
-					fail("%s: own hostname %s admitted, but the hub has %d claims of it, not one held by it", members[m].name, h, len(byHost[h]))
-					continue
-				}
-				held[m]++
-				r.ownOK++
-			case slowVerdict:
-				r.slow++
-				if !strayOrNone(h, m, p) {
-					fail("%s: own hostname %s refused for want of the hub, and held by another", members[m].name, h)
-				} else if len(byHost[h]) > 0 {
-					held[m]++
-				}
-			default:
-				fail("%s: own hostname %s refused: %s", members[m].name, h, o.message)
-			}
-		}
-	}
-	for h, askers := range plan.askers {
-		var ws []int
-		for _, m := range askers {
-			if outcomes[m][positions[h][m]].allowed {
-				ws = append(ws, m)
-			}
-		}
-		if len(ws) > 1 {
-			fail("contested %s: admitted for %d of members %v", h, len(ws), askers)
-			continue
-		}
-		// The holder every refusal must name: the winner, or without
-		// one, whoever holds a stray claim.
-		holder := -1
-		if len(ws) == 1 {
-			holder = ws[0]
-			if !heldFor(h, holder, positions[h][holder]) {
-				fail("contested %s: admitted for %s, but the hub has %d claims of it, not one held by it", h, members[holder].name, len(byHost[h]))
-				continue
-			}
-		} else if cs := byHost[h]; len(cs) == 1 {
-			holder = slices.IndexFunc(members, func(mb *hubloadMember) bool { return mb.name == cs[0].Spec.Cluster })
-		}
-		ok := true
-		for _, m := range askers {
-			if m == holder && len(ws) == 1 {
-				continue
-			}
-			o := outcomes[m][positions[h][m]]
-			switch v := verdictOf(o); {
-			case v == heldVerdict && holder >= 0 && strings.Contains(o.message, " of cluster "+members[holder].name+";"):
-			case v == slowVerdict && strayOrNone(h, m, positions[h][m]) && (len(byHost[h]) == 0 || m == holder):
-				r.slow++
-				ok = false
-			default:
-				fail("contested %s: %s refused, wrongly: %s", h, members[m].name, o.message)
-				ok = false
-			}
-		}
-		if holder >= 0 {
-			held[holder]++
-		}
-		switch {
-		case ok && len(ws) == 1:
-			r.contestedOK++
-		case len(ws) == 0:
-			r.contestedNone++
-		}
-	}
-	// The warm-up admissions hold one claim each.
-	if want := r.ownOK + r.contestedOK + (len(plan.askers) - r.contestedOK - r.contestedNone) + r.stray + len(members); r.claims != want {
-		fail("the hub holds %d claims, want %d (one per hostname admitted, %d stray, one warm-up per member)", r.claims, want, r.stray)
-	}
-	if len(wrong) > 0 {
-		shown := wrong[:min(len(wrong), 10)]
-		return fmt.Errorf("%d wrong decisions, among them:\n  %s", len(wrong), strings.Join(shown, "\n  "))
-	}
-
-	// Each member's index comes to hold its claims: the hub's watches
-	// deliver them.
 	start := time.Now()
 	for m, mb := range members {
 		if err := testenv.Eventually(ctx, time.Minute, func() error {
@@ -653,6 +540,136 @@ func checkHubload(ctx context.Context, r *hubloadRun, hubEnv *testenv.Env, plan 
 	}
 	r.cacheLag = time.Since(start)
 	return nil
+}
+
+// warmHost is the hostname of a member's warm-up admission.
+func warmHost(member string) string { return "warm-" + member + "." + benchDomain }
+
+// judgeHubload checks every decision against the claims at the hub
+// (byHost, by hostname) and returns how many claims each member holds.
+//
+// No hostname may have two winners or two claims, and a member admitted
+// holds the hostname's claim with its Ingress as the source. A contested
+// hostname has one winner; the other members that asked were refused as
+// held by it. An own hostname was admitted. The exception is a member the
+// hub did not answer in time: it was refused (the webhook fails closed),
+// so a contested hostname may have no winner, and a claim the hub made
+// before its answer was lost holds the hostname for that member until the
+// claims releaser drops it (a stray claim, counted; the releaser does not
+// run here). The hub holds no claim besides the plan's and one warm-up
+// per member.
+func judgeHubload(r *hubloadRun, plan *hubloadPlan, members []string, outcomes [][]hubloadOutcome, byHost map[string][]fleetv1.HostnameClaim) ([]int, error) {
+	var wrong []string
+	fail := func(format string, args ...any) { wrong = append(wrong, fmt.Sprintf(format, args...)) }
+	// heldFor says whether the one claim of h is member m's, for its
+	// request p.
+	heldFor := func(h string, m, p int) bool {
+		cs := byHost[h]
+		return len(cs) == 1 && cs[0].Spec.Cluster == members[m] && cs[0].Spec.Namespace == benchNamespace &&
+			slices.ContainsFunc(cs[0].Spec.Sources, func(s fleetv1.SourceRef) bool {
+				return s.Kind == ingressKind.Kind && s.Name == hubloadIngress(p) && s.UID == string(hubloadUID(m, p))
+			})
+	}
+	planned := map[string]bool{}
+	held := make([]int, len(members))
+	positions := map[string]map[int]int{} // contested hostname → member → its request
+	for m := range members {
+		planned[warmHost(members[m])] = true
+		for p, h := range plan.hosts[m] {
+			planned[h] = true
+			if plan.askers[h] != nil {
+				if positions[h] == nil {
+					positions[h] = map[int]int{}
+				}
+				positions[h][m] = p
+				continue
+			}
+			o := outcomes[m][p]
+			switch v := verdictOf(o); {
+			case v == admittedVerdict && heldFor(h, m, p):
+				held[m]++
+				r.ownOK++
+			case v == admittedVerdict:
+				fail("%s: own hostname %s admitted, but the hub has %d claims of it, not one held by it", members[m], h, len(byHost[h]))
+			case v == slowVerdict && len(byHost[h]) == 0:
+				r.slow++
+			case v == slowVerdict && heldFor(h, m, p):
+				r.slow++
+				r.stray++
+				held[m]++
+			default:
+				fail("%s: own hostname %s refused, wrongly (the hub has %d claims of it): %s", members[m], h, len(byHost[h]), o.message)
+			}
+		}
+	}
+	for h, askers := range plan.askers {
+		var ws []int
+		for _, m := range askers {
+			if outcomes[m][positions[h][m]].allowed {
+				ws = append(ws, m)
+			}
+		}
+		cs := byHost[h]
+		if len(ws) > 1 || len(cs) > 1 {
+			fail("contested %s: admitted for %d of members %v, %d claims at the hub", h, len(ws), askers, len(cs))
+			continue
+		}
+		holder := -1
+		if len(cs) == 1 {
+			holder = slices.IndexFunc(askers, func(m int) bool { return heldFor(h, m, positions[h][m]) })
+			if holder < 0 {
+				fail("contested %s: its claim is held by %s, for none of the members that asked (%v)", h, cs[0].Spec.Cluster, askers)
+				continue
+			}
+			holder = askers[holder]
+		}
+		if len(ws) == 1 && ws[0] != holder {
+			fail("contested %s: admitted for %s, but the hub has %d claims of it, not one held by it", h, members[ws[0]], len(cs))
+			continue
+		}
+		ok := true
+		for _, m := range askers {
+			if len(ws) == 1 && m == ws[0] {
+				continue
+			}
+			o := outcomes[m][positions[h][m]]
+			switch v := verdictOf(o); {
+			case v == heldVerdict && holder >= 0 && m != holder && strings.Contains(o.message, " of cluster "+members[holder]+";"):
+			case v == slowVerdict:
+				r.slow++
+			default:
+				fail("contested %s: %s refused, wrongly (the claim's holder: %d): %s", h, members[m], holder, o.message)
+				ok = false
+			}
+		}
+		if holder >= 0 {
+			held[holder]++
+		}
+		switch {
+		case len(ws) == 1 && ok:
+			r.contestedOK++
+		case len(ws) == 0:
+			r.contestedNone++
+			if holder >= 0 {
+				r.stray++
+			}
+		}
+	}
+	for h, cs := range byHost {
+		if !planned[h] || len(cs) != 1 {
+			fail("the hub holds %d claims of %s, which is not one of the run's hostnames", len(cs), h)
+		}
+	}
+	for _, m := range members {
+		if cs := byHost[warmHost(m)]; len(cs) != 1 || cs[0].Spec.Cluster != m {
+			fail("%s's warm-up hostname has %d claims, want one held by it", m, len(cs))
+		}
+	}
+	if len(wrong) > 0 {
+		slices.Sort(wrong)
+		return nil, fmt.Errorf("%d wrong decisions, among them:\n  %s", len(wrong), strings.Join(wrong[:min(len(wrong), 10)], "\n  "))
+	}
+	return held, nil
 }
 
 // hubRequests are the hub's requests for HostnameClaims over the run, by
