@@ -768,11 +768,12 @@ func renderHubload(runs []hubloadRun) string {
 			r.shape.members, thousands(r.contestedOK), thousands(r.hostSets.contested), others, fmtDur(r.spreadMedian), fmtDur(r.spreadMax),
 			thousands(r.ownOK), thousands(r.hostSets.own))
 		if r.slow > 0 {
-			fmt.Fprintf(&b, "**%s admissions were refused because a hub request took longer than the webhook's %s hub timeout** "+
-				"(the webhook fails closed); %s contested hostnames were won by no member for that reason, and %s claims were left "+
+			fmt.Fprintf(&b, "**%s refused because a hub request took longer than the webhook's %s hub timeout** "+
+				"(the webhook fails closed); %s won by no member for that reason, and %s left "+
 				"that the hub made before its answer was lost, held by the member refused (the claims releaser drops them after its "+
 				"grace period; it does not run here). No hostname had two winners. ",
-				thousands(r.slow), wiring.HubDefaults.Timeout, thousands(r.contestedNone), thousands(r.stray))
+				plural(r.slow, "admission was", "admissions were"), wiring.HubDefaults.Timeout,
+				plural(r.contestedNone, "contested hostname was", "contested hostnames were"), plural(r.stray, "claim was", "claims were"))
 		}
 		fmt.Fprintf(&b, "The hub holds %s claims, no others (one warm-up per member). Every member's cache held exactly its claims "+
 			"%s after the check began.\n", thousands(r.claims), fmtDur(r.cacheLag))
@@ -810,6 +811,14 @@ func renderHubload(runs []hubloadRun) string {
 		"Reproduce with `go run ./hack/bench -only hubload -hubload-members %s -hubload-hostnames %d -hubload-contested %g -hubload-contenders %d -hubload-workers %d`.\n",
 		membersList(runs), s.perMember, s.contested, s.contenders, s.workers)
 	return b.String()
+}
+
+// plural is n with the singular or the plural that follows it.
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return thousands(n) + " " + many
 }
 
 // membersList is the runs' member counts as the flag takes them.
