@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"slices"
 	"time"
 
@@ -201,4 +202,95 @@ func apiRequestCounts(before, after metricsSnapshot) []countRow {
 type countRow struct {
 	what string
 	n    float64
+}
+
+// counter is the sum of every series of the named counter whose labels
+// include all of match.
+func (s metricsSnapshot) counter(name string, match map[string]string) float64 {
+	f := s[name]
+	if f == nil {
+		return 0
+	}
+	var sum float64
+	for _, m := range f.GetMetric() {
+		if hasLabels(m, match) && m.GetCounter() != nil {
+			sum += m.GetCounter().GetValue()
+		}
+	}
+	return sum
+}
+
+// gauge is the sum of every series of the named gauge.
+func (s metricsSnapshot) gauge(name string) float64 {
+	f := s[name]
+	if f == nil {
+		return 0
+	}
+	var sum float64
+	for _, m := range f.GetMetric() {
+		if m.GetGauge() != nil {
+			sum += m.GetGauge().GetValue()
+		}
+	}
+	return sum
+}
+
+// buckets are the cumulative counts of every series of the named
+// histogram whose labels include all of match, by upper bound.
+func (s metricsSnapshot) buckets(name string, match map[string]string) map[float64]uint64 {
+	out := map[float64]uint64{}
+	f := s[name]
+	if f == nil {
+		return out
+	}
+	for _, m := range f.GetMetric() {
+		if !hasLabels(m, match) || m.GetHistogram() == nil {
+			continue
+		}
+		for _, b := range m.GetHistogram().GetBucket() {
+			out[b.GetUpperBound()] += b.GetCumulativeCount()
+		}
+	}
+	return out
+}
+
+// histogramDelta is what the named histogram counted between two
+// snapshots: the mean, and in stats the count and the p50 and p99 read off
+// the buckets as Prometheus's histogram_quantile reads them (linear within
+// a bucket; the largest finite bound when the quantile lies beyond it).
+func histogramDelta(before, after metricsSnapshot, name string, match map[string]string) (mean time.Duration, s stats) {
+	s0, c0 := before.histogram(name, match)
+	s1, c1 := after.histogram(name, match)
+	if c1 <= c0 {
+		return 0, stats{}
+	}
+	n := c1 - c0
+	mean = time.Duration((s1 - s0) / float64(n) * float64(time.Second))
+	b0, b1 := before.buckets(name, match), after.buckets(name, match)
+	bounds := make([]float64, 0, len(b1))
+	for ub := range b1 {
+		bounds = append(bounds, ub)
+	}
+	slices.Sort(bounds)
+	quantile := func(q float64) time.Duration {
+		rank := q * float64(n)
+		lower, below := 0.0, uint64(0)
+		for _, ub := range bounds {
+			cum := b1[ub] - b0[ub]
+			if float64(cum) >= rank {
+				if math.IsInf(ub, 1) {
+					return time.Duration(lower * float64(time.Second))
+				}
+				in := float64(cum - below)
+				frac := 1.0
+				if in > 0 {
+					frac = (rank - float64(below)) / in
+				}
+				return time.Duration((lower + (ub-lower)*frac) * float64(time.Second))
+			}
+			lower, below = ub, cum
+		}
+		return time.Duration(lower * float64(time.Second))
+	}
+	return mean, stats{n: int(n), p50: quantile(0.5), p99: quantile(0.99), mean: mean}
 }

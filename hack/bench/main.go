@@ -50,6 +50,13 @@ type config struct {
 	cinderLatencies    []time.Duration
 	cinderQPS          float64
 	stockBinder        bool
+	// hubloadMembers … hubloadWorkers size the hub-under-a-fleet
+	// benchmark: one run, on a fresh hub, per member count.
+	hubloadMembers    []int
+	hubloadHostnames  int
+	hubloadContested  float64
+	hubloadContenders int
+	hubloadWorkers    int
 }
 
 // noControllerManager leaves kube-controller-manager out of the control
@@ -67,6 +74,7 @@ var benchmarks = []benchmark{
 	{"pages", benchPages},
 	{"volumes", benchVolumes},
 	{"controlplane", benchControlPlane},
+	{"hubload", benchHubload},
 }
 
 func main() {
@@ -90,6 +98,11 @@ func main() {
 	ingresses := flag.String("ingresses", "10000,100000", "Ingresses in the member for each end-to-end run of the hostnames benchmark (comma-separated).")
 	hubs := flag.String("hubs", "separate,same", "Hub topologies of the hostnames benchmark's end-to-end runs: separate (a hub API server of its own), same (the member its own hub), or both.")
 	inProcess := flag.Bool("hostnames-in-process", true, "Run the hostnames benchmark's in-process and Gatekeeper parts too.")
+	hubloadMembers := flag.String("hubload-members", "20", "Member clusters claiming at once at one hub, one run each on a fresh hub (comma-separated).")
+	hubloadHostnames := flag.Int("hubload-hostnames", 5000, "Hostnames each member claims, one Ingress create each.")
+	hubloadContested := flag.Float64("hubload-contested", 0.1, "Fraction of each member's hostnames that other members ask for too.")
+	hubloadContenders := flag.Int("hubload-contenders", 2, "Members asking for each contested hostname.")
+	hubloadWorkers := flag.Int("hubload-workers", 2, "Admissions each member has in flight.")
 	cpuProfile := flag.String("cpuprofile", "", "Write a CPU profile of the whole run here (go tool pprof).")
 	flag.StringVar(&apiServerProfile, "apiserver-cpuprofile", "", "Write a CPU profile of the volumes benchmark's API server, over its first operator run, here (go tool pprof).")
 	flag.BoolVar(&noControllerManager, "no-controller-manager", false, "Run the control planes without kube-controller-manager (to tell its cost from the components'); the report's figures are with it.")
@@ -112,8 +125,9 @@ func main() {
 	cfg := config{projects: *projects, clients: *clients, concurrency: *concurrency, hostnames: *hostnames,
 		sites: *sites, pagesConcurrency: *pagesConcurrency,
 		volumes: *volumes, volumeNamespaces: *volumeNamespaces, volumesConcurrency: *volumesConcurrency, cinderInFlight: *cinderInFlight,
-		cinderCreateDelay: *cinderCreateDelay, cinderQPS: *cinderQPS, stockBinder: *stockBinder}
-	cfg.ingresses, cfg.inProcess = ints("-ingresses", *ingresses), *inProcess
+		cinderCreateDelay: *cinderCreateDelay, cinderQPS: *cinderQPS, stockBinder: *stockBinder,
+		hubloadHostnames: *hubloadHostnames, hubloadContested: *hubloadContested, hubloadContenders: *hubloadContenders, hubloadWorkers: *hubloadWorkers}
+	cfg.ingresses, cfg.inProcess = counts("-ingresses", *ingresses), *inProcess
 	for _, h := range strings.Split(*hubs, ",") {
 		switch strings.TrimSpace(h) {
 		case "separate":
@@ -127,6 +141,7 @@ func main() {
 	}
 	cfg.gitlabLatencies = durations("-gitlab-latency", *gitlabLatency)
 	cfg.cinderLatencies = durations("-cinder-latency", *cinderLatency)
+	cfg.hubloadMembers = counts("-hubload-members", *hubloadMembers)
 	for _, b := range benchmarks {
 		if *only != "" && *only != b.name {
 			continue
@@ -160,8 +175,8 @@ func durations(name, list string) []time.Duration {
 	return out
 }
 
-// ints parses a comma-separated list of counts.
-func ints(name, list string) []int {
+// counts parses a comma-separated list of positive integers, or exits.
+func counts(name, list string) []int {
 	var out []int
 	for _, l := range strings.Split(list, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(l))
