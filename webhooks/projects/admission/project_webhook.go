@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	admissionv1 "k8s.io/api/admission/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -83,12 +84,30 @@ func (h *Projects) SetupWithManager(ctx context.Context, mgr ctrl.Manager) error
 	}
 	h.decoder = admission.NewDecoder(mgr.GetScheme())
 	srv := mgr.GetWebhookServer()
-	srv.Register(MutateProjectPath, &webhook.Admission{Handler: admission.HandlerFunc(h.mutate)})
-	srv.Register(ValidateProjectPath, &webhook.Admission{Handler: admission.HandlerFunc(h.validate)})
-	srv.Register(ValidateNamespacePath, &webhook.Admission{Handler: admission.HandlerFunc(h.validateNamespaceDelete)})
-	srv.Register(ValidateTierPath, &webhook.Admission{Handler: admission.HandlerFunc(h.validateTier)})
-	srv.Register(ValidateVolumePath, &webhook.Admission{Handler: admission.HandlerFunc(h.validateVolume)})
+	srv.Register(MutateProjectPath, &webhook.Admission{Handler: detached(h.mutate)})
+	srv.Register(ValidateProjectPath, &webhook.Admission{Handler: detached(h.validate)})
+	srv.Register(ValidateNamespacePath, &webhook.Admission{Handler: detached(h.validateNamespaceDelete)})
+	srv.Register(ValidateTierPath, &webhook.Admission{Handler: detached(h.validateTier)})
+	srv.Register(ValidateVolumePath, &webhook.Admission{Handler: detached(h.validateVolume)})
 	return nil
+}
+
+// requestBudget bounds one admission's work: the webhooks' timeoutSeconds,
+// after which the API server has given up on the answer.
+const requestBudget = 10 * time.Second
+
+// detached runs a handler on a context of its own. controller-runtime gives
+// every request the manager's context, which SIGTERM cancels while the
+// server still drains the requests in flight: an admission under way when
+// a replica is told to stop (a rolling upgrade, a node drained) would fail
+// its reads with "context canceled" and refuse the user. Its work ends by
+// its own deadline instead, never by the replica's shutdown.
+func detached(f admission.HandlerFunc) admission.HandlerFunc {
+	return func(ctx context.Context, req admission.Request) admission.Response {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), requestBudget)
+		defer cancel()
+		return f(ctx, req)
+	}
 }
 
 // mutate fills in what a requester need not say: the owner (the requester),
