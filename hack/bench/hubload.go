@@ -807,7 +807,7 @@ func renderHubload(runs []hubloadRun) string {
 	}
 	fmt.Fprintf(&b, "\nOne machine runs it all: the hub's etcd and API server, every member's webhook and the load share two cores, "+
 		"so the figures are the floor of a hub, not its ceiling, and move ±25%% between runs (another engineer's work shares the machine "+
-		"too). Not in the load: the claims releaser's status writes (the claim's Ready condition, up to two more writes per claim at "+
+		"too). Not in the load: the claims releaser's status writes (the claim's Ready condition, one more write per claim at "+
 		"the hub) and the DNS operators' `DNSRegistered`, which a real fleet adds. "+
 		"Reproduce with `go run ./hack/bench -only hubload -hubload-members %s -hubload-hostnames %d -hubload-contested %g -hubload-contenders %d -hubload-workers %d`.\n",
 		membersList(runs), s.perMember, s.contested, s.contenders, s.workers)
