@@ -174,7 +174,14 @@ func batch[T any](r *ZoneReconciler) handler.TypedEventHandler[T, reconcile.Requ
 		q.Add(zoneRequest)
 	}
 	return handler.TypedFuncs[T, reconcile.Request]{
-		CreateFunc: func(_ context.Context, _ event.TypedCreateEvent[T], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+		CreateFunc: func(_ context.Context, e event.TypedCreateEvent[T], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			// The objects of the caches' first lists are read by the sync
+			// at start, which runs once the stores hold them all; their
+			// events, still being handed out while it runs (storeSynced),
+			// would only ask for a second, empty sync right after it.
+			if e.IsInInitialList {
+				return
+			}
 			add(q)
 		},
 		UpdateFunc: func(_ context.Context, _ event.TypedUpdateEvent[T], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
