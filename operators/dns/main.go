@@ -10,7 +10,6 @@ import (
 	"github.com/sirupsen/logrus"
 	"k8s.io/apimachinery/pkg/util/validation"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/atrium-dev/atrium/internal/components"
 	"github.com/atrium-dev/atrium/internal/hub"
@@ -75,10 +74,8 @@ func main() {
 		log.Error(err, "DNS provider")
 		os.Exit(2)
 	}
-	mgr, err := opts.NewManager(ctrl.Options{
-		// Source objects are read as unstructured; serve them from the cache.
-		Client: client.Options{Cache: &client.CacheOptions{Unstructured: true}},
-	})
+	// Source objects are read as unstructured from the cache, trimmed.
+	mgr, err := opts.NewManager(controllers.ManagerOptions(ctrl.Options{}))
 	if err != nil {
 		log.Error(err, "creating manager")
 		os.Exit(1)

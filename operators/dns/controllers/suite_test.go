@@ -13,7 +13,6 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/config"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
@@ -146,14 +145,14 @@ func (mb *member) startOperator() error {
 	if err != nil {
 		return err
 	}
-	mgr, err := ctrl.NewManager(mb.config, ctrl.Options{
+	// The binary's cache settings.
+	mgr, err := ctrl.NewManager(mb.config, controllers.ManagerOptions(ctrl.Options{
 		Scheme:                 mb.env.Scheme,
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
 		// Two members' controllers share this process.
 		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
-		Client:     client.Options{Cache: &client.CacheOptions{Unstructured: true}},
-	})
+	}))
 	if err != nil {
 		return err
 	}

@@ -143,8 +143,9 @@ func (r *ZoneReconciler) SetupWithManager(mgr ctrl.Manager, hub cluster.Cluster)
 		}).
 		// Claim status is written by this operator and the releaser; only a
 		// claim's creation, deletion or spec matters here.
-		WatchesRawSource(source.Kind(hub.GetCache(), &fleetv1.HostnameClaim{}, batch[*fleetv1.HostnameClaim](r),
-			predicate.TypedGenerationChangedPredicate[*fleetv1.HostnameClaim]{})).
+		// The workers start once the stores hold every object (storeSynced).
+		WatchesRawSource(syncedWhenStored(source.Kind(hub.GetCache(), &fleetv1.HostnameClaim{}, batch[*fleetv1.HostnameClaim](r),
+			predicate.TypedGenerationChangedPredicate[*fleetv1.HostnameClaim]{}), hub.GetCache(), &fleetv1.HostnameClaim{})).
 		// One sync at start even when nothing is there to watch: records
 		// this cluster owns whose objects went while it was down are
 		// removed, and the resync clock starts.
@@ -155,7 +156,7 @@ func (r *ZoneReconciler) SetupWithManager(mgr ctrl.Manager, hub cluster.Cluster)
 	for _, k := range slices.Concat(r.Kinds, r.Parents) {
 		u := &unstructured.Unstructured{}
 		u.SetGroupVersionKind(k.Kind().GroupVersionKind)
-		b = b.WatchesRawSource(source.Kind[client.Object](mgr.GetCache(), u, batch[client.Object](r)))
+		b = b.WatchesRawSource(syncedWhenStored(source.Kind[client.Object](mgr.GetCache(), u, batch[client.Object](r)), mgr.GetCache(), u))
 	}
 	return b.Complete(r)
 }
@@ -173,7 +174,14 @@ func batch[T any](r *ZoneReconciler) handler.TypedEventHandler[T, reconcile.Requ
 		q.Add(zoneRequest)
 	}
 	return handler.TypedFuncs[T, reconcile.Request]{
-		CreateFunc: func(_ context.Context, _ event.TypedCreateEvent[T], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+		CreateFunc: func(_ context.Context, e event.TypedCreateEvent[T], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			// The objects of the caches' first lists are read by the sync
+			// at start, which runs once the stores hold them all; their
+			// events, still being handed out while it runs (storeSynced),
+			// would only ask for a second, empty sync right after it.
+			if e.IsInInitialList {
+				return
+			}
 			add(q)
 		},
 		UpdateFunc: func(_ context.Context, _ event.TypedUpdateEvent[T], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
@@ -537,11 +545,19 @@ func (r *ZoneReconciler) publish(ctx context.Context, outcomes map[string]Outcom
 	first := !r.Outcomes.Synced()
 	changed := r.Outcomes.Replace(outcomes)
 	if first {
-		// Claims no source uses get their status too, once.
+		// Claims no source uses get their status too, once. Read only, and
+		// each claim told once: at 10,000 claims, copying the list and
+		// telling every claim twice cost the cores BIND needs just then.
 		list := &fleetv1.HostnameClaimList{}
-		if err := r.Claims.List(ctx, list); err == nil {
-			for _, c := range list.Items {
-				changed = append(changed, c.Name)
+		if err := r.Claims.List(ctx, list, client.UnsafeDisableDeepCopy); err == nil {
+			told := make(map[string]bool, len(changed))
+			for _, name := range changed {
+				told[name] = true
+			}
+			for i := range list.Items {
+				if name := list.Items[i].Name; !told[name] {
+					changed = append(changed, name)
+				}
 			}
 		}
 	}

@@ -95,7 +95,7 @@ func (c Config) DomainFilter() *endpoint.DomainFilter {
 
 // New builds the provider. The rfc2136 provider reads records back with
 // zone transfers (AXFR, signed with the same key): without them the plan
-// could never update or delete.
+// could never update or delete. It writes through rfc2136Writer.
 func New(ctx context.Context, c Config) (edprovider.Provider, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
@@ -124,10 +124,11 @@ func New(ctx context.Context, c Config) (edprovider.Provider, error) {
 		if err != nil {
 			return nil, err
 		}
-		if l, ok := p.(lister); ok {
-			return groupedRecords{Provider: p, list: l}, nil
+		l, ok := p.(lister)
+		if !ok {
+			return nil, fmt.Errorf("the rfc2136 provider %T cannot list its zones", p)
 		}
-		return p, nil
+		return newRFC2136Writer(groupedRecords{Provider: p, list: l}, c, secret, filter)
 	case PDNS:
 		key, err := readSecret(c.PDNSAPIKeyFile)
 		if err != nil {

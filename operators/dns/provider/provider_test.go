@@ -98,10 +98,11 @@ func TestGroupedRecordsMatchTheLibrary(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	g, ok := p.(groupedRecords)
+	w, ok := p.(*rfc2136Writer)
 	if !ok {
 		t.Fatalf("the rfc2136 provider is not wrapped: %T", p)
 	}
+	g := w.groupedRecords
 	ours, err := g.Records(ctx)
 	if err != nil {
 		t.Fatal(err)
