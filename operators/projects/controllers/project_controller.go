@@ -54,15 +54,6 @@ type ProjectReconciler struct {
 	MaxConcurrentReconciles int
 
 	applied appliedMemory
-	// clock is the time; nil is the wall clock (tests set it).
-	clock func() time.Time
-}
-
-func (r *ProjectReconciler) now() time.Time {
-	if r.clock != nil {
-		return r.clock()
-	}
-	return time.Now()
 }
 
 // +kubebuilder:rbac:groups=tenancy.atrium.dev,resources=projects,verbs=get;list;watch;update;patch;delete

@@ -11,11 +11,6 @@ import (
 	"github.com/atrium-dev/atrium/internal/slots"
 )
 
-// slotSettle is how long after a Project's creation the operator waits
-// for the cache to show the slot admission took, before taking one itself.
-// Creation times are kept to the second, so it is well above one.
-const slotSettle = 5 * time.Second
-
 // slotIndex indexes the cached Project slots by the UID of their Project.
 const slotIndex = "slot.projectUID"
 
@@ -50,16 +45,6 @@ func (r *ProjectReconciler) reconcileSlots(ctx context.Context, s *scope) (time.
 	holds, recheck, err := r.Slots.Prune(ctx, held.Items, p)
 	if err != nil || holds || s.tier == nil || s.tier.Spec.MaxProjectsPerUser == nil {
 		return recheck, err
-	}
-	// A Project just created holds the slot its admission took a moment
-	// ago, which the cache shows shortly: look again then, rather than
-	// read every slot of the namespace from the API server for it (a list
-	// that grows with the Projects, for nearly every new one).
-	if left := slotSettle - r.now().Sub(p.CreationTimestamp.Time); left > 0 {
-		if recheck == 0 || left < recheck {
-			recheck = left
-		}
-		return recheck, nil
 	}
 	// Take reads the API server, so a slot admission took a moment ago,
 	// not yet in the cache, is found rather than taken twice.
