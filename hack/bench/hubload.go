@@ -806,7 +806,7 @@ func renderHubload(runs []hubloadRun) string {
 			r.etcdBytes/(1<<20), r.etcdBytes/float64(max(r.admitted.n, 1)))
 	}
 	fmt.Fprintf(&b, "\nOne machine runs it all: the hub's etcd and API server, every member's webhook and the load share two cores, "+
-		"so the figures are the floor of a hub, not its ceiling, and move ±25%% between runs (another engineer's work shares the machine "+
+		"so the figures are the floor of a hub, not its ceiling, and move ±25%% between runs (other work may share the machine "+
 		"too). Not in the load: the claims releaser's status writes (the claim's Ready condition, one more write per claim at "+
 		"the hub) and the DNS operators' `DNSRegistered`, which a real fleet adds. "+
 		"Reproduce with `go run ./hack/bench -only hubload -hubload-members %s -hubload-hostnames %d -hubload-contested %g -hubload-contenders %d -hubload-workers %d`.\n",
