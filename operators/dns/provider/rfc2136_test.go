@@ -82,12 +82,7 @@ func TestBuildRRMatchesText(t *testing.T) {
 // two zones one inside the other; and all of a call's messages go over one
 // connection.
 func TestWriterMatchesTheLibrary(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts named")
-	}
-	if !bind.Installed() {
-		t.Fatal("named is not installed: run `make tools`")
-	}
+	needNamed(t)
 	ctx := context.Background()
 	zones := []string{"example.test", "sub.example.test"}
 	start := func() (*bind.Server, Config) {
