@@ -104,7 +104,7 @@ func (m *appliedMemory) note(key appliedKey, resourceVersion string, content [32
 }
 
 // contentOf hashes a cached object without what changes on every write
-// (resourceVersion, managedFields) and without its status: everything the
+// (resourceVersion, managedFields), its kind and its status: everything the
 // operator applies and anyone else could change, labels and annotations
 // included, so drift still means a new apply.
 func contentOf(obj client.Object) ([32]byte, bool) {
@@ -112,7 +112,10 @@ func contentOf(obj client.Object) ([32]byte, bool) {
 	if err != nil {
 		return [32]byte{}, false
 	}
+	// The kind is the record's key; a cache may or may not fill it in.
 	delete(u, "status")
+	delete(u, "apiVersion")
+	delete(u, "kind")
 	if md, ok := u["metadata"].(map[string]any); ok {
 		delete(md, "resourceVersion")
 		delete(md, "managedFields")
@@ -131,6 +134,27 @@ func (m *appliedMemory) record(key appliedKey, hash [32]byte, resourceVersion st
 		m.seen = map[appliedKey]appliedRecord{}
 	}
 	m.seen[key] = appliedRecord{hash: hash, resourceVersion: resourceVersion}
+}
+
+// recordAnswer records an apply from the server's answer, left in ac: its
+// resourceVersion and, read as the cache will show it until someone writes
+// the object, its content. So a status writer following at once (a
+// ResourceQuota's usage) costs no second apply.
+func (m *appliedMemory) recordAnswer(scheme *runtime.Scheme, key appliedKey, hash [32]byte, ac applyConfiguration) {
+	obj, err := scheme.New(key.gvk)
+	cobj, ok := obj.(client.Object)
+	var b []byte
+	if err == nil && ok {
+		b, err = json.Marshal(ac)
+	}
+	if err != nil || !ok || json.Unmarshal(b, cobj) != nil {
+		m.record(key, hash, resourceVersionOf(ac))
+		return
+	}
+	m.record(key, hash, cobj.GetResourceVersion())
+	if content, ok := contentOf(cobj); ok {
+		m.note(key, cobj.GetResourceVersion(), content)
+	}
 }
 
 func (m *appliedMemory) forget(key appliedKey) {

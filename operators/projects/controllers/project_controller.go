@@ -2,7 +2,6 @@ package controllers
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -294,19 +293,7 @@ func (r *ProjectReconciler) apply(ctx context.Context, ac applyConfiguration) er
 		r.applied.forget(key)
 		return err
 	}
-	r.applied.record(key, hash, resourceVersionOf(ac))
-	// What the server answered is what the cache will show, until someone
-	// writes the object: a status writer following at once (a
-	// ResourceQuota's usage) must not cost another apply either.
-	if obj, err := r.Client.Scheme().New(key.gvk); err == nil {
-		if cobj, ok := obj.(client.Object); ok {
-			if b, err := json.Marshal(ac); err == nil && json.Unmarshal(b, cobj) == nil {
-				if content, ok := contentOf(cobj); ok {
-					r.applied.note(key, cobj.GetResourceVersion(), content)
-				}
-			}
-		}
-	}
+	r.applied.recordAnswer(r.Client.Scheme(), key, hash, ac)
 	return nil
 }
 
