@@ -38,14 +38,6 @@ func (dnsEndpoint) Hostnames(obj *unstructured.Unstructured) ([]string, error) {
 	return out, err
 }
 
-// HostnameSpec keeps each endpoint's name.
-func (dnsEndpoint) HostnameSpec(spec map[string]any) map[string]any {
-	if eps, ok := spec["endpoints"]; ok {
-		return map[string]any{"endpoints": eachKept(eps, "dnsName")}
-	}
-	return nil
-}
-
 // A DNSEndpoint publishes exactly the names it lists.
 func (dnsEndpoint) CatchAll(*unstructured.Unstructured) (string, error) { return "", nil }
 

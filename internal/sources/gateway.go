@@ -45,14 +45,6 @@ func (gateway) Hostnames(obj *unstructured.Unstructured) ([]string, error) {
 	return out, err
 }
 
-// HostnameSpec keeps each listener's hostname.
-func (gateway) HostnameSpec(spec map[string]any) map[string]any {
-	if ls, ok := spec["listeners"]; ok {
-		return map[string]any{"listeners": eachKept(ls, "hostname")}
-	}
-	return nil
-}
-
 func (gateway) CatchAll(obj *unstructured.Unstructured) (string, error) {
 	what, i := "", 0
 	err := eachItem(obj.Object, func(l map[string]any) error {

@@ -38,11 +38,6 @@ func (gitLabPagesSite) Hostnames(obj *unstructured.Unstructured) ([]string, erro
 	return []string{h}, nil
 }
 
-// HostnameSpec keeps the hostname.
-func (gitLabPagesSite) HostnameSpec(spec map[string]any) map[string]any {
-	return keepKeys(spec, "hostname")
-}
-
 // A site serves its hostname only.
 func (gitLabPagesSite) CatchAll(*unstructured.Unstructured) (string, error) { return "", nil }
 

@@ -25,11 +25,6 @@ func (httpRoute) Hostnames(obj *unstructured.Unstructured) ([]string, error) {
 	return stringsAt(obj.Object, "spec", "hostnames")
 }
 
-// HostnameSpec keeps the hostnames.
-func (httpRoute) HostnameSpec(spec map[string]any) map[string]any {
-	return keepKeys(spec, "hostnames")
-}
-
 func (httpRoute) CatchAll(obj *unstructured.Unstructured) (string, error) {
 	hosts, err := stringsAt(obj.Object, "spec", "hostnames")
 	if err != nil || len(hosts) > 0 {

@@ -42,18 +42,6 @@ func (ingress) Hostnames(obj *unstructured.Unstructured) ([]string, error) {
 	return out, err
 }
 
-// HostnameSpec keeps each rule's host and each TLS entry's hosts.
-func (ingress) HostnameSpec(spec map[string]any) map[string]any {
-	out := map[string]any{}
-	if rules, ok := spec["rules"]; ok {
-		out["rules"] = eachKept(rules, "host")
-	}
-	if tls, ok := spec["tls"]; ok {
-		out["tls"] = eachKept(tls, "hosts")
-	}
-	return out
-}
-
 func (ingress) CatchAll(obj *unstructured.Unstructured) (string, error) {
 	if _, found, err := unstructured.NestedFieldNoCopy(obj.Object, "spec", "defaultBackend"); err != nil || found {
 		return "spec.defaultBackend serves every hostname that no rule names", err

@@ -21,7 +21,18 @@ type Invalid struct {
 // releaser keeps claims for them and the DNS operator publishes them: one
 // reading, so the three cannot disagree on what an object names.
 func Names(s Source, obj *unstructured.Unstructured) ([]hostname.Hostname, []Invalid, error) {
-	raw, err := s.Hostnames(obj)
+	return names(s, obj, s.Hostnames)
+}
+
+// CachedNames is Names of an object a cache holds, whole or slim (Slim).
+// Only a cache's objects are read so: an object in an admission request is
+// never taken for a slim one, whatever fields it carries.
+func CachedNames(s Source, obj *unstructured.Unstructured) ([]hostname.Hostname, []Invalid, error) {
+	return names(s, obj, func(obj *unstructured.Unstructured) ([]string, error) { return slimHostnamesOf(s, obj) })
+}
+
+func names(s Source, obj *unstructured.Unstructured, read func(*unstructured.Unstructured) ([]string, error)) ([]hostname.Hostname, []Invalid, error) {
+	raw, err := read(obj)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -29,9 +40,10 @@ func Names(s Source, obj *unstructured.Unstructured) ([]hostname.Hostname, []Inv
 	return hosts, invalid, nil
 }
 
-// Uses reports whether an object names a hostname.
+// Uses reports whether an object a cache holds, whole or slim, names a
+// hostname.
 func Uses(s Source, obj *unstructured.Unstructured, h hostname.Hostname) bool {
-	hosts, _, err := Names(s, obj)
+	hosts, _, err := CachedNames(s, obj)
 	return err == nil && slices.Contains(hosts, h)
 }
 

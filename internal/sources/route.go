@@ -39,11 +39,6 @@ func (route) Hostnames(obj *unstructured.Unstructured) ([]string, error) {
 	return []string{host}, nil
 }
 
-// HostnameSpec keeps the host and the wildcard policy.
-func (route) HostnameSpec(spec map[string]any) map[string]any {
-	return keepKeys(spec, "host", "wildcardPolicy")
-}
-
 func (route) CatchAll(obj *unstructured.Unstructured) (string, error) {
 	sub, _, err := unstructured.NestedString(obj.Object, "spec", "subdomain")
 	if err != nil || sub == "" {

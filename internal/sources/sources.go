@@ -25,10 +25,6 @@ type Source interface {
 	// HTTPRoute without hostnames), or "" when there is none. Such a part
 	// takes traffic for names nobody claimed, so tenants may not use it.
 	CatchAll(obj *unstructured.Unstructured) (string, error)
-	// HostnameSpec is the part of a spec Hostnames reads, for caches that
-	// only ever ask an object for its hostnames (Slim); it shares values
-	// with spec.
-	HostnameSpec(spec map[string]any) map[string]any
 }
 
 // Kind names a kind and its resource.

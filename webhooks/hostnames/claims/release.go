@@ -83,7 +83,7 @@ func (r *Releaser) claimsOf(k sources.Source) handler.MapFunc {
 		if !ok {
 			return nil
 		}
-		hosts, _, err := sources.Names(k, u)
+		hosts, _, err := sources.CachedNames(k, u)
 		if err != nil {
 			return nil
 		}

@@ -63,7 +63,7 @@ status: {parents: [{parentRef: {name: gw}, controllerName: example.org/gw}]}
 		}
 		got := out.(*unstructured.Unstructured)
 		wantNames, _, _ := sources.Names(src, u)
-		gotNames, _, _ := sources.Names(src, got)
+		gotNames, _, _ := sources.CachedNames(src, got)
 		if len(wantNames) == 0 && u.GetKind() != "HTTPRoute" {
 			t.Fatalf("%s: the sample has no hostnames", u.GetKind())
 		}
@@ -85,8 +85,8 @@ status: {parents: [{parentRef: {name: gw}, controllerName: example.org/gw}]}
 		if _, ok := got.Object["status"]; ok {
 			t.Fatalf("%s: status kept", u.GetKind())
 		}
-		if spec, _ := got.Object["spec"].(map[string]any); spec["defaultBackend"] != nil || spec["to"] != nil || spec["parentRefs"] != nil {
-			t.Fatalf("%s: spec beyond the hostnames kept: %v", u.GetKind(), spec)
+		if spec, ok := got.Object["spec"]; ok {
+			t.Fatalf("%s: spec kept: %v", u.GetKind(), spec)
 		}
 		if got.GetAnnotations() != nil || got.GetLabels() != nil || got.GetManagedFields() != nil {
 			t.Fatalf("%s: metadata kept: %v", u.GetKind(), got.Object["metadata"])

@@ -155,10 +155,10 @@ func all(checks []check) healthz.Checker {
 // cache.Options.DefaultTransform). The webhook caches every object of the
 // source kinds in the cluster, for the claims releaser, which only asks
 // each whether it still carries a hostname (sources.Uses); so of those it
-// keeps what that reads and the object's identity (sources.Slim), and
-// drops the rest: their status, annotations (often a kubectl
-// last-applied-configuration copy of the whole object), labels,
-// managedFields and the spec's other fields. Of every other object only
+// keeps the object's identity and its hostnames as written, in one list
+// (sources.Slim), and drops the rest: their status, annotations (often a
+// kubectl last-applied-configuration copy of the whole object), labels,
+// managedFields and the spec. Of every other object only
 // the managedFields go. The webhook never writes the objects it caches, so
 // nothing it writes can lose a dropped field.
 func CacheTransform(in any) (any, error) {
