@@ -21,6 +21,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/yaml"
 
+	"github.com/atrium-dev/atrium/internal/manager"
 	"github.com/atrium-dev/atrium/internal/shipped"
 	"github.com/atrium-dev/atrium/internal/testenv"
 )
@@ -222,6 +223,7 @@ func TestWhatACarefulAdminExpects(t *testing.T) {
 			for key, d := range deps {
 				checkRestricted(t, key, d, objs)
 				checkProbes(t, key, d)
+				checkMemoryLimit(t, key, d)
 				checkMetricsService(t, key, d, objs, slices.Contains(v.components, "config/components/monitoring") || v.base == "docs/examples/fleet/member-2")
 			}
 			okd := slices.Contains(v.components, "config/components/openshift-service-ca")
@@ -246,6 +248,27 @@ func TestWhatACarefulAdminExpects(t *testing.T) {
 				t.Errorf("no ConstraintTemplate CRD: only config/components/with-gatekeeper leaves it out")
 			}
 		})
+	}
+}
+
+// checkMemoryLimit checks that every container has a memory limit and
+// passes it to the process (manager.MemoryLimitEnv), whose Go runtime
+// then keeps its memory under it rather than being killed at it.
+func checkMemoryLimit(t *testing.T, key string, d *appsv1.Deployment) {
+	t.Helper()
+	for _, c := range d.Spec.Template.Spec.Containers {
+		if _, ok := c.Resources.Limits[corev1.ResourceMemory]; !ok {
+			t.Errorf("%s: container %s has no memory limit", key, c.Name)
+		}
+		i := slices.IndexFunc(c.Env, func(e corev1.EnvVar) bool { return e.Name == manager.MemoryLimitEnv })
+		if i < 0 {
+			t.Errorf("%s: container %s does not set %s", key, c.Name, manager.MemoryLimitEnv)
+			continue
+		}
+		if src := c.Env[i].ValueFrom; src == nil || src.ResourceFieldRef == nil || src.ResourceFieldRef.Resource != "limits.memory" ||
+			(src.ResourceFieldRef.ContainerName != "" && src.ResourceFieldRef.ContainerName != c.Name) || !src.ResourceFieldRef.Divisor.IsZero() {
+			t.Errorf("%s: container %s: %s is not its own limits.memory in bytes", key, c.Name, manager.MemoryLimitEnv)
+		}
 	}
 }
 

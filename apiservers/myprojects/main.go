@@ -59,6 +59,9 @@ func main() {
 		os.Exit(0)
 	}
 	klog.InfoS("build", version.Get().KeysAndValues()...)
+	if soft := manager.SetMemoryLimit(); soft > 0 {
+		klog.InfoS("Go memory limit from the container's", "bytes", soft)
+	}
 	ctrl.SetLogger(klog.NewKlogr())
 	rep := report.Options{Component: components.MyProjects, Cluster: *clusterName, Interval: *reportInterval}
 	if err := run(opts, *kubeconfig, *qps, *burst, hubFlags, rep); err != nil {

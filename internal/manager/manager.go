@@ -98,6 +98,9 @@ func (o *Options) Parse() {
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&o.Zap)))
 	SetWatchListClient(o.WatchListClient)
 	logVersion()
+	if soft := SetMemoryLimit(); soft > 0 {
+		ctrl.Log.WithName("setup").Info("Go memory limit from the container's", "bytes", soft)
+	}
 }
 
 // NewManager builds a manager from the shared flags; base carries what the

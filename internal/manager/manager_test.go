@@ -2,9 +2,12 @@ package manager
 
 import (
 	"context"
+	"math"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
+	"runtime/debug"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -113,4 +116,44 @@ func setKubeconfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Setenv("KUBECONFIG", path)
+}
+
+// The container's limit gives the runtime a soft limit below it; an
+// explicit GOMEMLIMIT, a missing or malformed variable leave the runtime's
+// own alone.
+func TestSetMemoryLimit(t *testing.T) {
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(-1))
+	for _, tc := range []struct {
+		name       string
+		env        string
+		gomemlimit bool
+		want       int64
+	}{
+		{"from the container's limit", "1073741824", false, 966367641},
+		{"GOMEMLIMIT wins", "1073741824", true, 0},
+		{"missing", "", false, 0},
+		{"not a number", "1Gi", false, 0},
+		{"zero", "0", false, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			debug.SetMemoryLimit(math.MaxInt64)
+			t.Setenv(MemoryLimitEnv, tc.env)
+			if tc.gomemlimit {
+				t.Setenv("GOMEMLIMIT", "2GiB")
+			} else {
+				t.Setenv("GOMEMLIMIT", "")
+				os.Unsetenv("GOMEMLIMIT")
+			}
+			if got := SetMemoryLimit(); got != tc.want {
+				t.Fatalf("SetMemoryLimit() = %d, want %d", got, tc.want)
+			}
+			want := tc.want
+			if want == 0 {
+				want = math.MaxInt64
+			}
+			if got := debug.SetMemoryLimit(-1); got != want {
+				t.Fatalf("the runtime's limit is %d, want %d", got, want)
+			}
+		})
+	}
 }

@@ -15,6 +15,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/atrium-dev/atrium/internal/procs"
@@ -179,7 +180,8 @@ func declaredPorts(c corev1.Container) []int32 {
 }
 
 // containerEnv resolves the container's environment as the kubelet does:
-// literal values, the pod's own fields, and keys of ConfigMaps and Secrets
+// literal values, the pod's own fields, its container's resources, and
+// keys of ConfigMaps and Secrets
 // (a missing one keeps the pod from starting unless it is optional).
 func containerEnv(ctx context.Context, c Cluster, ns, podName string, ctr corev1.Container) ([]string, error) {
 	var out []string
@@ -198,6 +200,12 @@ func containerEnv(ctx context.Context, c Cluster, ns, podName string, ctr corev1
 					v, ok = podName, true
 				default:
 					return nil, fmt.Errorf("env %s: field %s is not played here", e.Name, src.FieldRef.FieldPath)
+				}
+			case src.ResourceFieldRef != nil:
+				v, err = resourceField(ctr, src.ResourceFieldRef)
+				ok = err == nil
+				if err != nil {
+					err = fmt.Errorf("env %s: %w", e.Name, err)
 				}
 			case src.ConfigMapKeyRef != nil:
 				r := src.ConfigMapKeyRef
@@ -340,4 +348,31 @@ func localArg(arg string, mounts [][2]string, ports map[int32]int) string {
 		}
 	}
 	return arg
+}
+
+// resourceField is a container's request or limit in units of the
+// divisor (1 unless given), rounded up, as the kubelet gives it. Without a
+// limit the kubelet gives the node's allocatable amount, which a process
+// here does not have: that is an error.
+func resourceField(ctr corev1.Container, ref *corev1.ResourceFieldSelector) (string, error) {
+	if ref.ContainerName != "" && ref.ContainerName != ctr.Name {
+		return "", fmt.Errorf("resources of container %s are not played here", ref.ContainerName)
+	}
+	kind, name, _ := strings.Cut(ref.Resource, ".")
+	list := ctr.Resources.Limits
+	if kind == "requests" {
+		list = ctr.Resources.Requests
+	} else if kind != "limits" {
+		return "", fmt.Errorf("resource %s is not played here", ref.Resource)
+	}
+	q, ok := list[corev1.ResourceName(name)]
+	if !ok {
+		return "", fmt.Errorf("the container has no %s (the kubelet would give the node's allocatable)", ref.Resource)
+	}
+	divisor := ref.Divisor
+	if divisor.IsZero() {
+		divisor = resource.MustParse("1")
+	}
+	d := divisor.MilliValue()
+	return strconv.FormatInt((q.MilliValue()+d-1)/d, 10), nil
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -84,6 +85,32 @@ func TestContainerEnv(t *testing.T) {
 	ctr.Env = []corev1.EnvVar{{Name: "X", ValueFrom: cmRef("absent", "name", false)}}
 	if _, err := containerEnv(context.Background(), cluster, "atrium-system", "pod-0", ctr); err == nil {
 		t.Fatal("a missing ConfigMap was accepted")
+	}
+
+	// The container's own resources, in units of the divisor, rounded up.
+	resRef := func(res, divisor string) *corev1.EnvVarSource {
+		ref := &corev1.ResourceFieldSelector{Resource: res}
+		if divisor != "" {
+			ref.Divisor = resource.MustParse(divisor)
+		}
+		return &corev1.EnvVarSource{ResourceFieldRef: ref}
+	}
+	ctr.Resources = corev1.ResourceRequirements{
+		Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("100m"), corev1.ResourceMemory: resource.MustParse("256Mi")},
+		Limits:   corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("1Gi")},
+	}
+	ctr.Env = []corev1.EnvVar{
+		{Name: "LIMIT", ValueFrom: resRef("limits.memory", "")},
+		{Name: "REQUEST_MI", ValueFrom: resRef("requests.memory", "1Mi")},
+		{Name: "CPU", ValueFrom: resRef("requests.cpu", "")},
+	}
+	got, err = containerEnv(context.Background(), cluster, "atrium-system", "pod-0", ctr)
+	if want := "LIMIT=1073741824 REQUEST_MI=256 CPU=1"; err != nil || strings.Join(got, " ") != want {
+		t.Fatalf("env = %q, %v; want %q", strings.Join(got, " "), err, want)
+	}
+	ctr.Env = []corev1.EnvVar{{Name: "X", ValueFrom: resRef("limits.cpu", "")}}
+	if _, err := containerEnv(context.Background(), cluster, "atrium-system", "pod-0", ctr); err == nil {
+		t.Fatal("a limit the container does not set was given a value")
 	}
 }
 
