@@ -2,6 +2,9 @@ package hub
 
 import (
 	"fmt"
+	"slices"
+	"strings"
+	"sync"
 	"time"
 	"unique"
 
@@ -54,8 +57,9 @@ func directConfig(cfg *rest.Config, timeout time.Duration) *rest.Config {
 // operator's) are a good part of it and nothing reads them, so they go;
 // and the strings that thousands of claims repeat (label keys and values,
 // the cluster, namespace and Project, the sources' kinds, the conditions'
-// types, reasons and messages) are interned, kept once. Nothing else
-// changes: the cache's copies are what the hub holds.
+// types, reasons and messages) are interned, kept once, and so are whole
+// sets of labels (labelSets). Nothing else changes: the cache's copies are
+// what the hub holds.
 func compactClaims(in any) (any, error) {
 	out, err := stripManagedFields(in)
 	c, ok := out.(*fleetv1.HostnameClaim)
@@ -63,11 +67,10 @@ func compactClaims(in any) (any, error) {
 		return out, err
 	}
 	if c.Labels != nil {
-		labels := make(map[string]string, len(c.Labels))
-		for k, v := range c.Labels {
-			labels[intern(k)] = intern(v)
-		}
-		c.Labels = labels
+		c.Labels = claimLabels.shared(c.Labels)
+	}
+	if c.Spec.Hostname == c.Name {
+		c.Spec.Hostname = c.Name
 	}
 	c.Spec.Cluster, c.Spec.Namespace, c.Spec.Project = intern(c.Spec.Cluster), intern(c.Spec.Namespace), intern(c.Spec.Project)
 	for i := range c.Spec.Sources {
@@ -83,6 +86,56 @@ func compactClaims(in any) (any, error) {
 }
 
 var stripManagedFields = cache.TransformStripManagedFields()
+
+// claimLabels are the sets of labels the hub cache's claims share.
+var claimLabels = &labelSets{max: 4096}
+
+// labelSets keeps one copy of each set of labels, for objects that carry
+// the same set by the thousand: the claims of one namespace under one
+// parent domain all carry the same cluster, namespace and domain labels,
+// and a map costs about 330 bytes of a claim's 1.1 KiB. The copies are
+// shared by the cache's objects, which nothing writes in place (a cache
+// read returns a deep copy; the few readers that skip the copy only read).
+// Once max sets are kept, the table starts afresh: what churns through
+// many sets keeps the memory of at most max of them, and the objects that
+// share a set dropped from the table keep it.
+type labelSets struct {
+	mu   sync.Mutex
+	max  int
+	sets map[string]map[string]string
+}
+
+// shared returns the kept copy of a set of labels, keys and values interned.
+func (l *labelSets) shared(in map[string]string) map[string]string {
+	keys := make([]string, 0, len(in))
+	for k := range in {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		// NUL is in no label key or value, so the key names one set.
+		b.WriteString(k)
+		b.WriteByte(0)
+		b.WriteString(in[k])
+		b.WriteByte(0)
+	}
+	key := b.String()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if set, ok := l.sets[key]; ok {
+		return set
+	}
+	set := make(map[string]string, len(in))
+	for k, v := range in {
+		set[intern(k)] = intern(v)
+	}
+	if l.sets == nil || len(l.sets) >= l.max {
+		l.sets = map[string]map[string]string{}
+	}
+	l.sets[key] = set
+	return set
+}
 
 // intern returns the one copy of s that every caller shares.
 func intern(s string) string { return unique.Make(s).Value() }
