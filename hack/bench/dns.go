@@ -326,7 +326,8 @@ func dnsColdStart(ctx context.Context, hub, member *testenv.Env, n int, noop boo
 		Scheme:                 member.Scheme,
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
-		Controller:             ctrlconfig.Controller{SkipNameValidation: ptr.To(true)},
+		// The plain work queue, as internal/manager gives the binary.
+		Controller: ctrlconfig.Controller{SkipNameValidation: ptr.To(true), UsePriorityQueue: ptr.To(false)},
 	}))
 	if err != nil {
 		return c, err
