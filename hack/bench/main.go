@@ -41,6 +41,9 @@ type config struct {
 	sites            int
 	pagesConcurrency int
 	gitlabLatencies  []time.Duration
+	// pagesMemory is how many sites the pages benchmark's memory part
+	// puts in the cluster (0 leaves the part out).
+	pagesMemory int
 	// volumes … cinderQPS size the volumes benchmark.
 	volumes            int
 	volumeNamespaces   int
@@ -50,6 +53,9 @@ type config struct {
 	cinderLatencies    []time.Duration
 	cinderQPS          float64
 	stockBinder        bool
+	// volumesMemory is how many OpenStackVolumes the volumes benchmark's
+	// memory part puts in the cluster (0 leaves the part out).
+	volumesMemory int
 	// hubloadMembers … hubloadWorkers size the hub-under-a-fleet
 	// benchmark: one run, on a fresh hub, per member count.
 	hubloadMembers    []int
@@ -87,7 +93,9 @@ func main() {
 	sites := flag.Int("sites", 1000, "GitLabPagesSites to publish.")
 	pagesConcurrency := flag.Int("pages-concurrency", 8, "The pages operator's --concurrency (its default).")
 	gitlabLatency := flag.String("gitlab-latency", "50ms,200ms", "Latencies of every request to the GitLab fake, one run each (comma-separated).")
+	pagesMemory := flag.Int("pages-memory-sites", 10000, "GitLabPagesSites in the cluster for the pages benchmark's memory part (the operator as shipped); 0 leaves it out.")
 	volumes := flag.Int("volumes", 500, "OpenStackVolumes to provision.")
+	volumesMemory := flag.Int("volumes-memory", 10000, "OpenStackVolumes in the cluster for the volumes benchmark's memory part (the operator as shipped); 0 leaves it out.")
 	volumeNamespaces := flag.Int("volume-namespaces", 5, "Project namespaces the OpenStackVolumes are spread over.")
 	volumesConcurrency := flag.Int("volumes-concurrency", 32, "The volumes operator's --concurrency (its default).")
 	cinderInFlight := flag.Int("cinder-in-flight", 8, "The volumes operator's --cinder-in-flight (its default), and the floor's requests in flight.")
@@ -123,8 +131,8 @@ func main() {
 		defer pprof.StopCPUProfile()
 	}
 	cfg := config{projects: *projects, clients: *clients, concurrency: *concurrency, hostnames: *hostnames,
-		sites: *sites, pagesConcurrency: *pagesConcurrency,
-		volumes: *volumes, volumeNamespaces: *volumeNamespaces, volumesConcurrency: *volumesConcurrency, cinderInFlight: *cinderInFlight,
+		sites: *sites, pagesConcurrency: *pagesConcurrency, pagesMemory: *pagesMemory,
+		volumes: *volumes, volumesMemory: *volumesMemory, volumeNamespaces: *volumeNamespaces, volumesConcurrency: *volumesConcurrency, cinderInFlight: *cinderInFlight,
 		cinderCreateDelay: *cinderCreateDelay, cinderQPS: *cinderQPS, stockBinder: *stockBinder,
 		hubloadHostnames: *hubloadHostnames, hubloadContested: *hubloadContested, hubloadContenders: *hubloadContenders, hubloadWorkers: *hubloadWorkers}
 	cfg.ingresses, cfg.inProcess = counts("-ingresses", *ingresses), *inProcess

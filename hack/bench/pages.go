@@ -82,6 +82,13 @@ func benchPages(cfg config) (string, error) {
 		}
 	}
 	b.WriteString("\nAim: ratio ≤ 1.5. " + resyncLine + " " + requestsLine + "\n")
+	if cfg.pagesMemory > 0 {
+		f, err := pagesMemory(cfg.pagesMemory)
+		if err != nil {
+			return "", fmt.Errorf("memory: %w", err)
+		}
+		renderPagesMemory(&b, f)
+	}
 	return b.String(), nil
 }
 

@@ -157,6 +157,13 @@ func benchVolumes(cfg config) (string, error) {
 	b.WriteString(stockRow)
 	b.WriteString(details.String())
 	fmt.Fprintf(&b, "\nAim: ratio ≤ 1.3. Reproduce with `make bench` (or `go run ./hack/bench -only volumes -volumes N -cinder-latency 50ms,200ms,500ms -cinder-create-delay 2s`).\n")
+	if cfg.volumesMemory > 0 {
+		f, err := volumesMemory(cfg.volumesMemory)
+		if err != nil {
+			return "", fmt.Errorf("memory: %w", err)
+		}
+		renderVolumesMemory(&b, f)
+	}
 	return b.String(), nil
 }
 
