@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -182,6 +184,52 @@ func restartDeployment(ctx context.Context, dep *shipped.Deployment, port int32,
 	}
 	reconciles, err := waitChecked(ctx, dep, port, controller, lease, n, 5*time.Second, limit)
 	return time.Since(start) - 5*time.Second, reconciles, err
+}
+
+// heapProfile writes the heap profile of dep's leader to
+// memoryProfiles/<name>.pb.gz, when -memory-profiles asks for them (the
+// member then runs the operator with its pprof endpoints on container
+// port pprofPort).
+func heapProfile(ctx context.Context, dep *shipped.Deployment, port, pprofPort int32, controller, lease, name string) error {
+	if memoryProfiles == "" {
+		return nil
+	}
+	for _, p := range dep.Pods() {
+		if !scrapeReplica(ctx, p, port, controller, lease).leader {
+			continue
+		}
+		url := fmt.Sprintf("http://127.0.0.1:%d/debug/pprof/heap", p.Port(pprofPort))
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if err != nil {
+			return err
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return fmt.Errorf("heap profile of %s: %w", p.Name, err)
+		}
+		defer resp.Body.Close()
+		if err := os.MkdirAll(memoryProfiles, 0o755); err != nil {
+			return err
+		}
+		out, err := os.Create(filepath.Join(memoryProfiles, name+".pb.gz"))
+		if err != nil {
+			return err
+		}
+		defer out.Close()
+		_, err = io.Copy(out, resp.Body)
+		fmt.Printf("      heap profile of the leader (%s): %s\n", p.Name, out.Name())
+		return err
+	}
+	return fmt.Errorf("heap profile %s: no leader", name)
+}
+
+// memberKustomization is the memory part's member: with the operator's
+// pprof endpoints on when -memory-profiles asks for heap profiles.
+func memberKustomization(path string) string {
+	if memoryProfiles != "" {
+		return path + "-pprof"
+	}
+	return path
 }
 
 // fmtReplicas prints the replicas' figures, the leader's first.

@@ -73,6 +73,10 @@ var noControllerManager bool
 // CPU profile (-apiserver-cpuprofile).
 var apiServerProfile string
 
+// memoryProfiles is where the pages and volumes benchmarks' memory parts
+// write heap profiles of the operator's leader (-memory-profiles).
+var memoryProfiles string
+
 var benchmarks = []benchmark{
 	{"projects", benchProjects},
 	{"hostnames", benchHostnames},
@@ -113,6 +117,7 @@ func main() {
 	hubloadWorkers := flag.Int("hubload-workers", 2, "Admissions each member has in flight.")
 	cpuProfile := flag.String("cpuprofile", "", "Write a CPU profile of the whole run here (go tool pprof).")
 	flag.StringVar(&apiServerProfile, "apiserver-cpuprofile", "", "Write a CPU profile of the volumes benchmark's API server, over its first operator run, here (go tool pprof).")
+	flag.StringVar(&memoryProfiles, "memory-profiles", "", "Run the pages and volumes operators of the memory parts with their pprof endpoints on and write heap profiles of each leader here, serving and after the cold start (go tool pprof); the report's figures are without.")
 	flag.BoolVar(&noControllerManager, "no-controller-manager", false, "Run the control planes without kube-controller-manager (to tell its cost from the components'); the report's figures are with it.")
 	flag.Parse()
 	ctrl.SetLogger(logr.Discard())

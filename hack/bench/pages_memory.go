@@ -29,8 +29,10 @@ const (
 	pagesMemorySitesPerNamespace = 100
 	// pagesMetricsPort is the operator's metrics port in its Deployment.
 	pagesMetricsPort = 8088
-	pagesController  = "gitlabpagessite"
-	pagesLease       = "atrium-pages.atrium.dev"
+	// pagesPprofPort is the pprof port of the -memory-profiles member.
+	pagesPprofPort  = 8092
+	pagesController = "gitlabpagessite"
+	pagesLease      = "atrium-pages.atrium.dev"
 )
 
 // pagesMemory measures the pages operator's replicas, started from the
@@ -76,7 +78,7 @@ func pagesMemory(n int) (footprint, error) {
 	}
 	fake.ResetCounts()
 
-	fl, stop, err := operatorFleet(ctx, pagesMemoryKustomization, fleet.MemberOptions{
+	fl, stop, err := operatorFleet(ctx, memberKustomization(pagesMemoryKustomization), fleet.MemberOptions{
 		Name: benchCluster,
 		ConfigMaps: map[string]map[string]string{"atrium-pages": {
 			"gitlab-url": fake.URL, "pages-front": "pages.bench.test",
@@ -121,6 +123,9 @@ func pagesMemory(n int) (footprint, error) {
 		return f, err
 	}
 	f.serving = leaderFirst(ctx, dep, pagesMetricsPort, pagesController, pagesLease)
+	if err := heapProfile(ctx, dep, pagesMetricsPort, pagesPprofPort, pagesController, pagesLease, "pages-serving"); err != nil {
+		return f, err
+	}
 	fmt.Printf("      every site Ready %s later; serving: peak resident memory %s\n", f.settle.Round(time.Second), fmtReplicas(f.serving))
 
 	fake.ResetCounts()
@@ -128,6 +133,9 @@ func pagesMemory(n int) (footprint, error) {
 		return f, fmt.Errorf("cold start: %w", err)
 	}
 	f.coldRSS = leaderFirst(ctx, dep, pagesMetricsPort, pagesController, pagesLease)
+	if err := heapProfile(ctx, dep, pagesMetricsPort, pagesPprofPort, pagesController, pagesLease, "pages-cold"); err != nil {
+		return f, err
+	}
 	f.external = fake.Counts()
 	fmt.Printf("      cold start: every site checked %s after the kill (%.0f reconciles; GitLab: %s); peak resident memory %s\n",
 		f.cold.Round(time.Second), f.reconciles, routes(f.external), fmtReplicas(f.coldRSS))
@@ -174,7 +182,7 @@ func conditionsOf(o any) []metav1.Condition {
 // renderPagesMemory writes the memory part of the pages report.
 func renderPagesMemory(b *strings.Builder, f footprint) {
 	fmt.Fprintf(b, "\n### Memory: %s sites, the operator as shipped\n\n", thousands(f.n))
-	fmt.Fprintf(b, "The operator's binary runs as its shipped Deployment's %d replicas (leader election on), with the Deployment's arguments, RBAC and admission policies (`%s`: the member overlay with the pages operator as its only Deployment), against the GitLab fake with no added latency. "+
+	fmt.Fprintf(b, "The operator's binary runs as its shipped Deployment's %d replicas (leader election on), with the Deployment's arguments, RBAC and admission policies (`%s`: the member overlay with the pages operator as its only Deployment, its --gitlab-qps lifted), against the GitLab fake with no added latency. "+
 		"%s GitLabPagesSites in %d namespaces, %d to a GitLab project; GitLab already holds every site's domain, verified, with an automatic certificate, so the operator only checks GitLab but makes each site's Service and Ingress and writes its status, as for a new site. "+
 		"Peak resident memory (VmHWM) of each replica, the leader's first: *serving*, after the sites were created and every one was Ready; *cold start*, after both replicas were killed at once and started afresh, once the new leader had checked every site again.\n\n",
 		len(f.serving), pagesMemoryKustomization, thousands(f.n), (f.n+pagesMemorySitesPerNamespace-1)/pagesMemorySitesPerNamespace, pagesMemorySitesPerProject)

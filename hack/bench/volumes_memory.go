@@ -26,8 +26,10 @@ const (
 	volumesMemoryPerNamespace = 100
 	// volumesMetricsPort is the operator's metrics port in its Deployment.
 	volumesMetricsPort = 8090
-	volumesController  = "openstackvolume"
-	volumesLease       = "atrium-volumes.atrium.dev"
+	// volumesPprofPort is the pprof port of the -memory-profiles member.
+	volumesPprofPort  = 8093
+	volumesController = "openstackvolume"
+	volumesLease      = "atrium-volumes.atrium.dev"
 )
 
 // volumesMemory measures the volumes operator's replicas, started from
@@ -46,7 +48,7 @@ func volumesMemory(n int) (footprint, error) {
 	project := fake.AddProject("atrium-" + benchCluster)
 	id, secret := fake.AddApplicationCredential(project, "atrium-volumes")
 
-	fl, stop, err := operatorFleet(ctx, volumesMemoryKustomization, fleet.MemberOptions{
+	fl, stop, err := operatorFleet(ctx, memberKustomization(volumesMemoryKustomization), fleet.MemberOptions{
 		Name: benchCluster,
 		ConfigMaps: map[string]map[string]string{"atrium-volumes": {
 			"cloud": volumesBenchCloud, "default-availability-zone": "nova",
@@ -90,6 +92,9 @@ func volumesMemory(n int) (footprint, error) {
 		return f, err
 	}
 	f.serving = leaderFirst(ctx, dep, volumesMetricsPort, volumesController, volumesLease)
+	if err := heapProfile(ctx, dep, volumesMetricsPort, volumesPprofPort, volumesController, volumesLease, "volumes-serving"); err != nil {
+		return f, err
+	}
 	fmt.Printf("      every volume Ready %s later; serving: peak resident memory %s\n", f.settle.Round(time.Second), fmtReplicas(f.serving))
 
 	from := len(fake.Log())
@@ -97,6 +102,9 @@ func volumesMemory(n int) (footprint, error) {
 		return f, fmt.Errorf("cold start: %w", err)
 	}
 	f.coldRSS = leaderFirst(ctx, dep, volumesMetricsPort, volumesController, volumesLease)
+	if err := heapProfile(ctx, dep, volumesMetricsPort, volumesPprofPort, volumesController, volumesLease, "volumes-cold"); err != nil {
+		return f, err
+	}
 	f.external = requestCounts(fake, from)
 	fmt.Printf("      cold start: every volume checked %s after the kill (%.0f reconciles; Cinder: %s); peak resident memory %s\n",
 		f.cold.Round(time.Second), f.reconciles, routes(f.external), fmtReplicas(f.coldRSS))

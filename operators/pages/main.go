@@ -56,6 +56,7 @@ func main() {
 	verifyAfter := flag.Duration("verify-after", 10*time.Second, "First wait before GitLab is asked to verify a new domain (its record must reach DNS); doubles up to --max-backoff.")
 	minBackoff := flag.Duration("min-backoff", time.Second, "First wait after GitLab fails; doubles with each failure in a row.")
 	maxBackoff := flag.Duration("max-backoff", 5*time.Minute, "Longest wait after GitLab fails or between verifications.")
+	pprofAddr := flag.String("pprof-bind-address", "0", "Address of Go's pprof endpoints (/debug/pprof/: a heap profile, say); 0 turns them off.")
 	clusterName := flag.String("cluster-name", "", "This member cluster's name in the fleet (required): the MemberCluster at the hub it reports to.")
 	hubFlags := hub.RegisterFlags(flag.CommandLine, report.HubDefaults, report.HubWhy)
 	reportInterval := report.RegisterFlags(flag.CommandLine)
@@ -90,7 +91,7 @@ func main() {
 	}
 	mine := cache.ByObject{Label: labels.NewSelector().Add(*own)}
 	ctx := ctrl.SetupSignalHandler()
-	mgr, err := opts.NewManager(ctrl.Options{Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
+	mgr, err := opts.NewManager(ctrl.Options{PprofBindAddress: *pprofAddr, Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
 		&networkingv1.Ingress{}: mine, &corev1.Service{}: mine,
 	}}})
 	if err != nil {

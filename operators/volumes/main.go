@@ -58,6 +58,7 @@ func main() {
 	answerTTL := flag.Duration("cinder-answer-ttl", 30*time.Second, "How long Cinder's answer that a volume is settled at its size stands for the volume's next reconciles (those its claim and PersistentVolume start while they bind), instead of reading the volume again each time; 0 reads it every time. A spec change, the operator's own changes in Cinder and the resync (longer) always read it afresh.")
 	inFlight := flag.Int("cinder-in-flight", 8, "Requests in flight to Cinder at once, at most, whatever --concurrency is; a request waits for its slot at most --cinder-timeout.")
 	concurrency := flag.Int("concurrency", 32, "Volumes reconciled at once. Most of a reconcile's time goes to the API server: Cinder sees no more than --cinder-in-flight requests at once.")
+	pprofAddr := flag.String("pprof-bind-address", "0", "Address of Go's pprof endpoints (/debug/pprof/: a heap profile, say); 0 turns them off.")
 	hubFlags := hub.RegisterFlags(flag.CommandLine, report.HubDefaults, report.HubWhy)
 	reportInterval := report.RegisterFlags(flag.CommandLine)
 	opts.Parse()
@@ -90,7 +91,7 @@ func main() {
 		os.Exit(1)
 	}
 	mine := cache.ByObject{Label: labels.NewSelector().Add(*own)}
-	mgr, err := opts.NewManager(ctrl.Options{Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
+	mgr, err := opts.NewManager(ctrl.Options{PprofBindAddress: *pprofAddr, Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
 		&corev1.PersistentVolumeClaim{}: mine, &corev1.PersistentVolume{}: mine,
 	}}})
 	if err != nil {
