@@ -8,15 +8,11 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/apimachinery/pkg/selection"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	crconfig "sigs.k8s.io/controller-runtime/pkg/config"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
@@ -297,17 +293,16 @@ func pagesFake(latency time.Duration, projects int, env *testenv.Env) (*gitlabfa
 
 // startPagesOperator runs the operator in process as main.go wires it.
 func startPagesOperator(env *testenv.Env, url, token string, concurrency int, resync time.Duration) (func(), error) {
-	own, err := labels.NewRequirement(controllers.SiteLabel, selection.Exists, nil)
+	cacheOpts, err := controllers.CacheOptions()
 	if err != nil {
 		return nil, err
 	}
-	mine := cache.ByObject{Label: labels.NewSelector().Add(*own)}
 	// The client-side limit main.go sets (internal/manager's default).
 	cfg := rest.CopyConfig(env.Config)
 	cfg.QPS, cfg.Burst = manager.DefaultQPS, manager.DefaultBurst
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme: env.Scheme, Metrics: metricsserver.Options{BindAddress: "0"}, HealthProbeBindAddress: "0",
-		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{&networkingv1.Ingress{}: mine, &corev1.Service{}: mine}},
+		Cache: cacheOpts,
 		// One operator per run, several runs in this process.
 		Controller: crconfig.Controller{SkipNameValidation: ptr.To(true)},
 	})
