@@ -30,8 +30,10 @@ type footprint struct {
 	// until every one was Ready; cold how long the restarted leader took,
 	// from the kill, to check them all again.
 	fill, settle, cold time.Duration
-	// serving and coldRSS are each replica's peak (KiB), the leader's first.
-	serving, coldRSS []int64
+	// serving and coldRSS are each replica's peak (KiB), the leader's first;
+	// servingCPU and coldCPU the leader's CPU time (s) by then.
+	serving, coldRSS    []int64
+	servingCPU, coldCPU float64
 	// reconciles are the leader's reconciles after the cold start.
 	reconciles float64
 	// external says what the external service (the fake) was asked
@@ -115,19 +117,21 @@ func scrapeReplica(ctx context.Context, p *shipped.Pod, port int32, controller, 
 	return m
 }
 
-// leaderFirst orders the replicas' figures with the leader's first, by
-// the replicas' metrics.
-func leaderFirst(ctx context.Context, dep *shipped.Deployment, port int32, controller, lease string) []int64 {
+// leaderFirst orders the replicas' peaks with the leader's first, by the
+// replicas' metrics, and returns the leader's CPU time so far.
+func leaderFirst(ctx context.Context, dep *shipped.Deployment, port int32, controller, lease string) ([]int64, float64) {
 	var lead, rest []int64
+	var cpu float64
 	for _, p := range dep.Pods() {
 		kib := peakRSS(p.Process().Pid())
 		if scrapeReplica(ctx, p, port, controller, lease).leader {
 			lead = append(lead, kib)
+			cpu = cpuSeconds(p.Process().Pid())
 		} else {
 			rest = append(rest, kib)
 		}
 	}
-	return append(lead, rest...)
+	return append(lead, rest...), cpu
 }
 
 // waitChecked waits until a replica leads and its controller has

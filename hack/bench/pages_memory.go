@@ -122,7 +122,7 @@ func pagesMemory(n int) (footprint, error) {
 	if _, err := waitChecked(ctx, dep, pagesMetricsPort, pagesController, pagesLease, n, 5*time.Second, 5*time.Minute); err != nil {
 		return f, err
 	}
-	f.serving = leaderFirst(ctx, dep, pagesMetricsPort, pagesController, pagesLease)
+	f.serving, f.servingCPU = leaderFirst(ctx, dep, pagesMetricsPort, pagesController, pagesLease)
 	if err := heapProfile(ctx, dep, pagesMetricsPort, pagesPprofPort, pagesController, pagesLease, "pages-serving"); err != nil {
 		return f, err
 	}
@@ -132,7 +132,7 @@ func pagesMemory(n int) (footprint, error) {
 	if f.cold, f.reconciles, err = restartDeployment(ctx, dep, pagesMetricsPort, pagesController, pagesLease, n, 15*time.Minute); err != nil {
 		return f, fmt.Errorf("cold start: %w", err)
 	}
-	f.coldRSS = leaderFirst(ctx, dep, pagesMetricsPort, pagesController, pagesLease)
+	f.coldRSS, f.coldCPU = leaderFirst(ctx, dep, pagesMetricsPort, pagesController, pagesLease)
 	if err := heapProfile(ctx, dep, pagesMetricsPort, pagesPprofPort, pagesController, pagesLease, "pages-cold"); err != nil {
 		return f, err
 	}
@@ -189,6 +189,6 @@ func renderPagesMemory(b *strings.Builder, f footprint) {
 	fmt.Fprintf(b, "| sites | serving | cold start | aim: ≤ %d MiB each |\n|---|---|---|---|\n", operatorMemoryAim)
 	peak := max(maxKiB(f.serving), maxKiB(f.coldRSS))
 	fmt.Fprintf(b, "| %s | %s | %s | **%.0f MiB** %s |\n\n", thousands(f.n), fmtReplicas(f.serving), fmtReplicas(f.coldRSS), float64(peak)/1024, verdict(peak <= operatorMemoryAim*1024))
-	fmt.Fprintf(b, "Creating the sites took %s, every one Ready %s later. The cold start: every site checked %s after the kill (%.0f reconciles by the new leader, the lease taken over once the killed leader's had expired; GitLab: %s).\n",
-		f.fill.Round(time.Second), f.settle.Round(time.Second), f.cold.Round(time.Second), f.reconciles, routes(f.external))
+	fmt.Fprintf(b, "Creating the sites took %s, every one Ready %s later. The cold start: every site checked %s after the kill (%.0f reconciles by the new leader, the lease taken over once the killed leader's had expired; GitLab: %s). The leader's CPU time: %.0f s serving, %.0f s over the cold start.\n",
+		f.fill.Round(time.Second), f.settle.Round(time.Second), f.cold.Round(time.Second), f.reconciles, routes(f.external), f.servingCPU, f.coldCPU)
 }

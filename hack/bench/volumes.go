@@ -22,9 +22,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/selection"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
@@ -32,7 +30,6 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	crconfig "sigs.k8s.io/controller-runtime/pkg/config"
 	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
@@ -499,14 +496,13 @@ func startVolumesOperator(ctx context.Context, env *testenv.Env, opCfg *rest.Con
 		cc.QPS, cc.Burst = cfg.cinderQPS, volumesShipped.cinderBurst
 	}
 	api := &timedCinder{Cinder: cinder.New(cc), tl: tl}
-	own, err := labels.NewRequirement(storagev1.VolumeUIDLabel, selection.Exists, nil)
+	cacheOpts, err := controllers.CacheOptions()
 	if err != nil {
 		return nil, err
 	}
-	mine := cache.ByObject{Label: labels.NewSelector().Add(*own)}
 	mgr, err := ctrl.NewManager(opCfg, ctrl.Options{
 		Scheme: env.Scheme, Metrics: metricsserver.Options{BindAddress: "0"}, HealthProbeBindAddress: "0",
-		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{&corev1.PersistentVolumeClaim{}: mine, &corev1.PersistentVolume{}: mine}},
+		Cache: cacheOpts,
 		// One operator per run, several runs in this process.
 		Controller: crconfig.Controller{SkipNameValidation: ptr.To(true)},
 	})

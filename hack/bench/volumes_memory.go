@@ -91,7 +91,7 @@ func volumesMemory(n int) (footprint, error) {
 	if _, err := waitChecked(ctx, dep, volumesMetricsPort, volumesController, volumesLease, n, 5*time.Second, 5*time.Minute); err != nil {
 		return f, err
 	}
-	f.serving = leaderFirst(ctx, dep, volumesMetricsPort, volumesController, volumesLease)
+	f.serving, f.servingCPU = leaderFirst(ctx, dep, volumesMetricsPort, volumesController, volumesLease)
 	if err := heapProfile(ctx, dep, volumesMetricsPort, volumesPprofPort, volumesController, volumesLease, "volumes-serving"); err != nil {
 		return f, err
 	}
@@ -101,7 +101,7 @@ func volumesMemory(n int) (footprint, error) {
 	if f.cold, f.reconciles, err = restartDeployment(ctx, dep, volumesMetricsPort, volumesController, volumesLease, n, 15*time.Minute); err != nil {
 		return f, fmt.Errorf("cold start: %w", err)
 	}
-	f.coldRSS = leaderFirst(ctx, dep, volumesMetricsPort, volumesController, volumesLease)
+	f.coldRSS, f.coldCPU = leaderFirst(ctx, dep, volumesMetricsPort, volumesController, volumesLease)
 	if err := heapProfile(ctx, dep, volumesMetricsPort, volumesPprofPort, volumesController, volumesLease, "volumes-cold"); err != nil {
 		return f, err
 	}
@@ -129,6 +129,6 @@ func renderVolumesMemory(b *strings.Builder, f footprint) {
 	fmt.Fprintf(b, "| volumes | serving | cold start | aim: ≤ %d MiB each |\n|---|---|---|---|\n", operatorMemoryAim)
 	peak := max(maxKiB(f.serving), maxKiB(f.coldRSS))
 	fmt.Fprintf(b, "| %s | %s | %s | **%.0f MiB** %s |\n\n", thousands(f.n), fmtReplicas(f.serving), fmtReplicas(f.coldRSS), float64(peak)/1024, verdict(peak <= operatorMemoryAim*1024))
-	fmt.Fprintf(b, "Creating the volumes took %s, every one Ready %s later. The cold start: every volume checked %s after the kill (%.0f reconciles by the new leader, the lease taken over once the killed leader's had expired; Cinder: %s).\n",
-		f.fill.Round(time.Second), f.settle.Round(time.Second), f.cold.Round(time.Second), f.reconciles, routes(f.external))
+	fmt.Fprintf(b, "Creating the volumes took %s, every one Ready %s later. The cold start: every volume checked %s after the kill (%.0f reconciles by the new leader, the lease taken over once the killed leader's had expired; Cinder: %s). The leader's CPU time: %.0f s serving, %.0f s over the cold start.\n",
+		f.fill.Round(time.Second), f.settle.Round(time.Second), f.cold.Round(time.Second), f.reconciles, routes(f.external), f.servingCPU, f.coldCPU)
 }

@@ -6,15 +6,9 @@ import (
 	"os"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/apimachinery/pkg/selection"
 	"k8s.io/apimachinery/pkg/util/validation"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	storagev1 "github.com/atrium-dev/atrium/apis/storage/v1alpha1"
 	"github.com/atrium-dev/atrium/internal/components"
 	"github.com/atrium-dev/atrium/internal/hub"
 	"github.com/atrium-dev/atrium/internal/manager"
@@ -84,16 +78,15 @@ func main() {
 	cfg.Timeout, cfg.QPS, cfg.Burst, cfg.InFlight = *timeout, *qps, *burst, *inFlight
 	api := cinder.New(cfg)
 
-	// Only the operator's own claims and PersistentVolumes are cached.
-	own, err := labels.NewRequirement(storagev1.VolumeUIDLabel, selection.Exists, nil)
+	// Only the operator's own claims and PersistentVolumes are cached, and
+	// of each object only what the operator reads (see
+	// controllers.CacheOptions).
+	cacheOpts, err := controllers.CacheOptions()
 	if err != nil {
-		log.Error(err, "label selector")
+		log.Error(err, "cache options")
 		os.Exit(1)
 	}
-	mine := cache.ByObject{Label: labels.NewSelector().Add(*own)}
-	mgr, err := opts.NewManager(ctrl.Options{PprofBindAddress: *pprofAddr, Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
-		&corev1.PersistentVolumeClaim{}: mine, &corev1.PersistentVolume{}: mine,
-	}}})
+	mgr, err := opts.NewManager(ctrl.Options{PprofBindAddress: *pprofAddr, Cache: cacheOpts})
 	if err != nil {
 		log.Error(err, "creating manager")
 		os.Exit(1)

@@ -1,10 +1,6 @@
 package controllers
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
-	"sort"
-
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -16,6 +12,7 @@ import (
 
 	pagesv1 "github.com/atrium-dev/atrium/apis/pages/v1alpha1"
 	tenancyv1 "github.com/atrium-dev/atrium/apis/tenancy/v1alpha1"
+	"github.com/atrium-dev/atrium/internal/trim"
 )
 
 // AnnotationsDigest stands, in the operator's cache, for a site's
@@ -66,31 +63,8 @@ func TrimSite(obj any) (any, error) {
 		return obj, nil
 	}
 	s.Labels = nil
-	s.Annotations = digestOf(s.Annotations)
+	s.Annotations = trim.Digest(s.Annotations, AnnotationsDigest)
 	return s, nil
-}
-
-// digestOf replaces annotations by their digest (nil for none).
-func digestOf(annotations map[string]string) map[string]string {
-	if len(annotations) == 0 {
-		return nil
-	}
-	if _, ok := annotations[AnnotationsDigest]; ok && len(annotations) == 1 {
-		return annotations // already trimmed (a transform may see its own output)
-	}
-	keys := make([]string, 0, len(annotations))
-	for k := range annotations {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	h := sha256.New()
-	for _, k := range keys {
-		h.Write([]byte(k))
-		h.Write([]byte{0})
-		h.Write([]byte(annotations[k]))
-		h.Write([]byte{0})
-	}
-	return map[string]string{AnnotationsDigest: hex.EncodeToString(h.Sum(nil))}
 }
 
 // TrimNamespace is the cache's transform of a Namespace: its name, UID,
