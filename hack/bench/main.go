@@ -26,6 +26,8 @@ type benchmark struct {
 }
 
 type config struct {
+	// out is the report being rewritten.
+	out         string
 	projects    int
 	clients     int
 	concurrency int
@@ -94,11 +96,11 @@ func main() {
 	clients := flag.Int("clients", 10, "Concurrent API clients.")
 	concurrency := flag.Int("concurrency", 32, "The operator's --concurrency.")
 	hostnames := flag.Int("hostnames", 10000, "Hostnames the DNS operator publishes.")
-	sites := flag.Int("sites", 1000, "GitLabPagesSites to publish.")
+	sites := flag.Int("sites", 1000, "GitLabPagesSites to publish; 0 leaves the timed part out and keeps the report's figures of it.")
 	pagesConcurrency := flag.Int("pages-concurrency", 8, "The pages operator's --concurrency (its default).")
 	gitlabLatency := flag.String("gitlab-latency", "50ms,200ms", "Latencies of every request to the GitLab fake, one run each (comma-separated).")
 	pagesMemory := flag.Int("pages-memory-sites", 10000, "GitLabPagesSites in the cluster for the pages benchmark's memory part (the operator as shipped); 0 leaves it out.")
-	volumes := flag.Int("volumes", 500, "OpenStackVolumes to provision.")
+	volumes := flag.Int("volumes", 500, "OpenStackVolumes to provision; 0 leaves the timed part out and keeps the report's figures of it.")
 	volumesMemory := flag.Int("volumes-memory", 10000, "OpenStackVolumes in the cluster for the volumes benchmark's memory part (the operator as shipped); 0 leaves it out.")
 	volumeNamespaces := flag.Int("volume-namespaces", 5, "Project namespaces the OpenStackVolumes are spread over.")
 	volumesConcurrency := flag.Int("volumes-concurrency", 32, "The volumes operator's --concurrency (its default).")
@@ -135,7 +137,7 @@ func main() {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	cfg := config{projects: *projects, clients: *clients, concurrency: *concurrency, hostnames: *hostnames,
+	cfg := config{out: *out, projects: *projects, clients: *clients, concurrency: *concurrency, hostnames: *hostnames,
 		sites: *sites, pagesConcurrency: *pagesConcurrency, pagesMemory: *pagesMemory,
 		volumes: *volumes, volumesMemory: *volumesMemory, volumeNamespaces: *volumeNamespaces, volumesConcurrency: *volumesConcurrency, cinderInFlight: *cinderInFlight,
 		cinderCreateDelay: *cinderCreateDelay, cinderQPS: *cinderQPS, stockBinder: *stockBinder,
@@ -221,4 +223,27 @@ func writeSection(path, name, body string) error {
 		text = strings.TrimRight(text, "\n") + "\n\n" + block + "\n"
 	}
 	return os.WriteFile(path, []byte(text), 0o644)
+}
+
+// memoryHeading starts the memory part of a benchmark's section.
+const memoryHeading = "\n### Memory"
+
+// keptPart is the named section of the report as it stands, up to its
+// memory part: the figures of a part not run this time, kept.
+func keptPart(path, name string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	begin, end := "<!-- bench:"+name+" -->", "<!-- /bench:"+name+" -->"
+	text := string(b)
+	i, j := strings.Index(text, begin), strings.Index(text, end)
+	if i < 0 || j < i {
+		return "", fmt.Errorf("%s has no section %s to keep", path, name)
+	}
+	body := text[i+len(begin) : j]
+	if k := strings.Index(body, memoryHeading); k >= 0 {
+		body = body[:k]
+	}
+	return strings.TrimSpace(body) + "\n", nil
 }

@@ -39,6 +39,13 @@ const sitesPerProject = 10
 // role, set the access level; per site: create the domain, verify it),
 // sent directly by as many workers as the operator has.
 func benchPages(cfg config) (string, error) {
+	if cfg.sites == 0 {
+		kept, err := keptPart(cfg.out, "pages")
+		if err != nil {
+			return "", err
+		}
+		return withPagesMemory(cfg, kept)
+	}
 	projects := (cfg.sites + sitesPerProject - 1) / sitesPerProject
 	namespaces := (cfg.sites + 99) / 100
 	const resync = 30 * time.Second
@@ -78,13 +85,21 @@ func benchPages(cfg config) (string, error) {
 		}
 	}
 	b.WriteString("\nAim: ratio ≤ 1.5. " + resyncLine + " " + requestsLine + "\n")
-	if cfg.pagesMemory > 0 {
-		f, err := pagesMemory(cfg.pagesMemory)
-		if err != nil {
-			return "", fmt.Errorf("memory: %w", err)
-		}
-		renderPagesMemory(&b, f)
+	return withPagesMemory(cfg, b.String())
+}
+
+// withPagesMemory adds the memory part, when asked for, to the timed one.
+func withPagesMemory(cfg config, timed string) (string, error) {
+	if cfg.pagesMemory == 0 {
+		return timed, nil
 	}
+	f, err := pagesMemory(cfg.pagesMemory)
+	if err != nil {
+		return "", fmt.Errorf("memory: %w", err)
+	}
+	var b strings.Builder
+	b.WriteString(timed)
+	renderPagesMemory(&b, f)
 	return b.String(), nil
 }
 

@@ -82,6 +82,13 @@ func benchVolumes(cfg config) (string, error) {
 	if noControllerManager {
 		return "", fmt.Errorf("the volumes benchmark needs kube-controller-manager: its PersistentVolume binder binds the claims")
 	}
+	if cfg.volumes == 0 {
+		kept, err := keptPart(cfg.out, "volumes")
+		if err != nil {
+			return "", err
+		}
+		return withVolumesMemory(cfg, kept)
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "## OpenStack volumes: %d provisioned from cold\n\n", cfg.volumes)
 	qps := "lifted (what is measured is the operator, not its pacing)"
@@ -154,13 +161,21 @@ func benchVolumes(cfg config) (string, error) {
 	b.WriteString(stockRow)
 	b.WriteString(details.String())
 	fmt.Fprintf(&b, "\nAim: ratio ≤ 1.3. Reproduce with `make bench` (or `go run ./hack/bench -only volumes -volumes N -cinder-latency 50ms,200ms,500ms -cinder-create-delay 2s`).\n")
-	if cfg.volumesMemory > 0 {
-		f, err := volumesMemory(cfg.volumesMemory)
-		if err != nil {
-			return "", fmt.Errorf("memory: %w", err)
-		}
-		renderVolumesMemory(&b, f)
+	return withVolumesMemory(cfg, b.String())
+}
+
+// withVolumesMemory adds the memory part, when asked for, to the timed one.
+func withVolumesMemory(cfg config, timed string) (string, error) {
+	if cfg.volumesMemory == 0 {
+		return timed, nil
 	}
+	f, err := volumesMemory(cfg.volumesMemory)
+	if err != nil {
+		return "", fmt.Errorf("memory: %w", err)
+	}
+	var b strings.Builder
+	b.WriteString(timed)
+	renderVolumesMemory(&b, f)
 	return b.String(), nil
 }
 
