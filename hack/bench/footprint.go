@@ -252,3 +252,15 @@ func fmtReplicas(kib []int64) string {
 // operatorMemoryAim is issue 14's aim for every operator, in MiB, at
 // 10,000 of its objects.
 const operatorMemoryAim = 100
+
+// operatorMemoryAimAt is how many objects the aim is for.
+const operatorMemoryAimAt = 10_000
+
+// sizedVerdict says whether a peak (KiB) meets the aim, for a run of the
+// aim's size or larger.
+func sizedVerdict(n int, peak int64) string {
+	if n < operatorMemoryAimAt {
+		return "(fewer objects than the aim is for)"
+	}
+	return verdict(peak <= operatorMemoryAim*1024)
+}
