@@ -26,6 +26,8 @@ type benchmark struct {
 }
 
 type config struct {
+	// out is the report being rewritten.
+	out         string
 	projects    int
 	clients     int
 	concurrency int
@@ -41,6 +43,9 @@ type config struct {
 	sites            int
 	pagesConcurrency int
 	gitlabLatencies  []time.Duration
+	// pagesMemory is how many sites the pages benchmark's memory part
+	// puts in the cluster (0 leaves the part out).
+	pagesMemory int
 	// volumes … cinderQPS size the volumes benchmark.
 	volumes            int
 	volumeNamespaces   int
@@ -50,6 +55,9 @@ type config struct {
 	cinderLatencies    []time.Duration
 	cinderQPS          float64
 	stockBinder        bool
+	// volumesMemory is how many OpenStackVolumes the volumes benchmark's
+	// memory part puts in the cluster (0 leaves the part out).
+	volumesMemory int
 	// hubloadMembers … hubloadWorkers size the hub-under-a-fleet
 	// benchmark: one run, on a fresh hub, per member count.
 	hubloadMembers    []int
@@ -66,6 +74,10 @@ var noControllerManager bool
 // apiServerProfile is where the volumes benchmark writes its API server's
 // CPU profile (-apiserver-cpuprofile).
 var apiServerProfile string
+
+// memoryProfiles is where the pages and volumes benchmarks' memory parts
+// write heap profiles of the operator's leader (-memory-profiles).
+var memoryProfiles string
 
 var benchmarks = []benchmark{
 	{"projects", benchProjects},
@@ -84,10 +96,12 @@ func main() {
 	clients := flag.Int("clients", 10, "Concurrent API clients.")
 	concurrency := flag.Int("concurrency", 32, "The operator's --concurrency.")
 	hostnames := flag.Int("hostnames", 10000, "Hostnames the DNS operator publishes.")
-	sites := flag.Int("sites", 1000, "GitLabPagesSites to publish.")
+	sites := flag.Int("sites", 1000, "GitLabPagesSites to publish; 0 leaves the timed part out and keeps the report's figures of it.")
 	pagesConcurrency := flag.Int("pages-concurrency", 8, "The pages operator's --concurrency (its default).")
 	gitlabLatency := flag.String("gitlab-latency", "50ms,200ms", "Latencies of every request to the GitLab fake, one run each (comma-separated).")
-	volumes := flag.Int("volumes", 500, "OpenStackVolumes to provision.")
+	pagesMemory := flag.Int("pages-memory-sites", 10000, "GitLabPagesSites in the cluster for the pages benchmark's memory part (the operator as shipped); 0 leaves it out.")
+	volumes := flag.Int("volumes", 500, "OpenStackVolumes to provision; 0 leaves the timed part out and keeps the report's figures of it.")
+	volumesMemory := flag.Int("volumes-memory", 10000, "OpenStackVolumes in the cluster for the volumes benchmark's memory part (the operator as shipped); 0 leaves it out.")
 	volumeNamespaces := flag.Int("volume-namespaces", 5, "Project namespaces the OpenStackVolumes are spread over.")
 	volumesConcurrency := flag.Int("volumes-concurrency", 32, "The volumes operator's --concurrency (its default).")
 	cinderInFlight := flag.Int("cinder-in-flight", 8, "The volumes operator's --cinder-in-flight (its default), and the floor's requests in flight.")
@@ -105,6 +119,7 @@ func main() {
 	hubloadWorkers := flag.Int("hubload-workers", 2, "Admissions each member has in flight.")
 	cpuProfile := flag.String("cpuprofile", "", "Write a CPU profile of the whole run here (go tool pprof).")
 	flag.StringVar(&apiServerProfile, "apiserver-cpuprofile", "", "Write a CPU profile of the volumes benchmark's API server, over its first operator run, here (go tool pprof).")
+	flag.StringVar(&memoryProfiles, "memory-profiles", "", "Run the pages and volumes operators of the memory parts with their pprof endpoints on and write heap profiles of each leader here, serving and after the cold start (go tool pprof); the report's figures are without.")
 	flag.BoolVar(&noControllerManager, "no-controller-manager", false, "Run the control planes without kube-controller-manager (to tell its cost from the components'); the report's figures are with it.")
 	flag.Parse()
 	ctrl.SetLogger(logr.Discard())
@@ -122,9 +137,9 @@ func main() {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	cfg := config{projects: *projects, clients: *clients, concurrency: *concurrency, hostnames: *hostnames,
-		sites: *sites, pagesConcurrency: *pagesConcurrency,
-		volumes: *volumes, volumeNamespaces: *volumeNamespaces, volumesConcurrency: *volumesConcurrency, cinderInFlight: *cinderInFlight,
+	cfg := config{out: *out, projects: *projects, clients: *clients, concurrency: *concurrency, hostnames: *hostnames,
+		sites: *sites, pagesConcurrency: *pagesConcurrency, pagesMemory: *pagesMemory,
+		volumes: *volumes, volumesMemory: *volumesMemory, volumeNamespaces: *volumeNamespaces, volumesConcurrency: *volumesConcurrency, cinderInFlight: *cinderInFlight,
 		cinderCreateDelay: *cinderCreateDelay, cinderQPS: *cinderQPS, stockBinder: *stockBinder,
 		hubloadHostnames: *hubloadHostnames, hubloadContested: *hubloadContested, hubloadContenders: *hubloadContenders, hubloadWorkers: *hubloadWorkers}
 	cfg.ingresses, cfg.inProcess = counts("-ingresses", *ingresses), *inProcess
@@ -208,4 +223,27 @@ func writeSection(path, name, body string) error {
 		text = strings.TrimRight(text, "\n") + "\n\n" + block + "\n"
 	}
 	return os.WriteFile(path, []byte(text), 0o644)
+}
+
+// memoryHeading starts the memory part of a benchmark's section.
+const memoryHeading = "\n### Memory"
+
+// keptPart is the named section of the report as it stands, up to its
+// memory part: the figures of a part not run this time, kept.
+func keptPart(path, name string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	begin, end := "<!-- bench:"+name+" -->", "<!-- /bench:"+name+" -->"
+	text := string(b)
+	i, j := strings.Index(text, begin), strings.Index(text, end)
+	if i < 0 || j < i {
+		return "", fmt.Errorf("%s has no section %s to keep", path, name)
+	}
+	body := text[i+len(begin) : j]
+	if k := strings.Index(body, memoryHeading); k >= 0 {
+		body = body[:k]
+	}
+	return strings.TrimSpace(body) + "\n", nil
 }

@@ -8,15 +8,11 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/apimachinery/pkg/selection"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	crconfig "sigs.k8s.io/controller-runtime/pkg/config"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
@@ -43,6 +39,13 @@ const sitesPerProject = 10
 // role, set the access level; per site: create the domain, verify it),
 // sent directly by as many workers as the operator has.
 func benchPages(cfg config) (string, error) {
+	if cfg.sites == 0 {
+		kept, err := keptPart(cfg.out, "pages")
+		if err != nil {
+			return "", err
+		}
+		return withPagesMemory(cfg, kept)
+	}
 	projects := (cfg.sites + sitesPerProject - 1) / sitesPerProject
 	namespaces := (cfg.sites + 99) / 100
 	const resync = 30 * time.Second
@@ -82,6 +85,21 @@ func benchPages(cfg config) (string, error) {
 		}
 	}
 	b.WriteString("\nAim: ratio ≤ 1.5. " + resyncLine + " " + requestsLine + "\n")
+	return withPagesMemory(cfg, b.String())
+}
+
+// withPagesMemory adds the memory part, when asked for, to the timed one.
+func withPagesMemory(cfg config, timed string) (string, error) {
+	if cfg.pagesMemory == 0 {
+		return timed, nil
+	}
+	f, err := pagesMemory(cfg.pagesMemory)
+	if err != nil {
+		return "", fmt.Errorf("memory: %w", err)
+	}
+	var b strings.Builder
+	b.WriteString(timed)
+	renderPagesMemory(&b, f)
 	return b.String(), nil
 }
 
@@ -290,17 +308,16 @@ func pagesFake(latency time.Duration, projects int, env *testenv.Env) (*gitlabfa
 
 // startPagesOperator runs the operator in process as main.go wires it.
 func startPagesOperator(env *testenv.Env, url, token string, concurrency int, resync time.Duration) (func(), error) {
-	own, err := labels.NewRequirement(controllers.SiteLabel, selection.Exists, nil)
+	cacheOpts, err := controllers.CacheOptions()
 	if err != nil {
 		return nil, err
 	}
-	mine := cache.ByObject{Label: labels.NewSelector().Add(*own)}
 	// The client-side limit main.go sets (internal/manager's default).
 	cfg := rest.CopyConfig(env.Config)
 	cfg.QPS, cfg.Burst = manager.DefaultQPS, manager.DefaultBurst
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme: env.Scheme, Metrics: metricsserver.Options{BindAddress: "0"}, HealthProbeBindAddress: "0",
-		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{&networkingv1.Ingress{}: mine, &corev1.Service{}: mine}},
+		Cache: cacheOpts,
 		// One operator per run, several runs in this process.
 		Controller: crconfig.Controller{SkipNameValidation: ptr.To(true)},
 	})

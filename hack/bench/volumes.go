@@ -22,9 +22,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/selection"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
@@ -32,7 +30,6 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	crconfig "sigs.k8s.io/controller-runtime/pkg/config"
 	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
@@ -84,6 +81,13 @@ var liftedBinder = []string{"--kube-api-qps=1000", "--kube-api-burst=2000"}
 func benchVolumes(cfg config) (string, error) {
 	if noControllerManager {
 		return "", fmt.Errorf("the volumes benchmark needs kube-controller-manager: its PersistentVolume binder binds the claims")
+	}
+	if cfg.volumes == 0 {
+		kept, err := keptPart(cfg.out, "volumes")
+		if err != nil {
+			return "", err
+		}
+		return withVolumesMemory(cfg, kept)
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "## OpenStack volumes: %d provisioned from cold\n\n", cfg.volumes)
@@ -157,6 +161,21 @@ func benchVolumes(cfg config) (string, error) {
 	b.WriteString(stockRow)
 	b.WriteString(details.String())
 	fmt.Fprintf(&b, "\nAim: ratio ≤ 1.3. Reproduce with `make bench` (or `go run ./hack/bench -only volumes -volumes N -cinder-latency 50ms,200ms,500ms -cinder-create-delay 2s`).\n")
+	return withVolumesMemory(cfg, b.String())
+}
+
+// withVolumesMemory adds the memory part, when asked for, to the timed one.
+func withVolumesMemory(cfg config, timed string) (string, error) {
+	if cfg.volumesMemory == 0 {
+		return timed, nil
+	}
+	f, err := volumesMemory(cfg.volumesMemory)
+	if err != nil {
+		return "", fmt.Errorf("memory: %w", err)
+	}
+	var b strings.Builder
+	b.WriteString(timed)
+	renderVolumesMemory(&b, f)
 	return b.String(), nil
 }
 
@@ -492,14 +511,13 @@ func startVolumesOperator(ctx context.Context, env *testenv.Env, opCfg *rest.Con
 		cc.QPS, cc.Burst = cfg.cinderQPS, volumesShipped.cinderBurst
 	}
 	api := &timedCinder{Cinder: cinder.New(cc), tl: tl}
-	own, err := labels.NewRequirement(storagev1.VolumeUIDLabel, selection.Exists, nil)
+	cacheOpts, err := controllers.CacheOptions()
 	if err != nil {
 		return nil, err
 	}
-	mine := cache.ByObject{Label: labels.NewSelector().Add(*own)}
 	mgr, err := ctrl.NewManager(opCfg, ctrl.Options{
 		Scheme: env.Scheme, Metrics: metricsserver.Options{BindAddress: "0"}, HealthProbeBindAddress: "0",
-		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{&corev1.PersistentVolumeClaim{}: mine, &corev1.PersistentVolume{}: mine}},
+		Cache: cacheOpts,
 		// One operator per run, several runs in this process.
 		Controller: crconfig.Controller{SkipNameValidation: ptr.To(true)},
 	})

@@ -81,6 +81,10 @@ type Options struct {
 	// NoControllerManager leaves kube-controller-manager out of every
 	// control plane (testenv.Options.NoControllerManager).
 	NoControllerManager bool
+	// ControllerManagerArgs are more flags for every control plane's
+	// kube-controller-manager (testenv.Options.ControllerManagerArgs),
+	// such as a benchmark's lifted client limit.
+	ControllerManagerArgs []string
 	// LDFlags are go build's -ldflags for a Shipped fleet's binaries:
 	// version.LDFlags stamps them with a release's version, as an
 	// installed fleet's images are (empty: the toolchain's own).

@@ -51,7 +51,7 @@ func (f *Fleet) startHub(ctx context.Context, o Options, member *shipped.Manifes
 	if err != nil {
 		return nil, err
 	}
-	eo := testenv.Options{CRDs: crds, NoControllerManager: o.NoControllerManager}
+	eo := testenv.Options{CRDs: crds, NoControllerManager: o.NoControllerManager, ControllerManagerArgs: o.ControllerManagerArgs}
 	if o.HubIsMember {
 		me, err := memberEnvOptions(member, o)
 		if err != nil {

@@ -113,7 +113,7 @@ func (f *Fleet) install(ctx context.Context, mem *Member, mo MemberOptions, o Op
 // and webhook configurations pointing at its Services (Shipped), or the
 // webhooks of the caller's components pointing at the caller.
 func memberEnvOptions(m *shipped.Manifests, o Options) (testenv.Options, error) {
-	eo := testenv.Options{ExtraCRDs: o.ExtraCRDs, NoControllerManager: o.NoControllerManager}
+	eo := testenv.Options{ExtraCRDs: o.ExtraCRDs, NoControllerManager: o.NoControllerManager, ControllerManagerArgs: o.ControllerManagerArgs}
 	if o.Mode != Shipped {
 		for _, c := range o.Components {
 			if c.Webhook {

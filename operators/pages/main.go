@@ -7,13 +7,7 @@ import (
 	"strings"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	networkingv1 "k8s.io/api/networking/v1"
-	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/apimachinery/pkg/selection"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/atrium-dev/atrium/internal/components"
 	"github.com/atrium-dev/atrium/internal/hub"
@@ -56,6 +50,7 @@ func main() {
 	verifyAfter := flag.Duration("verify-after", 10*time.Second, "First wait before GitLab is asked to verify a new domain (its record must reach DNS); doubles up to --max-backoff.")
 	minBackoff := flag.Duration("min-backoff", time.Second, "First wait after GitLab fails; doubles with each failure in a row.")
 	maxBackoff := flag.Duration("max-backoff", 5*time.Minute, "Longest wait after GitLab fails or between verifications.")
+	pprofAddr := flag.String("pprof-bind-address", "0", "Address of Go's pprof endpoints (/debug/pprof/: a heap profile, say); 0 turns them off.")
 	clusterName := flag.String("cluster-name", "", "This member cluster's name in the fleet (required): the MemberCluster at the hub it reports to.")
 	hubFlags := hub.RegisterFlags(flag.CommandLine, report.HubDefaults, report.HubWhy)
 	reportInterval := report.RegisterFlags(flag.CommandLine)
@@ -81,18 +76,16 @@ func main() {
 	if *fresh == 0 {
 		*fresh = *resync
 	}
-	// Only the sites' own Ingresses and Services are cached: the operator
-	// does not hold every Service of the cluster in memory.
-	own, err := labels.NewRequirement(controllers.SiteLabel, selection.Exists, nil)
+	// Only the sites' own Ingresses and Services are cached, and of sites,
+	// namespaces and Projects only what the operator reads (see
+	// controllers.CacheOptions).
+	cacheOpts, err := controllers.CacheOptions()
 	if err != nil {
-		log.Error(err, "label selector")
+		log.Error(err, "cache options")
 		os.Exit(1)
 	}
-	mine := cache.ByObject{Label: labels.NewSelector().Add(*own)}
 	ctx := ctrl.SetupSignalHandler()
-	mgr, err := opts.NewManager(ctrl.Options{Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
-		&networkingv1.Ingress{}: mine, &corev1.Service{}: mine,
-	}}})
+	mgr, err := opts.NewManager(ctrl.Options{PprofBindAddress: *pprofAddr, Cache: cacheOpts})
 	if err != nil {
 		log.Error(err, "creating manager")
 		os.Exit(1)

@@ -6,15 +6,9 @@ import (
 	"os"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/apimachinery/pkg/selection"
 	"k8s.io/apimachinery/pkg/util/validation"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	storagev1 "github.com/atrium-dev/atrium/apis/storage/v1alpha1"
 	"github.com/atrium-dev/atrium/internal/components"
 	"github.com/atrium-dev/atrium/internal/hub"
 	"github.com/atrium-dev/atrium/internal/manager"
@@ -58,6 +52,7 @@ func main() {
 	answerTTL := flag.Duration("cinder-answer-ttl", 30*time.Second, "How long Cinder's answer that a volume is settled at its size stands for the volume's next reconciles (those its claim and PersistentVolume start while they bind), instead of reading the volume again each time; 0 reads it every time. A spec change, the operator's own changes in Cinder and the resync (longer) always read it afresh.")
 	inFlight := flag.Int("cinder-in-flight", 8, "Requests in flight to Cinder at once, at most, whatever --concurrency is; a request waits for its slot at most --cinder-timeout.")
 	concurrency := flag.Int("concurrency", 32, "Volumes reconciled at once. Most of a reconcile's time goes to the API server: Cinder sees no more than --cinder-in-flight requests at once.")
+	pprofAddr := flag.String("pprof-bind-address", "0", "Address of Go's pprof endpoints (/debug/pprof/: a heap profile, say); 0 turns them off.")
 	hubFlags := hub.RegisterFlags(flag.CommandLine, report.HubDefaults, report.HubWhy)
 	reportInterval := report.RegisterFlags(flag.CommandLine)
 	opts.Parse()
@@ -83,16 +78,15 @@ func main() {
 	cfg.Timeout, cfg.QPS, cfg.Burst, cfg.InFlight = *timeout, *qps, *burst, *inFlight
 	api := cinder.New(cfg)
 
-	// Only the operator's own claims and PersistentVolumes are cached.
-	own, err := labels.NewRequirement(storagev1.VolumeUIDLabel, selection.Exists, nil)
+	// Only the operator's own claims and PersistentVolumes are cached, and
+	// of each object only what the operator reads (see
+	// controllers.CacheOptions).
+	cacheOpts, err := controllers.CacheOptions()
 	if err != nil {
-		log.Error(err, "label selector")
+		log.Error(err, "cache options")
 		os.Exit(1)
 	}
-	mine := cache.ByObject{Label: labels.NewSelector().Add(*own)}
-	mgr, err := opts.NewManager(ctrl.Options{Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
-		&corev1.PersistentVolumeClaim{}: mine, &corev1.PersistentVolume{}: mine,
-	}}})
+	mgr, err := opts.NewManager(ctrl.Options{PprofBindAddress: *pprofAddr, Cache: cacheOpts})
 	if err != nil {
 		log.Error(err, "creating manager")
 		os.Exit(1)

@@ -11,13 +11,8 @@ import (
 
 	"go.uber.org/zap/zapcore"
 	corev1 "k8s.io/api/core/v1"
-	networkingv1 "k8s.io/api/networking/v1"
-	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/apimachinery/pkg/selection"
 	"k8s.io/client-go/tools/clientcmd"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
@@ -147,11 +142,15 @@ func startOperator() (func(), error) {
 	if err != nil {
 		return nil, err
 	}
-	own, _ := labels.NewRequirement(controllers.SiteLabel, selection.Exists, nil)
-	mine := cache.ByObject{Label: labels.NewSelector().Add(*own)}
+	// The cache main.go gives the operator, so that every test runs on
+	// what it keeps of each object.
+	cacheOpts, err := controllers.CacheOptions()
+	if err != nil {
+		return nil, err
+	}
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme: env.Scheme, Metrics: metricsserver.Options{BindAddress: "0"}, HealthProbeBindAddress: "0",
-		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{&networkingv1.Ingress{}: mine, &corev1.Service{}: mine}},
+		Cache: cacheOpts,
 	})
 	if err != nil {
 		return nil, err

@@ -11,19 +11,14 @@ import (
 
 	"go.uber.org/zap/zapcore"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/apimachinery/pkg/selection"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
-	storagev1 "github.com/atrium-dev/atrium/apis/storage/v1alpha1"
 	"github.com/atrium-dev/atrium/internal/openstackfake"
 	"github.com/atrium-dev/atrium/internal/shipped"
 	"github.com/atrium-dev/atrium/internal/testenv"
@@ -164,13 +159,17 @@ func startWith(wrap func(controllers.Cinder, context.CancelFunc) controllers.Cin
 	}
 	cfg.Timeout, cfg.QPS, cfg.Burst = cinderTimeout, 500, 500
 	var api controllers.Cinder = cinder.New(cfg)
-	own, _ := labels.NewRequirement(storagev1.VolumeUIDLabel, selection.Exists, nil)
-	mine := cache.ByObject{Label: labels.NewSelector().Add(*own)}
+	// The cache main.go gives the operator, so that every test runs on
+	// what it keeps of each object.
+	cacheOpts, err := controllers.CacheOptions()
+	if err != nil {
+		return nil, err
+	}
 	mgr, err := ctrl.NewManager(opConfig, ctrl.Options{
 		Scheme: env.Scheme, Metrics: metricsserver.Options{BindAddress: "0"}, HealthProbeBindAddress: "0",
 		// The suite starts the operator again after a "crash".
 		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
-		Cache:      cache.Options{ByObject: map[client.Object]cache.ByObject{&corev1.PersistentVolumeClaim{}: mine, &corev1.PersistentVolume{}: mine}},
+		Cache:      cacheOpts,
 	})
 	if err != nil {
 		return nil, err

@@ -1,0 +1,4 @@
+// Package trim holds what the operators' cache transforms share: keeping
+// in a cache, of the metadata a tenant writes, only what a change of it
+// needs to be seen.
+package trim

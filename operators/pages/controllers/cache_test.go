@@ -1,0 +1,169 @@
+package controllers_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/retry"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	pagesv1 "github.com/atrium-dev/atrium/apis/pages/v1alpha1"
+	tenancyv1 "github.com/atrium-dev/atrium/apis/tenancy/v1alpha1"
+	"github.com/atrium-dev/atrium/internal/gitlabfake"
+	"github.com/atrium-dev/atrium/operators/pages/controllers"
+)
+
+// A tenant's annotations and labels on a site cost the operator's cache a
+// digest, whatever their size, and a change of them still shows.
+func TestTrimSite(t *testing.T) {
+	big := strings.Repeat("x", 200<<10)
+	site := func(annotations map[string]string) *pagesv1.GitLabPagesSite {
+		return &pagesv1.GitLabPagesSite{
+			ObjectMeta: metav1.ObjectMeta{Namespace: "t", Name: "s", UID: "u", ResourceVersion: "7", Generation: 2,
+				Finalizers: []string{pagesv1.Finalizer}, Annotations: annotations,
+				Labels:        map[string]string{"bulk": big[:63]},
+				ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "kubectl"}}},
+			Spec:   pagesv1.GitLabPagesSiteSpec{Project: "physics/site", Hostname: "s.example.org"},
+			Status: pagesv1.GitLabPagesSiteStatus{ProjectID: 9, URL: "https://s.example.org"},
+		}
+	}
+	trim := func(s *pagesv1.GitLabPagesSite) *pagesv1.GitLabPagesSite {
+		t.Helper()
+		out, err := controllers.TrimSite(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out.(*pagesv1.GitLabPagesSite)
+	}
+	a := trim(site(map[string]string{"example.org/bulk": big}))
+	if len(a.Annotations) != 1 || len(a.Annotations[controllers.AnnotationsDigest]) != 64 {
+		t.Fatalf("annotations in the cache = %d keys, want the digest alone", len(a.Annotations))
+	}
+	if a.Labels != nil || a.ManagedFields != nil {
+		t.Fatalf("labels %v, managedFields %v kept", a.Labels, a.ManagedFields)
+	}
+	// What the operator reads is all there.
+	if a.Spec.Hostname != "s.example.org" || a.Status.ProjectID != 9 || a.Generation != 2 || a.ResourceVersion != "7" ||
+		len(a.Finalizers) != 1 || a.UID != "u" {
+		t.Fatalf("trimmed away what the operator reads: %+v", a)
+	}
+	b := trim(site(map[string]string{"example.org/bulk": big + "y"}))
+	if a.Annotations[controllers.AnnotationsDigest] == b.Annotations[controllers.AnnotationsDigest] {
+		t.Fatal("a changed annotation leaves the digest as it was: the change would start no reconcile")
+	}
+	if again := trim(a.DeepCopy()); again.Annotations[controllers.AnnotationsDigest] != a.Annotations[controllers.AnnotationsDigest] {
+		t.Fatal("trimming a trimmed site changed its digest")
+	}
+	if none := trim(site(nil)); none.Annotations != nil {
+		t.Fatalf("a site without annotations got %v", none.Annotations)
+	}
+}
+
+// Of namespaces and Projects, which anyone who makes them can fill, the
+// cache keeps what says whose a namespace is, and nothing else.
+func TestTrimNamespaceAndProject(t *testing.T) {
+	big := strings.Repeat("x", 200<<10)
+	out, err := controllers.TrimNamespace(&corev1.Namespace{
+		ObjectMeta: metav1.ObjectMeta{Name: "t", UID: "n", ResourceVersion: "3",
+			Labels:      map[string]string{tenancyv1.ProjectLabel: "p", "other": "x"},
+			Annotations: map[string]string{"bulk": big}},
+		Spec: corev1.NamespaceSpec{Finalizers: []corev1.FinalizerName{"kubernetes"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns := out.(*corev1.Namespace)
+	if ns.Name != "t" || ns.UID != "n" || ns.ResourceVersion != "3" || len(ns.Labels) != 1 || ns.Labels[tenancyv1.ProjectLabel] != "p" ||
+		ns.Annotations != nil || ns.Spec.Finalizers != nil {
+		t.Fatalf("namespace in the cache: %+v", ns)
+	}
+	out, err = controllers.TrimNamespace(&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "plain", Labels: map[string]string{"a": "b"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l := out.(*corev1.Namespace).Labels; l != nil {
+		t.Fatalf("a namespace of no Project kept labels %v", l)
+	}
+
+	out, err = controllers.TrimProject(&tenancyv1.Project{
+		ObjectMeta: metav1.ObjectMeta{Name: "p", UID: "q", ResourceVersion: "5", Annotations: map[string]string{"bulk": big}},
+		Spec:       tenancyv1.ProjectSpec{Owner: "alice", Tier: "standard", Description: big},
+		Status:     tenancyv1.ProjectStatus{Namespace: "t", Conditions: []metav1.Condition{{Type: "Ready", Message: big}}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := out.(*tenancyv1.Project)
+	if p.Name != "p" || p.Spec.Owner != "alice" || p.Status.Namespace != "t" {
+		t.Fatalf("trimmed away what the operator reads: %+v", p)
+	}
+	if p.Annotations != nil || p.Spec.Description != "" || p.Spec.Tier != "" || p.Status.Conditions != nil {
+		t.Fatalf("project in the cache keeps more than the owner and namespace: %+v", p)
+	}
+}
+
+// A site whose tenant loads it with annotations and labels is published
+// like any other from the trimmed cache, its owned objects' drift is still
+// put back, and the operator's writes leave the tenant's metadata whole on
+// the server: the cache's digest never reaches the API server.
+func TestTenantMetadataIsKeptOutOfTheCache(t *testing.T) {
+	ctx := context.Background()
+	if _, err := gl.AddProject("alice", "notes", gitlabfake.Public); err != nil {
+		t.Fatal(err)
+	}
+	ns := project(t, "notes", "alice")
+	host := "notes.web.example.test"
+	big := strings.Repeat("n", 100<<10)
+	s := site(t, ns, "notes", "alice/notes", host, func(s *pagesv1.GitLabPagesSite) {
+		s.Annotations = map[string]string{"example.org/notes": big}
+		s.Labels = map[string]string{"example.org/team": "docs"}
+	})
+	got := waitReady(t, s)
+	if got.Annotations["example.org/notes"] != big || got.Labels["example.org/team"] != "docs" {
+		t.Fatalf("the operator's writes changed the tenant's metadata: %d annotations, labels %v", len(got.Annotations), got.Labels)
+	}
+	if _, ok := got.Annotations[controllers.AnnotationsDigest]; ok {
+		t.Fatal("the cache's digest reached the API server")
+	}
+	if len(got.Finalizers) == 0 {
+		t.Fatal("no finalizer")
+	}
+
+	// Drift in the site's Service is put back from the trimmed cache.
+	svc := &corev1.Service{}
+	key := client.ObjectKey{Namespace: ns, Name: "notes-gitlab-pages"}
+	if err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		if err := env.Client.Get(ctx, key, svc); err != nil {
+			return err
+		}
+		svc.Spec.ExternalName = "elsewhere.example.test"
+		return env.Client.Update(ctx, svc)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	waitGitLab(t, "the Service repaired", func() bool {
+		_ = env.Client.Get(ctx, key, svc)
+		return svc.Spec.ExternalName == front
+	})
+
+	// A changed annotation, then the site's deletion, still leave the
+	// tenant's metadata as the tenant wrote it until the site is gone.
+	updateSite(t, got, func(s *pagesv1.GitLabPagesSite) { s.Annotations["example.org/notes"] = big + "!" })
+	waitReady(t, got)
+	after := &pagesv1.GitLabPagesSite{}
+	if err := env.Client.Get(ctx, client.ObjectKeyFromObject(got), after); err != nil {
+		t.Fatal(err)
+	}
+	if after.Annotations["example.org/notes"] != big+"!" || after.Labels["example.org/team"] != "docs" {
+		t.Fatal("the tenant's metadata changed")
+	}
+	deleteSite(t, got)
+	gone(t, &networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "notes"}})
+	if _, ok := gl.Domain(host); ok {
+		t.Error("the domain is still in GitLab after the site was deleted")
+	}
+}

@@ -1,0 +1,161 @@
+package controllers_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/retry"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	storagev1 "github.com/atrium-dev/atrium/apis/storage/v1alpha1"
+	"github.com/atrium-dev/atrium/operators/volumes/controllers"
+)
+
+// What a tenant (or the binder) writes on volumes, claims and
+// PersistentVolumes costs the operator's cache a digest at most, and what
+// the operator reads is kept.
+func TestTrimTransforms(t *testing.T) {
+	big := strings.Repeat("x", 200<<10)
+	managed := []metav1.ManagedFieldsEntry{{Manager: "kubectl"}}
+	out, err := controllers.TrimVolume(&storagev1.OpenStackVolume{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "t", Name: "v", UID: "u", ResourceVersion: "4", Generation: 2,
+			Finalizers: []string{storagev1.Finalizer}, Labels: map[string]string{"team": "a"},
+			Annotations: map[string]string{"example.org/bulk": big}, ManagedFields: managed},
+		Spec:   storagev1.OpenStackVolumeSpec{SizeGiB: 3},
+		Status: storagev1.OpenStackVolumeStatus{VolumeID: "vol-1"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := out.(*storagev1.OpenStackVolume)
+	if v.Labels != nil || v.ManagedFields != nil || len(v.Annotations) != 1 || len(v.Annotations[controllers.AnnotationsDigest]) != 64 {
+		t.Fatalf("volume in the cache: labels %v, %d annotations", v.Labels, len(v.Annotations))
+	}
+	if v.Spec.SizeGiB != 3 || v.Status.VolumeID != "vol-1" || v.UID != "u" || v.Generation != 2 || len(v.Finalizers) != 1 {
+		t.Fatalf("trimmed away what the operator reads: %+v", v)
+	}
+
+	out, err = controllers.TrimClaim(&corev1.PersistentVolumeClaim{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "t", Name: "v", Labels: map[string]string{storagev1.VolumeUIDLabel: "u"},
+			Annotations: map[string]string{"example.org/bulk": big, controllers.BindingAnnotation: "atrium-u",
+				"pv.kubernetes.io/bind-completed": "yes"}, ManagedFields: managed},
+		Spec:   corev1.PersistentVolumeClaimSpec{VolumeName: "atrium-u"},
+		Status: corev1.PersistentVolumeClaimStatus{Phase: corev1.ClaimBound},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pvc := out.(*corev1.PersistentVolumeClaim)
+	if len(pvc.Annotations) != 1 || pvc.Annotations[controllers.BindingAnnotation] != "atrium-u" || pvc.ManagedFields != nil {
+		t.Fatalf("claim annotations in the cache = %d keys, want the binding annotation alone", len(pvc.Annotations))
+	}
+	if pvc.Labels[storagev1.VolumeUIDLabel] != "u" || pvc.Spec.VolumeName != "atrium-u" || pvc.Status.Phase != corev1.ClaimBound {
+		t.Fatalf("trimmed away what the operator reads: %+v", pvc)
+	}
+	out, _ = controllers.TrimClaim(&corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Annotations: map[string]string{"a": "b"}}})
+	if a := out.(*corev1.PersistentVolumeClaim).Annotations; a != nil {
+		t.Fatalf("a claim not yet nudged kept %v", a)
+	}
+
+	out, err = controllers.TrimPersistentVolume(&corev1.PersistentVolume{
+		ObjectMeta: metav1.ObjectMeta{Name: "atrium-u", Labels: map[string]string{storagev1.VolumeUIDLabel: "u"},
+			Annotations: map[string]string{"pv.kubernetes.io/bound-by-controller": "yes"}, ManagedFields: managed},
+		Spec: corev1.PersistentVolumeSpec{PersistentVolumeSource: corev1.PersistentVolumeSource{CSI: &corev1.CSIPersistentVolumeSource{VolumeHandle: "vol-1"}}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pv := out.(*corev1.PersistentVolume)
+	if pv.Annotations != nil || pv.ManagedFields != nil || pv.Labels[storagev1.VolumeUIDLabel] != "u" || pv.Spec.CSI.VolumeHandle != "vol-1" {
+		t.Fatalf("PersistentVolume in the cache: %+v", pv)
+	}
+}
+
+// A volume and a claim a tenant loads with metadata are provisioned and
+// grown like any other from the trimmed cache, and the operator's writes
+// leave the tenant's metadata whole on the server: the cache's digest never
+// reaches the API server, nor does trimming remove anything there.
+func TestTenantMetadataIsKeptOutOfTheCache(t *testing.T) {
+	ctx := context.Background()
+	tenant := tenantNamespace(t, "meta")
+	big := strings.Repeat("m", 100<<10)
+	v := volume(t, tenant, "meta", "data", 1, func(v *storagev1.OpenStackVolume) {
+		v.Annotations = map[string]string{"example.org/notes": big}
+		v.Labels = map[string]string{"example.org/team": "docs"}
+	})
+	got := waitBound(t, v)
+	if got.Annotations["example.org/notes"] != big || got.Labels["example.org/team"] != "docs" {
+		t.Fatal("the operator's writes changed the tenant's metadata")
+	}
+	if _, ok := got.Annotations[controllers.AnnotationsDigest]; ok {
+		t.Fatal("the cache's digest reached the API server")
+	}
+	key := types.NamespacedName{Namespace: "meta", Name: "data"}
+	if err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		pvc := &corev1.PersistentVolumeClaim{}
+		if err := tenant.Get(ctx, key, pvc); err != nil {
+			return err
+		}
+		pvc.Annotations["example.org/notes"] = big
+		return tenant.Update(ctx, pvc)
+	}); err != nil {
+		t.Fatalf("tenant annotating its claim: %v", err)
+	}
+
+	// An admin's note on the PersistentVolume, which the cache drops.
+	if err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		pv := &corev1.PersistentVolume{}
+		if err := env.Client.Get(ctx, client.ObjectKey{Name: got.Status.PersistentVolumeName}, pv); err != nil {
+			return err
+		}
+		if pv.Annotations == nil {
+			pv.Annotations = map[string]string{}
+		}
+		pv.Annotations["example.org/admin-note"] = "kept"
+		return env.Client.Update(ctx, pv)
+	}); err != nil {
+		t.Fatal(err)
+	}
+
+	// Growing patches the claim and the PersistentVolume from the cache.
+	setSize(t, tenant, got, 2)
+	got = waitFor(t, got, func(v *storagev1.OpenStackVolume) bool {
+		c := condition(v, storagev1.ConditionReady)
+		return v.Status.CapacityGiB == 2 && c != nil && c.Reason == "Bound" && c.ObservedGeneration == v.Generation
+	})
+	pvc := &corev1.PersistentVolumeClaim{}
+	if err := env.Client.Get(ctx, key, pvc); err != nil {
+		t.Fatal(err)
+	}
+	if c := pvc.Spec.Resources.Requests[corev1.ResourceStorage]; c.Cmp(resource.MustParse("2Gi")) != 0 {
+		t.Fatalf("claim request after extend = %s", c.String())
+	}
+	if pvc.Annotations["example.org/notes"] != big || pvc.Annotations[controllers.BindingAnnotation] != got.Status.PersistentVolumeName {
+		t.Fatalf("claim annotations after the operator's writes: %d keys, binding %q", len(pvc.Annotations), pvc.Annotations[controllers.BindingAnnotation])
+	}
+	if len(pvc.Annotations) < 3 {
+		t.Fatalf("the binder's annotations went: %v keys", len(pvc.Annotations))
+	}
+	pv := &corev1.PersistentVolume{}
+	if err := env.Client.Get(ctx, client.ObjectKey{Name: got.Status.PersistentVolumeName}, pv); err != nil {
+		t.Fatal(err)
+	}
+	if c := pv.Spec.Capacity[corev1.ResourceStorage]; c.Cmp(resource.MustParse("2Gi")) != 0 {
+		t.Fatalf("PersistentVolume capacity after extend = %s", c.String())
+	}
+	if pv.Annotations["example.org/admin-note"] != "kept" {
+		t.Fatal("the operator's patch of the PersistentVolume took the admin's annotation off")
+	}
+	after := &storagev1.OpenStackVolume{}
+	if err := env.Client.Get(ctx, client.ObjectKeyFromObject(got), after); err != nil {
+		t.Fatal(err)
+	}
+	if after.Annotations["example.org/notes"] != big || after.Labels["example.org/team"] != "docs" {
+		t.Fatal("the tenant's metadata changed")
+	}
+}
