@@ -26,10 +26,16 @@ type benchmark struct {
 }
 
 type config struct {
-	projects    int
-	clients     int
-	concurrency int
-	hostnames   int
+	projects int
+	// projectsMemoryOnly skips the Projects floor (for a memory run at a
+	// larger count); operatorProfiles is where the operator's heap
+	// profiles go.
+	projectsMemoryOnly bool
+	operatorProfiles   string
+	operatorGOGC       string
+	clients            int
+	concurrency        int
+	hostnames          int
 	// ingresses are the sizes of the hostnames benchmark's end-to-end
 	// runs; inProcess runs its in-process and Gatekeeper parts too.
 	ingresses []int
@@ -81,6 +87,9 @@ func main() {
 	out := flag.String("out", "docs/benchmarks.md", "Report to update.")
 	only := flag.String("only", "", "Run only the benchmark with this name.")
 	projects := flag.Int("projects", 1000, "Projects to provision.")
+	projectsMemoryOnly := flag.Bool("projects-memory-only", false, "Measure only the projects operator's memory, serving and after a restart, without the floor (for larger -projects; the report's ratio is from a full run at 1,000).")
+	operatorProfiles := flag.String("operator-heap-profiles", "", "Write the projects operator's heap profiles (go tool pprof) into this directory: once all Projects are Ready, and after a restart once it has reconciled them all.")
+	operatorGOGC := flag.String("operator-gogc", "", "GOGC of the projects operator (its default when empty), to measure the GC's share of its peak.")
 	clients := flag.Int("clients", 10, "Concurrent API clients.")
 	concurrency := flag.Int("concurrency", 32, "The operator's --concurrency.")
 	hostnames := flag.Int("hostnames", 10000, "Hostnames the DNS operator publishes.")
@@ -122,7 +131,7 @@ func main() {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	cfg := config{projects: *projects, clients: *clients, concurrency: *concurrency, hostnames: *hostnames,
+	cfg := config{projects: *projects, projectsMemoryOnly: *projectsMemoryOnly, operatorProfiles: *operatorProfiles, operatorGOGC: *operatorGOGC, clients: *clients, concurrency: *concurrency, hostnames: *hostnames,
 		sites: *sites, pagesConcurrency: *pagesConcurrency,
 		volumes: *volumes, volumeNamespaces: *volumeNamespaces, volumesConcurrency: *volumesConcurrency, cinderInFlight: *cinderInFlight,
 		cinderCreateDelay: *cinderCreateDelay, cinderQPS: *cinderQPS, stockBinder: *stockBinder,
@@ -154,7 +163,12 @@ func main() {
 			os.Exit(1)
 		}
 		fmt.Println(section)
-		if err := writeSection(*out, b.name, section); err != nil {
+		name := b.name
+		if name == "projects" && cfg.projectsMemoryOnly {
+			// A memory-only run has a section of its own per count.
+			name = fmt.Sprintf("projects-memory-%d", cfg.projects)
+		}
+		if err := writeSection(*out, name, section); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
