@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"strings"
+	"unique"
 
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -52,20 +53,23 @@ func CacheOptions(slotNamespace string) cache.Options {
 	}}
 }
 
-// contentAnnotation carries, on the operator's cached views only, the
-// digest of the object's content (contentOf). Its key is not a valid
-// annotation key (it holds a space), so the API server never stores it:
-// no object read from the server carries it, no tenant can forge it, and
-// a view written back by mistake is refused instead of stored.
-const contentAnnotation = "tenancy.atrium.dev/cached content"
+// contentKey carries, in the labels of the operator's cached views only,
+// the digest of the object's content (contentOf). It is not a valid label
+// or annotation key (it holds a space), so the API server never stores
+// it: no object read from the server carries it, no tenant can forge it,
+// and a view written back by mistake is refused instead of stored. It sits
+// in the labels, beside the project label, because one small map costs
+// the same for one entry as for two, and a second map as much again.
+const contentKey = "tenancy.atrium.dev/cached content"
 
 var _ toolscache.TransformFunc = ownedView
 
 // ownedView reduces an object the operator owns, as the cache receives it,
 // to what the operator reads of it: the owner references (which Project an
 // event wakes), the UID and project label (deleteIfExists), the deletion
-// timestamp (a namespace being deleted) and the digest of its content,
-// with which appliedMemory tells drift from a status write. Everything
+// timestamp (a namespace being deleted) and the digest of its content
+// (under contentKey), with which appliedMemory tells drift from a status
+// write. Everything
 // else, specs and statuses, other writers' labels and annotations, and
 // managedFields, stays out of memory. Objects of other kinds pass
 // unchanged; a view passes unchanged (the function is idempotent).
@@ -74,7 +78,7 @@ func ownedView(in any) (any, error) {
 	if !ok {
 		return in, nil
 	}
-	if _, done := obj.GetAnnotations()[contentAnnotation]; done {
+	if _, done := obj.GetLabels()[contentKey]; done {
 		return in, nil
 	}
 	content, ok := contentOf(obj)
@@ -84,17 +88,23 @@ func ownedView(in any) (any, error) {
 		obj.SetManagedFields(nil)
 		return obj, nil
 	}
+	// The names a Project's objects repeat (its namespace, its label,
+	// their owner) are held once for all of them.
 	meta := metav1.ObjectMeta{
-		Name:              obj.GetName(),
-		Namespace:         obj.GetNamespace(),
+		Name:              intern(obj.GetName()),
+		Namespace:         intern(obj.GetNamespace()),
 		UID:               obj.GetUID(),
 		ResourceVersion:   obj.GetResourceVersion(),
 		DeletionTimestamp: obj.GetDeletionTimestamp(),
 		OwnerReferences:   obj.GetOwnerReferences(),
-		Annotations:       map[string]string{contentAnnotation: string(content[:])},
+		Labels:            map[string]string{contentKey: string(content[:])},
+	}
+	for i := range meta.OwnerReferences {
+		ref := &meta.OwnerReferences[i]
+		ref.APIVersion, ref.Kind, ref.Name = intern(ref.APIVersion), intern(ref.Kind), intern(ref.Name)
 	}
 	if v, ok := obj.GetLabels()[tenancyv1.ProjectLabel]; ok {
-		meta.Labels = map[string]string{tenancyv1.ProjectLabel: v}
+		meta.Labels[tenancyv1.ProjectLabel] = intern(v)
 	}
 	var out client.Object
 	switch obj.(type) {
@@ -122,7 +132,7 @@ func ownedView(in any) (any, error) {
 // cachedContent is the content digest of an object read from the cache:
 // the one its view carries, or, for an object kept whole, its own.
 func cachedContent(obj client.Object) ([32]byte, bool) {
-	if d, ok := obj.GetAnnotations()[contentAnnotation]; ok {
+	if d, ok := obj.GetLabels()[contentKey]; ok {
 		var content [32]byte
 		if len(d) != len(content) {
 			return content, false
@@ -149,6 +159,9 @@ func projectView(in any) (any, error) {
 	p.Annotations = ownDomain(p.Annotations)
 	return p, nil
 }
+
+// intern returns the one copy of s that every view shares.
+func intern(s string) string { return unique.Make(s).Value() }
 
 // ownDomain is m without the keys outside tenancy.atrium.dev (nil when
 // none is left).

@@ -73,8 +73,11 @@ func TestOwnedViewKeepsWhatTheOperatorReads(t *testing.T) {
 			if view.GetName() != "atrium-admins" || view.GetNamespace() != "web" || view.GetUID() != "uid-1" || view.GetResourceVersion() != "42" {
 				t.Fatalf("identity lost: %+v", view)
 			}
-			if l := view.GetLabels(); len(l) != 1 || l[tenancyv1.ProjectLabel] != "web" {
-				t.Fatalf("labels %v, want the project label alone", l)
+			if l := view.GetLabels(); len(l) != 2 || l[tenancyv1.ProjectLabel] != "web" {
+				t.Fatalf("labels %v, want the project label and the digest alone", l)
+			}
+			if len(view.GetAnnotations()) > 0 {
+				t.Fatalf("annotations kept: %v", view.GetAnnotations())
 			}
 			if !metav1.IsControlledBy(view, &tenancyv1.Project{ObjectMeta: metav1.ObjectMeta{UID: "p-1"}}) {
 				t.Fatal("owner reference lost")
@@ -109,8 +112,8 @@ func typeName(obj client.Object) string { return fmt.Sprintf("%T", obj) }
 // any object, so no object read from it, a tenant's included, can pass
 // for a view.
 func TestContentAnnotationCannotBeStored(t *testing.T) {
-	if errs := validation.IsQualifiedName(contentAnnotation); len(errs) == 0 {
-		t.Fatalf("%q is a valid annotation key: a tenant could forge a digest", contentAnnotation)
+	if errs := validation.IsQualifiedName(contentKey); len(errs) == 0 {
+		t.Fatalf("%q is a valid label and annotation key: a tenant could forge a digest", contentKey)
 	}
 }
 
