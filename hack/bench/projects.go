@@ -125,6 +125,7 @@ func benchProjects(cfg config) (string, error) {
 			return elapsed, err
 		}
 		stopSampling()
+		fmt.Printf("    operator peak resident memory while provisioning: %.1f MiB\n", float64(peakKiB)/1024)
 		if err := comps.heapProfile("serving"); err != nil {
 			return elapsed, err
 		}
@@ -137,7 +138,7 @@ func benchProjects(cfg config) (string, error) {
 			return elapsed, err
 		}
 		stopCold := samplePeakRSS(comps.op.Pid(), &coldKiB)
-		err = testenv.Eventually(ctx, 10*time.Minute, func() error {
+		err = testenv.Eventually(ctx, 30*time.Minute, func() error {
 			if _, n := scrapeCounters("http://127.0.0.1:18080/metrics"); n < float64(cfg.projects) {
 				return fmt.Errorf("%.0f of %d Projects reconciled after the restart", n, cfg.projects)
 			}
@@ -145,6 +146,7 @@ func benchProjects(cfg config) (string, error) {
 		})
 		coldSynced = time.Since(coldStart)
 		stopCold()
+		fmt.Printf("    operator peak resident memory after the restart: %.1f MiB\n", float64(coldKiB)/1024)
 		if err != nil {
 			return elapsed, err
 		}
