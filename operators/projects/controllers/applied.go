@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"sync"
 
 	"k8s.io/apimachinery/pkg/runtime"
@@ -88,21 +89,31 @@ func (m *appliedMemory) upToDate(ctx context.Context, c client.Client, key appli
 // contentOf hashes an object without what changes on every write
 // (resourceVersion, managedFields), its kind and its status: everything the
 // operator applies and anyone else could change, labels and annotations
-// included, so drift still means a new apply.
+// included, so drift still means a new apply. It hashes the typed object's
+// own JSON (a shallow copy with those fields cleared), not an unstructured map:
+// the cache calls it on every object it receives (ownedView), and the map
+// made 7.7 KB of garbage a ResourceQuota where the copy makes 1.6 KB
+// (BenchmarkContentOf).
 func contentOf(obj client.Object) ([32]byte, bool) {
-	u, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
-	if err != nil {
+	v := reflect.ValueOf(obj)
+	if v.Kind() != reflect.Pointer || v.Elem().Kind() != reflect.Struct {
+		return [32]byte{}, false
+	}
+	// A shallow copy: only fields of the copy itself are cleared.
+	cp := reflect.New(v.Elem().Type())
+	cp.Elem().Set(v.Elem())
+	c, ok := cp.Interface().(client.Object)
+	if !ok {
 		return [32]byte{}, false
 	}
 	// The kind is the record's key; a cache may or may not fill it in.
-	delete(u, "status")
-	delete(u, "apiVersion")
-	delete(u, "kind")
-	if md, ok := u["metadata"].(map[string]any); ok {
-		delete(md, "resourceVersion")
-		delete(md, "managedFields")
+	c.GetObjectKind().SetGroupVersionKind(schema.GroupVersionKind{})
+	c.SetResourceVersion("")
+	c.SetManagedFields(nil)
+	if status := cp.Elem().FieldByName("Status"); status.IsValid() && status.CanSet() {
+		status.SetZero()
 	}
-	b, err := json.Marshal(u)
+	b, err := json.Marshal(c)
 	if err != nil {
 		return [32]byte{}, false
 	}

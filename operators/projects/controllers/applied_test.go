@@ -158,3 +158,37 @@ func testAppliedMemoryLearnsFromTheAnswer(t *testing.T, views bool) {
 		t.Fatal("only the status changed since the answer: not skipped")
 	}
 }
+
+func benchQuota() *corev1.ResourceQuota {
+	return &corev1.ResourceQuota{
+		ObjectMeta: metav1.ObjectMeta{Name: "atrium-quota", Namespace: "bench-00001", UID: "0b5e6c1e-1111-2222-3333-444455556666", ResourceVersion: "12345",
+			Labels:          map[string]string{tenancyv1.ProjectLabel: "bench-00001"},
+			OwnerReferences: []metav1.OwnerReference{{APIVersion: "tenancy.atrium.dev/v1alpha1", Kind: "Project", Name: "bench-00001", UID: "abc"}},
+			ManagedFields:   []metav1.ManagedFieldsEntry{{Manager: "atrium-projects"}}},
+		Spec: corev1.ResourceQuotaSpec{Hard: corev1.ResourceList{"cpu": resource.MustParse("4"), "memory": resource.MustParse("8Gi"), "pods": resource.MustParse("20")}},
+		Status: corev1.ResourceQuotaStatus{Hard: corev1.ResourceList{"cpu": resource.MustParse("4")},
+			Used: corev1.ResourceList{"cpu": resource.MustParse("0")}},
+	}
+}
+
+// contentOf hashes a copy: the object it is given, which may be the
+// cache's, is left as it was.
+func TestContentOfLeavesTheObjectAlone(t *testing.T) {
+	q := benchQuota()
+	q.TypeMeta = metav1.TypeMeta{APIVersion: "v1", Kind: "ResourceQuota"}
+	before := q.DeepCopy()
+	if _, ok := contentOf(q); !ok {
+		t.Fatal("no content")
+	}
+	if !reflect.DeepEqual(q, before) {
+		t.Fatalf("contentOf changed its object: %+v", q)
+	}
+}
+
+func BenchmarkContentOf(b *testing.B) {
+	q := benchQuota()
+	b.ReportAllocs()
+	for b.Loop() {
+		contentOf(q)
+	}
+}
