@@ -28,9 +28,10 @@ import (
 // what the operator reads: their names, UIDs, owner references, the
 // project label, the deletion timestamp and a digest of their content
 // (ownedView). Of Projects it keeps all but the labels and annotations of
-// other domains (projectView). What a tenant writes on these objects, in
-// annotations, labels or the objects' specs, never adds to the operator's
-// memory beyond a fixed size per object.
+// other domains (projectView). What a tenant writes on the owned objects
+// (annotations, labels, specs), or in other domains' labels and
+// annotations of a Project, never adds to the operator's memory beyond a
+// fixed size per object.
 func CacheOptions(slotNamespace string) cache.Options {
 	managed, _ := labels.NewRequirement(tenancyv1.ProjectLabel, selection.Exists, nil)
 	owned := cache.ByObject{Label: labels.NewSelector().Add(*managed), Transform: ownedView}
