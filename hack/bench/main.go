@@ -33,6 +33,7 @@ type config struct {
 	projectsMemoryOnly bool
 	operatorProfiles   string
 	operatorGOGC       string
+	operatorWatchList  bool
 	clients            int
 	concurrency        int
 	hostnames          int
@@ -90,6 +91,7 @@ func main() {
 	projectsMemoryOnly := flag.Bool("projects-memory-only", false, "Measure only the projects operator's memory, serving and after a restart, without the floor (for larger -projects; the report's ratio is from a full run at 1,000).")
 	operatorProfiles := flag.String("operator-heap-profiles", "", "Write the projects operator's heap profiles (go tool pprof) into this directory: once all Projects are Ready, and after a restart once it has reconciled them all.")
 	operatorGOGC := flag.String("operator-gogc", "", "GOGC of the projects operator (its default when empty), to measure the GC's share of its peak.")
+	operatorWatchList := flag.Bool("operator-watch-list", false, "Run the projects operator with --watch-list-client (its caches filled from a stream, not one list), to measure what a restart's lists cost.")
 	clients := flag.Int("clients", 10, "Concurrent API clients.")
 	concurrency := flag.Int("concurrency", 32, "The operator's --concurrency.")
 	hostnames := flag.Int("hostnames", 10000, "Hostnames the DNS operator publishes.")
@@ -131,7 +133,7 @@ func main() {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	cfg := config{projects: *projects, projectsMemoryOnly: *projectsMemoryOnly, operatorProfiles: *operatorProfiles, operatorGOGC: *operatorGOGC, clients: *clients, concurrency: *concurrency, hostnames: *hostnames,
+	cfg := config{projects: *projects, projectsMemoryOnly: *projectsMemoryOnly, operatorProfiles: *operatorProfiles, operatorGOGC: *operatorGOGC, operatorWatchList: *operatorWatchList, clients: *clients, concurrency: *concurrency, hostnames: *hostnames,
 		sites: *sites, pagesConcurrency: *pagesConcurrency,
 		volumes: *volumes, volumeNamespaces: *volumeNamespaces, volumesConcurrency: *volumesConcurrency, cinderInFlight: *cinderInFlight,
 		cinderCreateDelay: *cinderCreateDelay, cinderQPS: *cinderQPS, stockBinder: *stockBinder,

@@ -265,6 +265,9 @@ func startComponents(env *testenv.Env, cfg config) (*benchComponents, error) {
 	if cfg.operatorGOGC != "" {
 		c.opEnv = append(os.Environ(), "GOGC="+cfg.operatorGOGC)
 	}
+	if cfg.operatorWatchList {
+		c.opArgs = append(c.opArgs, "--watch-list-client=true")
+	}
 	c.wh, err = procs.Start("webhook", filepath.Join(dir, components.ProjectsWebhook.Binary()),
 		append(common, "--cert-dir="+certDir, "--webhook-port="+strconv.Itoa(port)), dir, nil)
 	if err != nil {
@@ -357,6 +360,9 @@ func projectsMemoryReport(cfg config, objects int, peakKiB, coldKiB int64, ready
 		time.Now().UTC().Format("2006-01-02"), runtime.NumCPU(), runtime.GOOS+"/"+runtime.GOARCH, cfg.clients, cfg.concurrency)
 	if cfg.operatorGOGC != "" {
 		fmt.Fprintf(&b, ", GOGC=%s", cfg.operatorGOGC)
+	}
+	if cfg.operatorWatchList {
+		fmt.Fprintf(&b, ", `--watch-list-client`")
 	}
 	fmt.Fprintf(&b, ".\n\n| what | figure |\n|---|---|\n")
 	fmt.Fprintf(&b, "| objects the operator keeps per Project | %d (%d in all) |\n", objects, objects*cfg.projects)
