@@ -167,8 +167,15 @@ func main() {
 		fmt.Println(section)
 		name := b.name
 		if name == "projects" && cfg.projectsMemoryOnly {
-			// A memory-only run has a section of its own per count.
+			// A memory-only run has a section of its own per count
+			// and operator setting.
 			name = fmt.Sprintf("projects-memory-%d", cfg.projects)
+			if cfg.operatorWatchList {
+				name += "-watch-list"
+			}
+			if cfg.operatorGOGC != "" {
+				name += "-gogc-" + cfg.operatorGOGC
+			}
 		}
 		if err := writeSection(*out, name, section); err != nil {
 			fmt.Fprintln(os.Stderr, err)
