@@ -27,11 +27,18 @@ type benchmark struct {
 
 type config struct {
 	// out is the report being rewritten.
-	out         string
-	projects    int
-	clients     int
-	concurrency int
-	hostnames   int
+	out      string
+	projects int
+	// projectsMemoryOnly skips the Projects floor (for a memory run at a
+	// larger count); operatorProfiles is where the operator's heap
+	// profiles go.
+	projectsMemoryOnly bool
+	operatorProfiles   string
+	operatorGOGC       string
+	operatorWatchList  bool
+	clients            int
+	concurrency        int
+	hostnames          int
 	// ingresses are the sizes of the hostnames benchmark's end-to-end
 	// runs; inProcess runs its in-process and Gatekeeper parts too.
 	ingresses []int
@@ -93,6 +100,10 @@ func main() {
 	out := flag.String("out", "docs/benchmarks.md", "Report to update.")
 	only := flag.String("only", "", "Run only the benchmark with this name.")
 	projects := flag.Int("projects", 1000, "Projects to provision.")
+	projectsMemoryOnly := flag.Bool("projects-memory-only", false, "Measure only the projects operator's memory, serving and after a restart, without the floor (for larger -projects; the report's ratio is from a full run at 1,000).")
+	operatorProfiles := flag.String("operator-heap-profiles", "", "Write the projects operator's heap profiles (go tool pprof) into this directory: once all Projects are Ready, and after a restart once it has reconciled them all.")
+	operatorGOGC := flag.String("operator-gogc", "", "GOGC of the projects operator (its default when empty), to measure the GC's share of its peak.")
+	operatorWatchList := flag.Bool("operator-watch-list", false, "Run the projects operator with --watch-list-client (its caches filled from a stream, not one list), to measure what a restart's lists cost.")
 	clients := flag.Int("clients", 10, "Concurrent API clients.")
 	concurrency := flag.Int("concurrency", 32, "The operator's --concurrency.")
 	hostnames := flag.Int("hostnames", 10000, "Hostnames the DNS operator publishes.")
@@ -137,7 +148,8 @@ func main() {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	cfg := config{out: *out, projects: *projects, clients: *clients, concurrency: *concurrency, hostnames: *hostnames,
+	cfg := config{out: *out, projects: *projects, projectsMemoryOnly: *projectsMemoryOnly, operatorProfiles: *operatorProfiles, operatorGOGC: *operatorGOGC, operatorWatchList: *operatorWatchList,
+		clients: *clients, concurrency: *concurrency, hostnames: *hostnames,
 		sites: *sites, pagesConcurrency: *pagesConcurrency, pagesMemory: *pagesMemory,
 		volumes: *volumes, volumesMemory: *volumesMemory, volumeNamespaces: *volumeNamespaces, volumesConcurrency: *volumesConcurrency, cinderInFlight: *cinderInFlight,
 		cinderCreateDelay: *cinderCreateDelay, cinderQPS: *cinderQPS, stockBinder: *stockBinder,
@@ -169,7 +181,19 @@ func main() {
 			os.Exit(1)
 		}
 		fmt.Println(section)
-		if err := writeSection(*out, b.name, section); err != nil {
+		name := b.name
+		if name == "projects" && cfg.projectsMemoryOnly {
+			// A memory-only run has a section of its own per count
+			// and operator setting.
+			name = fmt.Sprintf("projects-memory-%d", cfg.projects)
+			if cfg.operatorWatchList {
+				name += "-watch-list"
+			}
+			if cfg.operatorGOGC != "" {
+				name += "-gogc-" + cfg.operatorGOGC
+			}
+		}
+		if err := writeSection(*out, name, section); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}

@@ -39,6 +39,7 @@ func main() {
 	clusterName := flag.String("cluster-name", "", "This member cluster's name in the fleet (required): the MemberCluster at the hub it reports to.")
 	hubFlags := hub.RegisterFlags(flag.CommandLine, report.HubDefaults, report.HubWhy)
 	reportInterval := report.RegisterFlags(flag.CommandLine)
+	pprofAddr := flag.String("pprof-bind-address", "", "Address of Go's /debug/pprof endpoints (heap, CPU, goroutines), to find where memory or time goes; empty (the default) serves none. Bind it to loopback and reach it with kubectl port-forward: the profiles show object names.")
 	opts.Parse()
 
 	ctx := ctrl.SetupSignalHandler()
@@ -49,7 +50,7 @@ func main() {
 		os.Exit(2)
 	}
 
-	mgr, err := opts.NewManager(ctrl.Options{Cache: controllers.CacheOptions(ns)})
+	mgr, err := opts.NewManager(ctrl.Options{Cache: controllers.CacheOptions(ns), PprofBindAddress: *pprofAddr})
 	if err != nil {
 		log.Error(err, "creating manager")
 		os.Exit(1)

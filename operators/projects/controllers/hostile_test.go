@@ -6,6 +6,7 @@ package controllers_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -562,5 +563,104 @@ func storageClaim(name string, gib int) *corev1.PersistentVolumeClaim {
 				corev1.ResourceStorage: resource.MustParse(fmt.Sprintf("%dGi", gib)),
 			}},
 		},
+	}
+}
+
+// A tenant writes large annotations and labels on what the operator owns
+// in their namespace, on objects of their own that carry the project
+// label, and on their Project: the operator still repairs its own fields,
+// leaves the tenant's alone, and keeps none of it in memory.
+func TestAttackGrowTheOperatorsMemory(t *testing.T) {
+	skipShort(t)
+	ctx := context.Background()
+	cleanup(t, "mike")
+	owner := as(t, "tenant-m")
+	if err := owner.Create(ctx, project("mike")); err != nil {
+		t.Fatal(err)
+	}
+	waitReady(t, "mike")
+	big := strings.Repeat("m", 200_000)
+
+	// The operator's NetworkPolicy: opened up, with a large annotation.
+	key := client.ObjectKey{Namespace: "mike", Name: controllers.NetworkPolicyName}
+	np := &networkingv1.NetworkPolicy{}
+	if err := owner.Get(ctx, key, np); err != nil {
+		t.Fatal(err)
+	}
+	np.Spec.Ingress = []networkingv1.NetworkPolicyIngressRule{{}}
+	np.Annotations = map[string]string{"tenant.example/blob": big}
+	np.Labels["tenant.example/label"] = strings.Repeat("l", 63)
+	if err := owner.Update(ctx, np); err != nil {
+		t.Fatal(err)
+	}
+	// An object of their own with the project label.
+	own := &rbacv1.RoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: "mine", Namespace: "mike",
+			Labels:      map[string]string{tenancyv1.ProjectLabel: "mike"},
+			Annotations: map[string]string{"tenant.example/blob": big}},
+		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "view"},
+		Subjects: []rbacv1.Subject{{Kind: "User", APIGroup: rbacv1.GroupName, Name: "tenant-m"}},
+	}
+	if err := owner.Create(ctx, own); err != nil {
+		t.Fatal(err)
+	}
+	// Their Project.
+	if err := update(ctx, owner, "mike", func(p *tenancyv1.Project) {
+		p.Annotations = map[string]string{"tenant.example/blob": big}
+	}); err != nil {
+		t.Fatal(err)
+	}
+
+	// Drift repaired, the tenant's own fields kept.
+	err := testenv.Eventually(ctx, wait, func() error {
+		if err := env.Client.Get(ctx, key, np); err != nil {
+			return err
+		}
+		if len(np.Spec.Ingress) == 0 || len(np.Spec.Ingress[0].From) == 0 {
+			return fmt.Errorf("ingress rules still open: %+v", np.Spec.Ingress)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if np.Annotations["tenant.example/blob"] != big || np.Labels["tenant.example/label"] == "" {
+		t.Fatal("the tenant's own annotation or label was removed")
+	}
+
+	// What the operator keeps: none of it.
+	small := func(obj client.Object) error {
+		b, err := json.Marshal(obj)
+		if err != nil {
+			return err
+		}
+		if len(b) > 4096 {
+			return fmt.Errorf("the operator caches %d bytes of %T %s", len(b), obj, obj.GetName())
+		}
+		return nil
+	}
+	err = testenv.Eventually(ctx, wait, func() error {
+		cachedNP, cachedOwn, cachedProject := &networkingv1.NetworkPolicy{}, &rbacv1.RoleBinding{}, &tenancyv1.Project{}
+		if err := operatorCache.Get(ctx, key, cachedNP); err != nil {
+			return err
+		}
+		if err := operatorCache.Get(ctx, client.ObjectKeyFromObject(own), cachedOwn); err != nil {
+			return err
+		}
+		if err := operatorCache.Get(ctx, client.ObjectKey{Name: "mike"}, cachedProject); err != nil {
+			return err
+		}
+		if _, ok := cachedProject.Annotations["tenant.example/blob"]; ok {
+			return fmt.Errorf("the operator caches the Project's annotation")
+		}
+		for _, obj := range []client.Object{cachedNP, cachedOwn, cachedProject} {
+			if err := small(obj); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }

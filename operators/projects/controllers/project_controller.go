@@ -108,8 +108,9 @@ func projectChanged(e event.UpdateEvent) bool {
 
 // projectsOnTier maps a tier event to every Project that uses the tier.
 func (r *ProjectReconciler) projectsOnTier(ctx context.Context, o client.Object) []reconcile.Request {
+	// Names only: the cache's objects, not copies of them.
 	var list tenancyv1.ProjectList
-	if err := r.Client.List(ctx, &list, client.MatchingFields{tierIndex: o.GetName()}); err != nil {
+	if err := r.Client.List(ctx, &list, client.MatchingFields{tierIndex: o.GetName()}, client.UnsafeDisableDeepCopy); err != nil {
 		ctrl.LoggerFrom(ctx).Error(err, "listing Projects of tier", "tier", o.GetName())
 		return nil
 	}

@@ -137,9 +137,16 @@ func TestStorageQuotaFollowsTheTier(t *testing.T) {
 
 	// Edited or deleted by somebody who may (a cluster admin, by mistake):
 	// put back, deleted or not.
-	edited := q.DeepCopy()
-	edited.Spec.Hard[storageGiB] = resource.MustParse("1Ti")
-	if err := env.Client.Update(ctx, edited); err != nil {
+	// (Read again on a conflict: kube-controller-manager writes the
+	// quota's usage at any time.)
+	if err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		edited := &corev1.ResourceQuota{}
+		if err := env.Client.Get(ctx, client.ObjectKeyFromObject(q), edited); err != nil {
+			return err
+		}
+		edited.Spec.Hard[storageGiB] = resource.MustParse("1Ti")
+		return env.Client.Update(ctx, edited)
+	}); err != nil {
 		t.Fatal(err)
 	}
 	q = waitStorageQuota(t, "lima", corev1.ResourceList{storageGiB: resource.MustParse("20Gi"), storageClaims: resource.MustParse("5")}, false)

@@ -29,6 +29,9 @@ import (
 // against it, each as its own ServiceAccount.
 var env *testenv.Env
 
+// operatorCache is the running operator's cache, to check what it keeps.
+var operatorCache client.Reader
+
 func TestMain(m *testing.M) {
 	os.Exit(run(m))
 }
@@ -140,6 +143,7 @@ func startOperator(ctx context.Context) error {
 	if err := (&controllers.TierReconciler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {
 		return err
 	}
+	operatorCache = mgr.GetCache()
 	start(ctx, "operator", mgr)
 	if !mgr.GetCache().WaitForCacheSync(ctx) {
 		return fmt.Errorf("operator cache did not sync (can its ServiceAccount list and watch what it caches?)")

@@ -77,8 +77,11 @@ func (r *TierReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.
 	if err := r.Client.Get(ctx, req.NamespacedName, tier); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
+	// The cache's own objects, not copies: this only counts and reads
+	// them, and a tier of 10,000 Projects would otherwise copy them all on
+	// every batch of status updates (17 MB at a time in make bench).
 	var projects tenancyv1.ProjectList
-	if err := r.Client.List(ctx, &projects, client.MatchingFields{tierIndex: tier.Name}); err != nil {
+	if err := r.Client.List(ctx, &projects, client.MatchingFields{tierIndex: tier.Name}, client.UnsafeDisableDeepCopy); err != nil {
 		return ctrl.Result{}, err
 	}
 	before := tier.DeepCopy()
