@@ -42,7 +42,10 @@ func Slim(s Source, obj *unstructured.Unstructured) *unstructured.Unstructured {
 		"kind":       intern(obj.GetKind()),
 		"metadata":   md,
 	}}
-	raw, err := s.Hostnames(obj)
+	// A slim object again is the same (client-go may pass objects its
+	// transform made through it once more: a watch-list's items are
+	// transformed as they stream in, and again when they fill the store).
+	raw, err := slimHostnamesOf(s, obj)
 	if err != nil {
 		out.Object[slimError] = err.Error()
 		return out
@@ -66,8 +69,12 @@ const (
 )
 
 // slimHostnamesOf is what s.Hostnames reads from obj, or from what Slim
-// kept of it.
+// kept of it. An object with a spec is read by its kind whatever else it
+// carries.
 func slimHostnamesOf(s Source, obj *unstructured.Unstructured) ([]string, error) {
+	if _, whole := obj.Object["spec"]; whole {
+		return s.Hostnames(obj)
+	}
 	if msg, ok := obj.Object[slimError].(string); ok {
 		return nil, errors.New(msg)
 	}

@@ -109,6 +109,11 @@ spec:
 			if _, hasSpec := slim.Object["spec"]; hasSpec {
 				t.Fatalf("the slim object keeps a spec: %v", slim.Object)
 			}
+			// Slim again changes nothing: client-go's caches may pass an
+			// object through their transform twice (a watch-list's items).
+			if again := Slim(s, slim.DeepCopy()); !reflect.DeepEqual(again.Object, slim.Object) {
+				t.Fatalf("slim twice %v, once %v", again.Object, slim.Object)
+			}
 		})
 	}
 	for _, s := range All() {
@@ -331,9 +336,10 @@ func TestEveryKindIsAdmittedAndRead(t *testing.T) {
 	}
 }
 
-// Admission never reads an object as slim: an object that carries the
-// slim fields (no source kind has them; a CRD that kept unknown fields
-// might) is read for its spec's hostnames, so it cannot hide them.
+// Admission never reads an object as slim, and a cache does not take an
+// object with a spec for one: an object that carries the slim fields (no
+// source kind has them; a CRD that kept unknown fields might) is read for
+// its spec's hostnames, so it cannot hide them.
 func TestNamesNeverReadTheSlimFields(t *testing.T) {
 	s, _ := For(schema.GroupKind{Group: "networking.k8s.io", Kind: "Ingress"})
 	o := obj(t, `
@@ -347,6 +353,10 @@ spec:
 	o.Object[slimError] = "no hostnames"
 	if got, _, err := Names(s, o); err != nil || len(got) != 1 {
 		t.Fatalf("Names = %v, %v; the slim error field hid the spec", got, err)
+	}
+	// Nor does a cache: an object with a spec is read by its kind.
+	if got, _, err := CachedNames(s, Slim(s, o)); err != nil || len(got) != 1 || got[0].String() != "victim.example.org" {
+		t.Fatalf("CachedNames of its slim copy = %v, %v; want the spec's victim.example.org", got, err)
 	}
 }
 

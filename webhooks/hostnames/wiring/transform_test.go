@@ -1,6 +1,7 @@
 package wiring
 
 import (
+	"reflect"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -62,6 +63,13 @@ status: {parents: [{parentRef: {name: gw}, controllerName: example.org/gw}]}
 			t.Fatal(err)
 		}
 		got := out.(*unstructured.Unstructured)
+		// client-go may pass what the transform made through it again (a
+		// watch-list's items, as the Deployment's --watch-list-client=true
+		// fills the cache): nothing changes, or a new leader would find
+		// every object without its hostnames and release their claims.
+		if again, err := CacheTransform(got.DeepCopy()); err != nil || !reflect.DeepEqual(again.(*unstructured.Unstructured).Object, got.Object) {
+			t.Fatalf("%s: transformed twice %v (%v), once %v", u.GetKind(), again, err, got.Object)
+		}
 		wantNames, _, _ := sources.Names(src, u)
 		gotNames, _, _ := sources.CachedNames(src, got)
 		if len(wantNames) == 0 && u.GetKind() != "HTTPRoute" {
