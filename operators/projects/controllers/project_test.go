@@ -372,18 +372,7 @@ func TestNetworkPolicyComesBack(t *testing.T) {
 	if err := member.Update(ctx, np); err != nil {
 		t.Fatal(err)
 	}
-	err := testenv.Eventually(ctx, wait, func() error {
-		if err := env.Client.Get(ctx, key, np); err != nil {
-			return err
-		}
-		if len(np.Spec.Ingress) == 0 || len(np.Spec.Ingress[0].From) == 0 {
-			return fmt.Errorf("ingress rules still open: %+v", np.Spec.Ingress)
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	waitPolicyClosed(ctx, t, key, np)
 	if np.Labels["team"] != "web" {
 		t.Fatalf("the member's own label was removed: %v", np.Labels)
 	}
@@ -392,7 +381,7 @@ func TestNetworkPolicyComesBack(t *testing.T) {
 	if err := member.Delete(ctx, np); err != nil {
 		t.Fatal(err)
 	}
-	err = testenv.Eventually(ctx, wait, func() error {
+	err := testenv.Eventually(ctx, wait, func() error {
 		if err := env.Client.Get(ctx, key, np); err != nil {
 			return err
 		}
@@ -616,4 +605,23 @@ func bindPlatformAdmins(t *testing.T) {
 		t.Fatal(err)
 	}
 	bindOnce["admins"] = true
+}
+
+// waitPolicyClosed waits until the operator has put the NetworkPolicy's
+// ingress rules back (a rule that admits only its sources), leaving np
+// as the server holds it.
+func waitPolicyClosed(ctx context.Context, t *testing.T, key client.ObjectKey, np *networkingv1.NetworkPolicy) {
+	t.Helper()
+	err := testenv.Eventually(ctx, wait, func() error {
+		if err := env.Client.Get(ctx, key, np); err != nil {
+			return err
+		}
+		if len(np.Spec.Ingress) == 0 || len(np.Spec.Ingress[0].From) == 0 {
+			return fmt.Errorf("ingress rules still open: %+v", np.Spec.Ingress)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }
