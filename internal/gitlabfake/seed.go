@@ -211,3 +211,16 @@ func (s *Server) SetResolver(r Resolver) {
 	defer s.mu.Unlock()
 	s.resolver = r
 }
+
+// RemoveDomain deletes a domain as someone in GitLab's UI would, behind
+// the operator's back.
+func (s *Server) RemoveDomain(name string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := strings.ToLower(name)
+	if s.st.domains[k] == nil {
+		return fmt.Errorf("no domain %q", name)
+	}
+	delete(s.st.domains, k)
+	return nil
+}

@@ -187,16 +187,22 @@ func (r *SiteReconciler) domain(ctx context.Context, site *pagesv1.GitLabPagesSi
 	case found && d.ProjectID != project.ID:
 		return taken(fmt.Sprintf("another GitLab project (id %d)", d.ProjectID))
 	case !found:
+		madeBefore := site.Status.DomainCreated
 		if !site.Status.DomainCreated {
 			site.Status.DomainCreated = true
 			if err := r.Client.Status().Update(ctx, site); err != nil {
 				return d, outcome{ready: ready(metav1.ConditionFalse, "StatusUnwritten", "recording the domain before creating it: %v", err), failed: true}, false
 			}
 		}
-		d, err = r.State.GitLab.CreateDomain(ctx, project.ID, host, want)
+		d, created, err := r.State.CreateDomain(ctx, project.ID, host, want)
 		switch gitlab.ReasonOf(err) {
 		case "":
-			r.State.PutDomain(d)
+			if !created {
+				// The project had it already: made by this operator
+				// only if it said so before this create.
+				site.Status.DomainCreated = madeBefore
+				return r.serve(ctx, site, project, d, want)
+			}
 			r.uploaded(site, want)
 			r.event(site, corev1.EventTypeNormal, "DomainCreated", "Create", "Created Pages domain %s in GitLab project %s", host, project.Path)
 			return d, outcome{}, true
@@ -209,11 +215,17 @@ func (r *SiteReconciler) domain(ctx context.Context, site *pagesv1.GitLabPagesSi
 		}
 		return d, gitLabFailed("creating Pages domain "+host, err), false
 	}
+	return r.serve(ctx, site, project, d, want)
+}
+
+// serve makes the project's domain d serve the certificate asked for.
+func (r *SiteReconciler) serve(ctx context.Context, site *pagesv1.GitLabPagesSite, project gitlab.Project, d gitlab.Domain, want gitlab.TLS) (gitlab.Domain, outcome, bool) {
+	host := site.Spec.Hostname
 	if sameTLS(d, want) {
 		r.uploaded(site, want)
 		return d, outcome{}, true
 	}
-	d, err = r.State.GitLab.UpdateDomain(ctx, project.ID, host, want)
+	d, err := r.State.GitLab.UpdateDomain(ctx, project.ID, host, want)
 	switch gitlab.ReasonOf(err) {
 	case "":
 		r.State.PutDomain(d)

@@ -8,8 +8,10 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	pagesv1 "github.com/atrium-dev/atrium/apis/pages/v1alpha1"
 )
@@ -23,12 +25,18 @@ func (r *SiteReconciler) SetupWithManager(mgr ctrl.Manager, concurrency int) err
 	deleting := predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
 		return e.ObjectOld.GetDeletionTimestamp().IsZero() != e.ObjectNew.GetDeletionTimestamp().IsZero()
 	}}
+	r.wake = make(chan event.TypedGenericEvent[*pagesv1.GitLabPagesSite])
+	r.State.mu.Lock()
+	r.State.onListed = r.wakeWaiting
+	r.State.mu.Unlock()
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("gitlabpagessite").
 		For(&pagesv1.GitLabPagesSite{}, builder.WithPredicates(predicate.Or(
 			predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}, deleting))).
 		Owns(&networkingv1.Ingress{}).
 		Owns(&corev1.Service{}).
+		// Sites waiting for the instance's domain list, once it is read.
+		WatchesRawSource(source.Channel(r.wake, &handler.TypedEnqueueRequestForObject[*pagesv1.GitLabPagesSite]{})).
 		// Failures back off per site; no queue-wide limit, since GitLab's
 		// pace is the client's gate and a burst of new sites should not
 		// wait on a token bucket.

@@ -17,6 +17,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 
 	pagesv1 "github.com/atrium-dev/atrium/apis/pages/v1alpha1"
 	"github.com/atrium-dev/atrium/internal/finalizers"
@@ -52,7 +53,15 @@ type SiteReconciler struct {
 	mu       sync.Mutex
 	failures map[types.UID]int
 	verifies map[types.UID]verifying
+	// waiting are the sites waiting for the instance's domain list
+	// (ErrListing); wake sends them to the queue once it is read.
+	waiting map[types.NamespacedName]bool
+	wake    chan event.TypedGenericEvent[*pagesv1.GitLabPagesSite]
 }
+
+// listWait is when a site waiting for the instance's domain list comes
+// back if it is not woken first (the site reading it went away).
+const listWait = 30 * time.Second
 
 // +kubebuilder:rbac:groups=pages.atrium.dev,resources=gitlabpagessites,verbs=get;list;watch;update;patch
 // +kubebuilder:rbac:groups=pages.atrium.dev,resources=gitlabpagessites/status,verbs=get;update;patch
@@ -77,6 +86,10 @@ type outcome struct {
 	// wait after a 429): nothing is written, no failure is counted, and
 	// the site comes back at its turn (after).
 	held bool
+	// listing says another site is reading the instance's domain list a
+	// page at GitLab's pace: nothing is written, and the site is woken
+	// when the list is whole rather than asking again page after page.
+	listing bool
 }
 
 func (r *SiteReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
@@ -114,6 +127,9 @@ func (r *SiteReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.
 	site.Status.ObservedGeneration = site.Generation
 	if o.held {
 		return ctrl.Result{RequeueAfter: jitter(max(o.after, 10*time.Millisecond))}, nil
+	}
+	if o.listing {
+		return ctrl.Result{RequeueAfter: r.await(req.NamespacedName)}, nil
 	}
 	if o.busy {
 		// Another site is reading what this one needs from GitLab: come
@@ -154,6 +170,42 @@ func (r *SiteReconciler) next(uid types.UID, o outcome) time.Duration {
 	return max(jitter(d), o.after)
 }
 
+// await records a site waiting for the instance's domain list, and says
+// when it comes back unless woken: at once if the list was read in the
+// meantime (its wake-up may have gone before the site was recorded).
+func (r *SiteReconciler) await(site types.NamespacedName) time.Duration {
+	r.mu.Lock()
+	if r.waiting == nil {
+		r.waiting = map[types.NamespacedName]bool{}
+	}
+	r.waiting[site] = true
+	r.mu.Unlock()
+	if r.State.Listed() {
+		return 10 * time.Millisecond
+	}
+	return jitter(listWait)
+}
+
+// wakeWaiting sends every site waiting for the instance's domain list to
+// the queue; it is the State's onListed, called by the site that read the
+// list's last page, so the sending is left to a goroutine.
+func (r *SiteReconciler) wakeWaiting() {
+	r.mu.Lock()
+	sites := r.waiting
+	r.waiting = nil
+	r.mu.Unlock()
+	if len(sites) == 0 || r.wake == nil {
+		return
+	}
+	go func() {
+		for s := range sites {
+			site := &pagesv1.GitLabPagesSite{}
+			site.Namespace, site.Name = s.Namespace, s.Name
+			r.wake <- event.TypedGenericEvent[*pagesv1.GitLabPagesSite]{Object: site}
+		}
+	}()
+}
+
 func (r *SiteReconciler) forget(uid types.UID) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -178,6 +230,9 @@ func ready(status metav1.ConditionStatus, reason, format string, args ...any) me
 func gitLabFailed(what string, err error) outcome {
 	if errors.Is(err, ErrBusy) {
 		return outcome{busy: true}
+	}
+	if errors.Is(err, ErrListing) {
+		return outcome{listing: true}
 	}
 	if gitlab.Gated(err) {
 		after, _ := gitlab.Transient(err)

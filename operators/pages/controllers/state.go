@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/atrium-dev/atrium/internal/gate"
 	"github.com/atrium-dev/atrium/operators/pages/gitlab"
 )
 
@@ -16,8 +17,9 @@ type GitLab interface {
 	Project(ctx context.Context, ref string) (gitlab.Project, error)
 	SetPagesAccess(ctx context.Context, projectID int64, level string) (gitlab.Project, error)
 	AccessLevel(ctx context.Context, projectID int64, username string) (int, error)
-	AllDomains(ctx context.Context) ([]gitlab.Domain, error)
+	DomainsPage(ctx context.Context, page int64) ([]gitlab.Domain, int64, error)
 	ProjectDomains(ctx context.Context, projectID int64) ([]gitlab.Domain, error)
+	ProjectDomain(ctx context.Context, projectID int64, name string) (gitlab.Domain, bool, error)
 	CreateDomain(ctx context.Context, projectID int64, name string, tls gitlab.TLS) (gitlab.Domain, error)
 	UpdateDomain(ctx context.Context, projectID int64, name string, tls gitlab.TLS) (gitlab.Domain, error)
 	DeleteDomain(ctx context.Context, projectID int64, name string) error
@@ -28,8 +30,8 @@ type GitLab interface {
 // resync with nothing changed costs one request per GitLab project (the
 // project, for its access level) plus the pages of the instance's domain
 // list, shared by every site. Reads younger than Fresh are reused; a
-// site whose spec changed reads afresh. What the operator writes updates
-// the state at once.
+// site whose spec changed reads its project and its domain afresh. What
+// the operator writes updates the state at once.
 type State struct {
 	GitLab GitLab
 	// Fresh is how long a read is reused.
@@ -47,11 +49,39 @@ type State struct {
 	projects map[string]read[gitlab.Project]
 	// instance is the instance-wide domain list, when the token may read
 	// it (an admin's); otherwise domains are read per project.
-	instance     read[map[string]gitlab.Domain]
-	notAdmin     bool
+	instance read[map[string]gitlab.Domain]
+	// listing is the instance's list being read, page by page: a page
+	// the client's gate keeps back (or a failed one) leaves what was read
+	// here, and the site kept back goes on from that page at its turn.
+	// Reading it again from page 1 would, on an instance with more pages
+	// than the pacing's burst, never finish.
+	listing  *listing
+	notAdmin bool
+	// onListed is called when a list has been read to its end, for the
+	// sites told to wait for it (ErrListing).
+	onListed     func()
 	perProject   map[int64]read[map[string]gitlab.Domain]
 	accessLevels map[accessKey]read[int]
 }
+
+// listing is an instance-wide domain list read in part.
+type listing struct {
+	domains map[string]gitlab.Domain
+	next    int64
+	// driver is the gate key of the site that reads the list on: the
+	// pacing kept its page back, and it comes back at due. The other
+	// sites wait for the whole list (ErrListing), not page by page.
+	driver string
+	due    time.Time
+	// started is when page 1 was read: a listing older than Fresh starts
+	// again, so that no domain in it is older than a full read's.
+	started time.Time
+}
+
+// listKey is the gate's key for the instance-wide list: whichever site
+// goes on with the list takes the turn the pacing gave the page, not a
+// turn of its own.
+const listKey = "instance-domain-list"
 
 type read[T any] struct {
 	v  T
@@ -66,6 +96,24 @@ type accessKey struct {
 // ErrBusy says another site is asking GitLab for the same thing right now;
 // the site comes back for the answer.
 var ErrBusy = errors.New("another site is asking GitLab for the same")
+
+// ErrListing says the instance's domain list is being read, page by page
+// at GitLab's pace, by another site, and there is none read before: the
+// site waits until the list is whole (it is woken then).
+var ErrListing = errors.New("the instance's Pages domains are being read")
+
+// takeOver is how long after its due instant a site that reads the list
+// on may stay away before another takes its place (it was deleted, or
+// needed the list no more).
+const takeOver = 5 * time.Second
+
+// Listed says whether an instance-wide list has been read to its end (or
+// the token is not an admin's, and there is none to wait for).
+func (s *State) Listed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.notAdmin || s.instance.v != nil
+}
 
 // begin marks key in flight, or reports that it already is.
 func (s *State) begin(key string) bool {
@@ -178,17 +226,29 @@ func (s *State) Domain(ctx context.Context, projectID int64, name string, force 
 	notAdmin, inst := s.notAdmin, s.instance
 	s.mu.Unlock()
 	if !notAdmin {
-		if !s.fresh(inst.at, s.Fresh, force) {
+		if !s.fresh(inst.at, s.Fresh, false) {
 			err := s.readInstance(ctx)
 			switch {
 			case gitlab.ReasonOf(err) == gitlab.Forbidden:
 				s.mu.Lock()
 				s.notAdmin = true
+				s.listing = nil
+				woken := s.onListed
 				s.mu.Unlock()
+				if woken != nil {
+					// Sites waiting for the list read their projects'.
+					woken()
+				}
 				return s.Domain(ctx, projectID, name, force)
-			case err != nil:
+			case err != nil && (inst.v == nil || !transient(err)):
 				return gitlab.Domain{}, false, err
 			}
+			// A list kept back by the pacing (or GitLab failing for a
+			// while) leaves the one read before in use: the create the
+			// site may make next is GitLab's own check.
+		}
+		if force {
+			return s.readOne(ctx, projectID, name)
 		}
 		s.mu.Lock()
 		defer s.mu.Unlock()
@@ -225,27 +285,135 @@ func (s *State) Domain(ctx context.Context, projectID int64, name string, force 
 	return d, ok, nil
 }
 
-// readInstance reads the instance-wide domain list; while one site reads
-// it, the others come back (or, when an older list is there, use it).
-func (s *State) readInstance(ctx context.Context) error {
-	if !s.begin("instance") {
-		s.mu.Lock()
-		stale := s.instance.v != nil
-		s.mu.Unlock()
-		if stale {
-			return nil
-		}
-		return ErrBusy
-	}
-	defer s.end("instance")
-	list, err := s.GitLab.AllDomains(ctx)
+// readOne reads the domain afresh for a site whose spec changed (or
+// whose create GitLab refused as taken), asking the project for it: one
+// request, where reading the instance's list again would be one a page
+// for each such site (a GitOps change to many sites at once). A domain of
+// another project is still seen in the instance's list.
+func (s *State) readOne(ctx context.Context, projectID int64, name string) (gitlab.Domain, bool, error) {
+	d, found, err := s.GitLab.ProjectDomain(ctx, projectID, name)
 	if err != nil {
-		return err
+		return gitlab.Domain{}, false, err
+	}
+	if found {
+		s.PutDomain(d)
+		return d, true, nil
 	}
 	s.mu.Lock()
-	s.instance = read[map[string]gitlab.Domain]{v: byName(list), at: s.now()}
+	defer s.mu.Unlock()
+	if d, ok := s.instance.v[name]; ok && d.ProjectID != projectID {
+		return d, true, nil
+	}
+	delete(s.instance.v, name)
+	if s.listing != nil {
+		delete(s.listing.domains, name)
+	}
+	return gitlab.Domain{}, false, nil
+}
+
+// readInstance reads the instance-wide domain list, going on from where
+// an earlier read stopped; while one site reads it, the others come back
+// (or, when an older list is there, use it).
+func (s *State) readInstance(ctx context.Context) error {
+	if !s.begin("instance") {
+		return s.waitForList()
+	}
+	defer s.end("instance")
+	me := gate.KeyOf(ctx)
+	s.mu.Lock()
+	l := s.listing
+	if l == nil || s.now().Sub(l.started) >= s.Fresh {
+		l = &listing{domains: map[string]gitlab.Domain{}, next: 1}
+		s.listing = l
+	}
+	if l.driver != "" && l.driver != me && s.now().Before(l.due.Add(takeOver)) {
+		s.mu.Unlock()
+		s.end("instance")
+		return s.waitForList()
+	}
+	l.driver = me
 	s.mu.Unlock()
+	ctx = gitlab.For(ctx, listKey)
+	for l.next > 0 {
+		page, next, err := s.GitLab.DomainsPage(ctx, l.next)
+		if err != nil {
+			s.mu.Lock()
+			if wait, ok := gitlab.Transient(err); ok && gitlab.Gated(err) {
+				// This site comes back at the page's turn and goes on.
+				l.due = s.now().Add(wait)
+			} else {
+				// Failed: whichever site asks next tries again.
+				l.driver = ""
+			}
+			s.mu.Unlock()
+			return err
+		}
+		s.mu.Lock()
+		if l.next == 1 {
+			l.started = s.now()
+		}
+		for _, d := range page {
+			l.domains[d.Name] = d
+		}
+		l.next = next
+		s.mu.Unlock()
+	}
+	s.mu.Lock()
+	s.instance = read[map[string]gitlab.Domain]{v: l.domains, at: l.started}
+	s.listing = nil
+	woken := s.onListed
+	s.mu.Unlock()
+	if woken != nil {
+		woken()
+	}
 	return nil
+}
+
+// waitForList is what a site gets while another reads the list: the list
+// before when there is one, else ErrListing.
+func (s *State) waitForList() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.instance.v != nil {
+		return nil
+	}
+	return ErrListing
+}
+
+// transient says err is worth waiting out: a call the gate kept back, or
+// one GitLab may answer later.
+func transient(err error) bool {
+	if gitlab.Gated(err) {
+		return true
+	}
+	_, ok := gitlab.Transient(err)
+	return ok
+}
+
+// CreateDomain creates a Pages domain in a project and remembers it.
+// When GitLab says the name is taken, the project is asked whether it is
+// its own (created false, no error): the list read before may have missed
+// it, made by an earlier create whose answer was lost, made by hand since,
+// or shifted between two pages of the list while domains came and went.
+// Taken is then left for a domain of another project.
+func (s *State) CreateDomain(ctx context.Context, projectID int64, name string, tls gitlab.TLS) (d gitlab.Domain, created bool, err error) {
+	d, err = s.GitLab.CreateDomain(ctx, projectID, name, tls)
+	if err == nil {
+		s.PutDomain(d)
+		return d, true, nil
+	}
+	if gitlab.ReasonOf(err) != gitlab.Taken {
+		return d, false, err
+	}
+	own, found, rerr := s.GitLab.ProjectDomain(ctx, projectID, name)
+	switch {
+	case rerr != nil:
+		return d, false, rerr
+	case !found:
+		return d, false, err
+	}
+	s.PutDomain(own)
+	return own, false, nil
 }
 
 // PutDomain remembers a domain the operator wrote or read.
@@ -254,6 +422,9 @@ func (s *State) PutDomain(d gitlab.Domain) {
 	defer s.mu.Unlock()
 	if s.instance.v != nil {
 		s.instance.v[d.Name] = d
+	}
+	if s.listing != nil {
+		s.listing.domains[d.Name] = d
 	}
 	if r, ok := s.perProject[d.ProjectID]; ok {
 		r.v[d.Name] = d
@@ -266,6 +437,9 @@ func (s *State) ForgetDomain(projectID int64, name string) {
 	defer s.mu.Unlock()
 	if s.instance.v != nil {
 		delete(s.instance.v, name)
+	}
+	if s.listing != nil {
+		delete(s.listing.domains, name)
 	}
 	if r, ok := s.perProject[projectID]; ok {
 		delete(r.v, name)

@@ -224,24 +224,27 @@ func domainOf(d *gl.PagesDomain, projectID int64) Domain {
 	return out
 }
 
-// AllDomains lists every Pages domain of the instance (an admin token),
-// a hundred a page: the one read a resync needs for every site at once.
-func (c *Client) AllDomains(ctx context.Context) ([]Domain, error) {
-	var out []Domain
-	for page := int64(1); page > 0; {
-		ds, resp, err := call(ctx, c, "AllDomains", func(o ...gl.RequestOptionFunc) ([]*gl.PagesDomain, *gl.Response, error) {
-			return c.api.PagesDomains.ListAllPagesDomains(append(o, gl.WithOffsetPaginationParameters(page), perPage(100))...)
-		})
-		if err != nil {
-			return nil, err
-		}
-		for _, d := range ds {
-			out = append(out, domainOf(d, 0))
-		}
-		page = resp.NextPage
+// DomainsPage reads one page of the instance's Pages domains (an admin
+// token), a hundred a page, and the number of the next page (0 after the
+// last). The list is read a page a call, not at once, so that a list
+// longer than the client's burst is not lost whenever the pacing keeps a
+// page back: the caller keeps what it has read and goes on from next.
+func (c *Client) DomainsPage(ctx context.Context, page int64) ([]Domain, int64, error) {
+	ds, resp, err := call(ctx, c, "AllDomains", func(o ...gl.RequestOptionFunc) ([]*gl.PagesDomain, *gl.Response, error) {
+		return c.api.PagesDomains.ListAllPagesDomains(append(o, gl.WithOffsetPaginationParameters(page), perPage(domainsPerPage))...)
+	})
+	if err != nil {
+		return nil, 0, err
 	}
-	return out, nil
+	out := make([]Domain, 0, len(ds))
+	for _, d := range ds {
+		out = append(out, domainOf(d, 0))
+	}
+	return out, resp.NextPage, nil
 }
+
+// domainsPerPage is the most GitLab gives in one page.
+const domainsPerPage = 100
 
 // ProjectDomains lists a project's Pages domains.
 func (c *Client) ProjectDomains(ctx context.Context, projectID int64) ([]Domain, error) {
@@ -259,6 +262,21 @@ func (c *Client) ProjectDomains(ctx context.Context, projectID int64) ([]Domain,
 		page = resp.NextPage
 	}
 	return out, nil
+}
+
+// ProjectDomain reads one of a project's Pages domains; found is false
+// when the project has no such domain (another project may).
+func (c *Client) ProjectDomain(ctx context.Context, projectID int64, name string) (Domain, bool, error) {
+	d, _, err := call(ctx, c, "ProjectDomain", func(o ...gl.RequestOptionFunc) (*gl.PagesDomain, *gl.Response, error) {
+		return c.api.PagesDomains.GetPagesDomain(projectID, name, o...)
+	})
+	switch {
+	case ReasonOf(err) == NotFound:
+		return Domain{}, false, nil
+	case err != nil:
+		return Domain{}, false, err
+	}
+	return domainOf(d, projectID), true, nil
 }
 
 // perPage sets per_page on a request whose method takes no list options.

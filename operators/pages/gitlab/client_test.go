@@ -3,6 +3,7 @@ package gitlab_test
 import (
 	"context"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -111,8 +112,9 @@ func TestErrorsAreClassified(t *testing.T) {
 	}
 }
 
-// The instance-wide list is read a hundred domains a page.
-func TestAllDomainsIsPaginated(t *testing.T) {
+// The instance-wide list is read a hundred domains a page, one page a
+// call, each naming the next until the last.
+func TestDomainsPageIsPaginated(t *testing.T) {
 	fake, c, _ := start(t)
 	for i := range 250 {
 		if _, err := fake.AddDomain("alice/homepage", "d"+strings.Repeat("x", i%3)+time.Duration(i).String()+".example.test"); err != nil {
@@ -120,12 +122,56 @@ func TestAllDomainsIsPaginated(t *testing.T) {
 		}
 	}
 	fake.ResetCounts()
-	all, err := c.AllDomains(context.Background())
-	if err != nil || len(all) != 250 {
-		t.Fatalf("%d domains, %v", len(all), err)
+	seen := map[string]bool{}
+	var sizes []int
+	for page := int64(1); page > 0; {
+		ds, next, err := c.DomainsPage(context.Background(), page)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sizes = append(sizes, len(ds))
+		for _, d := range ds {
+			seen[d.Name] = true
+		}
+		page = next
+	}
+	if len(seen) != 250 || !slices.Equal(sizes, []int{100, 100, 50}) {
+		t.Fatalf("%d domains in pages of %v", len(seen), sizes)
 	}
 	if n := fake.Count("GET /pages/domains"); n != 3 {
 		t.Errorf("%d requests for 250 domains, want 3", n)
+	}
+}
+
+// One domain is read from its project: another project's is not found
+// there, and neither is one that does not exist.
+func TestProjectDomain(t *testing.T) {
+	fake, c, _ := start(t)
+	ctx := context.Background()
+	if _, err := fake.AddProject("alice", "other", gitlabfake.Public); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fake.AddDomain("alice/homepage", "home.example.test"); err != nil {
+		t.Fatal(err)
+	}
+	p, err := c.Project(ctx, "alice/homepage")
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := c.Project(ctx, "alice/other")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d, found, err := c.ProjectDomain(ctx, p.ID, "home.example.test"); err != nil || !found || d.ProjectID != p.ID || d.Name != "home.example.test" {
+		t.Errorf("the project's own domain: %+v, %v, %v", d, found, err)
+	}
+	for _, tc := range []struct {
+		project int64
+		name    string
+	}{{other.ID, "home.example.test"}, {p.ID, "nowhere.example.test"}} {
+		if d, found, err := c.ProjectDomain(ctx, tc.project, tc.name); err != nil || found {
+			t.Errorf("%s in project %d: %+v, %v, %v; want not found", tc.name, tc.project, d, found, err)
+		}
 	}
 }
 
