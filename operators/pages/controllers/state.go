@@ -73,9 +73,13 @@ type listing struct {
 	// sites wait for the whole list (ErrListing), not page by page.
 	driver string
 	due    time.Time
-	// started is when page 1 was read: a listing older than Fresh starts
-	// again, so that no domain in it is older than a full read's.
+	// started is when page 1 was read, the age the whole list is given.
 	started time.Time
+	// touched is when a page was read last: a listing left for Fresh
+	// starts again from page 1. One still going on is never restarted,
+	// however long GitLab's pace makes it, or a list that takes longer
+	// than Fresh would never end.
+	touched time.Time
 }
 
 // listKey is the gate's key for the instance-wide list: whichever site
@@ -322,7 +326,7 @@ func (s *State) readInstance(ctx context.Context) error {
 	me := gate.KeyOf(ctx)
 	s.mu.Lock()
 	l := s.listing
-	if l == nil || s.now().Sub(l.started) >= s.Fresh {
+	if l == nil || s.now().Sub(l.touched) >= s.Fresh {
 		l = &listing{domains: map[string]gitlab.Domain{}, next: 1}
 		s.listing = l
 	}
@@ -352,6 +356,7 @@ func (s *State) readInstance(ctx context.Context) error {
 		if l.next == 1 {
 			l.started = s.now()
 		}
+		l.touched = s.now()
 		for _, d := range page {
 			l.domains[d.Name] = d
 		}

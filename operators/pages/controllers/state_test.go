@@ -80,6 +80,19 @@ func TestALongDomainListIsReadToItsEnd(t *testing.T) {
 	}
 }
 
+// A list that takes longer to read than --gitlab-fresh at GitLab's pace
+// is still read to its end: it starts again only when left alone that
+// long, not because its first page has grown old.
+func TestAListSlowerThanFreshEnds(t *testing.T) {
+	fake, s, project := stateOn(t, 100, 2, 1050, 30*time.Millisecond)
+	if _, found := askUntilAnswered(t, s, project, "d1049.example.test"); !found {
+		t.Fatal("the last domain not found")
+	}
+	if n := fake.Count("GET /pages/domains"); n != 11 {
+		t.Errorf("%d requests for the list's 11 pages", n)
+	}
+}
+
 // While one site reads the list on at GitLab's pace, the others wait for
 // the whole list (ErrListing, and they are woken when it is read) rather
 // than coming back for each page; a site that stays away past its turn is
