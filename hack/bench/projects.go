@@ -60,14 +60,17 @@ func benchProjects(cfg config) (string, error) {
 				return time.Since(start), err
 			})
 		}
-		floor, err := floorRun()
+		first, err := floorRun()
 		if err != nil {
 			return "", fmt.Errorf("floor: %w", err)
 		}
-		if again, err := floorRun(); err != nil {
+		again, err := floorRun()
+		if err != nil {
 			return "", fmt.Errorf("floor: %w", err)
-		} else if again < floor {
-			floor = again
+		}
+		floor = min(first, again)
+		if floor <= 0 {
+			return "", fmt.Errorf("floor: no time measured")
 		}
 	}
 
