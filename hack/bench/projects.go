@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -17,6 +18,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/watch"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
@@ -482,33 +484,79 @@ func cpuSeconds(pid int) float64 {
 }
 
 // watchReady reports on the channel once n Projects have been seen Ready.
+// The API server ends a watch when it likes (its timeout, or under load):
+// the watch is opened again from the last version seen, and after a 410
+// from a fresh list, so that a long run is not lost to a closed watch.
 func watchReady(ctx context.Context, env *testenv.Env, n int) (<-chan error, error) {
 	wc, err := client.NewWithWatch(env.Config, client.Options{Scheme: env.Scheme})
 	if err != nil {
 		return nil, err
 	}
-	w, err := wc.Watch(ctx, &tenancyv1.ProjectList{})
+	ready := map[string]bool{}
+	see := func(p *tenancyv1.Project) {
+		if meta.IsStatusConditionTrue(p.Status.Conditions, tenancyv1.ReadyCondition) {
+			ready[p.Name] = true
+		}
+	}
+	// list reads every Project, for a watch to start from.
+	list := func() (string, error) {
+		l := &tenancyv1.ProjectList{}
+		if err := wc.List(ctx, l); err != nil {
+			return "", err
+		}
+		for i := range l.Items {
+			see(&l.Items[i])
+		}
+		return l.ResourceVersion, nil
+	}
+	open := func(rv string) (watch.Interface, error) {
+		return wc.Watch(ctx, &tenancyv1.ProjectList{}, &client.ListOptions{Raw: &metav1.ListOptions{ResourceVersion: rv}})
+	}
+	rv, err := list()
+	if err != nil {
+		return nil, err
+	}
+	w, err := open(rv)
 	if err != nil {
 		return nil, err
 	}
 	done := make(chan error, 1)
 	go func() {
-		defer w.Stop()
-		ready := map[string]bool{}
-		for ev := range w.ResultChan() {
-			p, ok := ev.Object.(*tenancyv1.Project)
-			if !ok {
-				continue
+		for {
+			for ev := range w.ResultChan() {
+				if ev.Type == watch.Error {
+					rv = "" // 410 Gone, or another end: list again
+					continue
+				}
+				p, ok := ev.Object.(*tenancyv1.Project)
+				if !ok {
+					continue
+				}
+				rv = p.ResourceVersion
+				see(p)
+				if len(ready) >= n {
+					w.Stop()
+					done <- nil
+					return
+				}
 			}
-			if meta.IsStatusConditionTrue(p.Status.Conditions, tenancyv1.ReadyCondition) {
-				ready[p.Name] = true
-			}
+			w.Stop()
 			if len(ready) >= n {
 				done <- nil
 				return
 			}
+			var err error
+			if rv == "" {
+				rv, err = list()
+			}
+			if err == nil {
+				w, err = open(rv)
+			}
+			if err != nil || ctx.Err() != nil {
+				done <- fmt.Errorf("watch ended with %d of %d Projects Ready: %v", len(ready), n, errors.Join(err, ctx.Err()))
+				return
+			}
 		}
-		done <- fmt.Errorf("watch ended with %d of %d Projects Ready", len(ready), n)
 	}()
 	return done, nil
 }
