@@ -85,12 +85,17 @@ func main() {
 		log.Error(err, "hub")
 		os.Exit(2)
 	}
+	recorder, err := manager.EventRecorder(mgr, "atrium-dns")
+	if err != nil {
+		log.Error(err, "event recorder")
+		os.Exit(1)
+	}
 	if err := controllers.Setup(mgr, controllers.Config{
 		Cluster: *clusterName, Hub: hubCfg, HubTimeout: hubFlags.Timeout,
 		Provider: dns, OwnershipFirst: p.OwnershipFirst(), Zones: p.Zones, DefaultTargets: split(*targets),
 		TTL: *ttl, Batch: *batch, Resync: *resync, ConflictRetry: *conflictRetry,
 		StatusConcurrency: *statusConcurrency,
-		Recorder:          mgr.GetEventRecorder("atrium-dns"),
+		Recorder:          recorder,
 	}); err != nil {
 		log.Error(err, "setting up the DNS controllers")
 		os.Exit(1)

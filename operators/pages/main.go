@@ -90,10 +90,15 @@ func main() {
 		log.Error(err, "creating manager")
 		os.Exit(1)
 	}
+	recorder, err := manager.EventRecorder(mgr, "atrium-pages")
+	if err != nil {
+		log.Error(err, "event recorder")
+		os.Exit(1)
+	}
 	r := &controllers.SiteReconciler{
 		Client: mgr.GetClient(), Secrets: mgr.GetAPIReader(),
 		State:      &controllers.State{GitLab: gl, Fresh: *fresh, AccessFresh: *accessFresh},
-		Identities: ids, Front: front, Recorder: mgr.GetEventRecorder("atrium-pages"),
+		Identities: ids, Front: front, Recorder: recorder,
 		Resync: *resync, VerifyAfter: *verifyAfter, MinBackoff: *minBackoff, MaxBackoff: *maxBackoff,
 	}
 	if err := r.SetupWithManager(mgr, *concurrency); err != nil {

@@ -55,10 +55,15 @@ func main() {
 		log.Error(err, "creating manager")
 		os.Exit(1)
 	}
+	recorder, err := manager.EventRecorder(mgr, "atrium-projects")
+	if err != nil {
+		log.Error(err, "event recorder")
+		os.Exit(1)
+	}
 	projects := &controllers.ProjectReconciler{
 		Client:                  mgr.GetClient(),
 		APIReader:               mgr.GetAPIReader(),
-		Recorder:                mgr.GetEventRecorder("atrium-projects"),
+		Recorder:                recorder,
 		Slots:                   &slots.Ledger{Client: mgr.GetClient(), Reader: mgr.GetAPIReader(), Namespace: ns, Grace: *slotGrace},
 		MaxConcurrentReconciles: *concurrency,
 	}

@@ -92,10 +92,15 @@ func main() {
 		os.Exit(1)
 	}
 	ctx := ctrl.SetupSignalHandler()
+	recorder, err := manager.EventRecorder(mgr, "atrium-volumes")
+	if err != nil {
+		log.Error(err, "event recorder")
+		os.Exit(1)
+	}
 	r := &controllers.VolumeReconciler{
 		Client: mgr.GetClient(), Reader: mgr.GetAPIReader(), Cinder: api, Cluster: *clusterName,
 		DefaultZone: *zone, TopologyKey: *topologyKey, FSType: *fsType,
-		Recorder: mgr.GetEventRecorder("atrium-volumes"), Resync: *resync,
+		Recorder: recorder, Resync: *resync,
 		PollMin: *pollMin, PollMax: *pollMax, MinBackoff: *minBackoff, MaxBackoff: *maxBackoff, CreateGrace: *grace,
 		AnswerTTL: *answerTTL,
 	}

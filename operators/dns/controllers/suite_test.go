@@ -19,6 +19,7 @@ import (
 	"github.com/atrium-dev/atrium/internal/bind"
 	"github.com/atrium-dev/atrium/internal/components"
 	"github.com/atrium-dev/atrium/internal/fleet"
+	"github.com/atrium-dev/atrium/internal/manager"
 	"github.com/atrium-dev/atrium/internal/testenv"
 	"github.com/atrium-dev/atrium/operators/dns/controllers"
 	"github.com/atrium-dev/atrium/operators/dns/provider"
@@ -156,11 +157,15 @@ func (mb *member) startOperator() error {
 	if err != nil {
 		return err
 	}
+	recorder, err := manager.EventRecorder(mgr, "atrium-dns")
+	if err != nil {
+		return err
+	}
 	if err := controllers.Setup(mgr, controllers.Config{
 		Cluster: mb.name, Hub: rest.CopyConfig(mb.hubConfig), HubTimeout: 2 * time.Second,
 		Provider: p, OwnershipFirst: true, Zones: []string{zone, zone2}, DefaultTargets: []string{"192.0.2.100"},
 		TTL: time.Minute, Batch: 200 * time.Millisecond, Resync: resync, ConflictRetry: 2 * time.Second, NotClaimedGrace: 3 * time.Second,
-		StatusConcurrency: 4, Recorder: mgr.GetEventRecorder("atrium-dns"),
+		StatusConcurrency: 4, Recorder: recorder,
 	}); err != nil {
 		return err
 	}

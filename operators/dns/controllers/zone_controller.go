@@ -126,7 +126,7 @@ type problemKey struct {
 
 // The source objects are read with the rights their files in
 // internal/sources give.
-// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+// +kubebuilder:rbac:groups="",resources=events,verbs=create;patch
 // Reading this cluster's claims at the hub is in package hubrbac (the
 // hub's role for this member's DNS identity), apart from this cluster's role.
 

@@ -18,6 +18,7 @@ import (
 
 	pagesv1 "github.com/atrium-dev/atrium/apis/pages/v1alpha1"
 	"github.com/atrium-dev/atrium/internal/gitlabfake"
+	"github.com/atrium-dev/atrium/internal/manager"
 	"github.com/atrium-dev/atrium/internal/shipped"
 	"github.com/atrium-dev/atrium/internal/sources"
 	"github.com/atrium-dev/atrium/internal/testenv"
@@ -159,6 +160,10 @@ func startOperator() (func(), error) {
 	if err != nil {
 		return nil, err
 	}
+	recorder, err := manager.EventRecorder(mgr, "atrium-pages")
+	if err != nil {
+		return nil, err
+	}
 	r := &controllers.SiteReconciler{
 		Client: mgr.GetClient(), Secrets: mgr.GetAPIReader(),
 		// Owners' roles are read once for the whole suite, so that
@@ -166,7 +171,7 @@ func startOperator() (func(), error) {
 		State:      &controllers.State{GitLab: api, Fresh: resync, AccessFresh: time.Hour},
 		Identities: controllers.Identities{Users: map[string]string{"dave@example.org": "alice"}},
 		Front:      controllers.Front{Host: front, Port: 443},
-		Recorder:   mgr.GetEventRecorder("atrium-pages"),
+		Recorder:   recorder,
 		Resync:     resync, VerifyAfter: 300 * time.Millisecond, MinBackoff: 200 * time.Millisecond, MaxBackoff: 2 * time.Second,
 	}
 	if err := r.SetupWithManager(mgr, 4); err != nil {

@@ -16,6 +16,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/atrium-dev/atrium/internal/components"
+	"github.com/atrium-dev/atrium/internal/manager"
 	"github.com/atrium-dev/atrium/internal/shipped"
 	"github.com/atrium-dev/atrium/internal/slots"
 	"github.com/atrium-dev/atrium/internal/testenv"
@@ -131,10 +132,14 @@ func startOperator(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	recorder, err := manager.EventRecorder(mgr, "atrium-projects")
+	if err != nil {
+		return err
+	}
 	if err := (&controllers.ProjectReconciler{
 		Client:                  mgr.GetClient(),
 		APIReader:               mgr.GetAPIReader(),
-		Recorder:                mgr.GetEventRecorder("atrium-projects"),
+		Recorder:                recorder,
 		Slots:                   &slots.Ledger{Client: mgr.GetClient(), Reader: mgr.GetAPIReader(), Namespace: systemNamespace},
 		MaxConcurrentReconciles: 4,
 	}).SetupWithManager(ctx, mgr); err != nil {

@@ -19,6 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
+	"github.com/atrium-dev/atrium/internal/manager"
 	"github.com/atrium-dev/atrium/internal/openstackfake"
 	"github.com/atrium-dev/atrium/internal/shipped"
 	"github.com/atrium-dev/atrium/internal/testenv"
@@ -178,10 +179,15 @@ func startWith(wrap func(controllers.Cinder, context.CancelFunc) controllers.Cin
 	if wrap != nil {
 		api = wrap(api, cancel)
 	}
+	recorder, err := manager.EventRecorder(mgr, "atrium-volumes")
+	if err != nil {
+		cancel()
+		return nil, err
+	}
 	r := &controllers.VolumeReconciler{
 		Client: mgr.GetClient(), Reader: mgr.GetAPIReader(), Cinder: api, Cluster: cluster, DefaultZone: zoneA,
 		TopologyKey: "topology.cinder.csi.openstack.org/zone", FSType: "ext4",
-		Recorder: mgr.GetEventRecorder("atrium-volumes"), Resync: 5 * time.Second,
+		Recorder: recorder, Resync: 5 * time.Second,
 		PollMin: 50 * time.Millisecond, PollMax: 500 * time.Millisecond,
 		MinBackoff: 100 * time.Millisecond, MaxBackoff: 2 * time.Second, CreateGrace: grace,
 		AnswerTTL: time.Second,

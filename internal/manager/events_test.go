@@ -1,0 +1,52 @@
+package manager
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes/fake"
+)
+
+// An event reaches the object's namespace with what a user reads of it,
+// and repeats of it fold into the one Event with a count rather than
+// piling up.
+func TestEventRecorderWritesCoreEvents(t *testing.T) {
+	kube := fake.NewClientset()
+	rec, b := newEventRecorder(kube.CoreV1(), Scheme(), "atrium-test")
+	defer b.Shutdown()
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "team-a", Name: "site", UID: "u-1"}}
+	other := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "team-a", Name: "other", UID: "u-2"}}
+	for range 3 {
+		rec.Eventf(cm, other, corev1.EventTypeWarning, "CinderError", "Provision", "volume %s: %s", "v-1", "quota")
+	}
+
+	var got []corev1.Event
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		list, err := kube.CoreV1().Events("team-a").List(context.Background(), metav1.ListOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = list.Items
+		if len(got) == 1 && got[0].Count == 3 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if len(got) != 1 {
+		t.Fatalf("%d events, want the three folded into one: %+v", len(got), got)
+	}
+	e := got[0]
+	if e.InvolvedObject.Kind != "ConfigMap" || e.InvolvedObject.Name != "site" || e.InvolvedObject.UID != "u-1" {
+		t.Errorf("involved object %+v, want the ConfigMap site", e.InvolvedObject)
+	}
+	if e.Type != corev1.EventTypeWarning || e.Reason != "CinderError" || e.Message != "volume v-1: quota" || e.Source.Component != "atrium-test" {
+		t.Errorf("event %s/%s %q from %q, want Warning/CinderError \"volume v-1: quota\" from atrium-test", e.Type, e.Reason, e.Message, e.Source.Component)
+	}
+	if e.Count != 3 {
+		t.Errorf("count %d, want 3", e.Count)
+	}
+}
