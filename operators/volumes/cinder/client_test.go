@@ -212,3 +212,38 @@ func TestLoadCloudRefusesWhatIsMissing(t *testing.T) {
 		t.Fatalf("unknown cloud: %v", err)
 	}
 }
+
+// A list longer than a page is read to its end, page by page, and only
+// the volumes matching the metadata asked for come back.
+func TestListReadsEveryPage(t *testing.T) {
+	ctx := context.Background()
+	fake, _, c := cloud(t, openstackfake.WithMaxPageSize(3))
+	fake.AddAvailabilityZone("zone-a")
+	for i := range 10 {
+		md := map[string]string{"atrium.dev/cluster": "a", "n": fmt.Sprint(i)}
+		if i%4 == 0 {
+			md["atrium.dev/cluster"] = "b"
+		}
+		if _, err := c.Create(ctx, cinder.CreateRequest{Name: fmt.Sprint(i), Size: 1, Zone: "zone-a", Metadata: md}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	from := len(fake.Log())
+	got, err := c.List(ctx, map[string]string{"atrium.dev/cluster": "a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, v := range got {
+		if v.Metadata["atrium.dev/cluster"] != "a" || seen[v.Name] {
+			t.Fatalf("listed %s with metadata %v (seen before: %v)", v.Name, v.Metadata, seen[v.Name])
+		}
+		seen[v.Name] = true
+	}
+	if len(got) != 7 {
+		t.Fatalf("listed %d volumes of cluster a, want 7: %v", len(got), seen)
+	}
+	if pages := len(fake.Log()) - from; pages < 3 {
+		t.Fatalf("%d requests for 7 volumes at 3 a page, want at least 3", pages)
+	}
+}
