@@ -59,13 +59,18 @@ func TrimVolume(obj any) (any, error) {
 }
 
 // TrimClaim is the cache's transform of a claim: its annotations but
-// BindingAnnotation go (a tenant may annotate its claims).
+// BindingAnnotation go (a tenant may annotate its claims), and of its
+// status only the phase stays, the one field the operator reads (the
+// capacity, access modes and conditions the binder writes were some 1 KB
+// a claim, 9 to 12 MiB at 10,000 volumes). The operator never writes a
+// claim's status, and an update of a claim leaves the status as it is.
 func TrimClaim(obj any) (any, error) {
 	obj, err := stripManagedFields(obj)
 	if err != nil {
 		return obj, err
 	}
 	if pvc, ok := obj.(*corev1.PersistentVolumeClaim); ok {
+		pvc.Status = corev1.PersistentVolumeClaimStatus{Phase: pvc.Status.Phase}
 		if v, ok := pvc.Annotations[BindingAnnotation]; ok {
 			pvc.Annotations = map[string]string{BindingAnnotation: v}
 		} else {
@@ -76,7 +81,8 @@ func TrimClaim(obj any) (any, error) {
 }
 
 // TrimPersistentVolume is the cache's transform of a PersistentVolume: its
-// annotations (the binder's) go.
+// annotations (the binder's) go, and of its status (the binder's, which
+// the operator does not read) the phase alone stays.
 func TrimPersistentVolume(obj any) (any, error) {
 	obj, err := stripManagedFields(obj)
 	if err != nil {
@@ -84,6 +90,7 @@ func TrimPersistentVolume(obj any) (any, error) {
 	}
 	if pv, ok := obj.(*corev1.PersistentVolume); ok {
 		pv.Annotations = nil
+		pv.Status = corev1.PersistentVolumeStatus{Phase: pv.Status.Phase}
 	}
 	return obj, nil
 }

@@ -44,8 +44,10 @@ func TestTrimTransforms(t *testing.T) {
 		ObjectMeta: metav1.ObjectMeta{Namespace: "t", Name: "v", Labels: map[string]string{storagev1.VolumeUIDLabel: "u"},
 			Annotations: map[string]string{"example.org/bulk": big, controllers.BindingAnnotation: "atrium-u",
 				"pv.kubernetes.io/bind-completed": "yes"}, ManagedFields: managed},
-		Spec:   corev1.PersistentVolumeClaimSpec{VolumeName: "atrium-u"},
-		Status: corev1.PersistentVolumeClaimStatus{Phase: corev1.ClaimBound},
+		Spec: corev1.PersistentVolumeClaimSpec{VolumeName: "atrium-u"},
+		Status: corev1.PersistentVolumeClaimStatus{Phase: corev1.ClaimBound, Capacity: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("1Gi")},
+			AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+			Conditions:  []corev1.PersistentVolumeClaimCondition{{Type: corev1.PersistentVolumeClaimResizing, Message: big}}},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -57,6 +59,9 @@ func TestTrimTransforms(t *testing.T) {
 	if pvc.Labels[storagev1.VolumeUIDLabel] != "u" || pvc.Spec.VolumeName != "atrium-u" || pvc.Status.Phase != corev1.ClaimBound {
 		t.Fatalf("trimmed away what the operator reads: %+v", pvc)
 	}
+	if pvc.Status.Capacity != nil || pvc.Status.AccessModes != nil || pvc.Status.Conditions != nil {
+		t.Fatalf("claim status in the cache = %+v, want the phase alone", pvc.Status)
+	}
 	out, _ = controllers.TrimClaim(&corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Annotations: map[string]string{"a": "b"}}})
 	if a := out.(*corev1.PersistentVolumeClaim).Annotations; a != nil {
 		t.Fatalf("a claim not yet nudged kept %v", a)
@@ -65,7 +70,8 @@ func TestTrimTransforms(t *testing.T) {
 	out, err = controllers.TrimPersistentVolume(&corev1.PersistentVolume{
 		ObjectMeta: metav1.ObjectMeta{Name: "atrium-u", Labels: map[string]string{storagev1.VolumeUIDLabel: "u"},
 			Annotations: map[string]string{"pv.kubernetes.io/bound-by-controller": "yes"}, ManagedFields: managed},
-		Spec: corev1.PersistentVolumeSpec{PersistentVolumeSource: corev1.PersistentVolumeSource{CSI: &corev1.CSIPersistentVolumeSource{VolumeHandle: "vol-1"}}},
+		Spec:   corev1.PersistentVolumeSpec{PersistentVolumeSource: corev1.PersistentVolumeSource{CSI: &corev1.CSIPersistentVolumeSource{VolumeHandle: "vol-1"}}},
+		Status: corev1.PersistentVolumeStatus{Phase: corev1.VolumeBound, Message: big},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -73,6 +79,9 @@ func TestTrimTransforms(t *testing.T) {
 	pv := out.(*corev1.PersistentVolume)
 	if pv.Annotations != nil || pv.ManagedFields != nil || pv.Labels[storagev1.VolumeUIDLabel] != "u" || pv.Spec.CSI.VolumeHandle != "vol-1" {
 		t.Fatalf("PersistentVolume in the cache: %+v", pv)
+	}
+	if pv.Status.Phase != corev1.VolumeBound || pv.Status.Message != "" {
+		t.Fatalf("PersistentVolume status in the cache = %q %d bytes, want the phase alone", pv.Status.Phase, len(pv.Status.Message))
 	}
 }
 
