@@ -214,7 +214,7 @@ Atrium is running: a hub and two members. Ctrl-C stops it.
     spec: {sizeGiB: 2, source: {volumeID: %[9]s}}
     EOF
     kubectl --as=alice --as-group=system:authenticated -n my-website delete osv old-data   # kept in Cinder (Retain), marked released
-    kubectl get cm atrium-volumes-orphans -n atrium-system -o jsonpath='{.data.orphans\.yaml}'   # volumes nobody holds (the report runs every 10 min and at start)
+    kubectl get cm atrium-volumes-orphans -n atrium-system -o jsonpath='{.data.orphans\.yaml}'   # volumes nobody holds (the report runs every 10 min, the first a minute after start)
 
   Hostnames belong to one tenant across the fleet, in the domains the fleet's policy grants:
     kubectl --kubeconfig %[1]s get hostnameclaims,domainpolicies

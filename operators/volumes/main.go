@@ -48,7 +48,7 @@ func main() {
 	minBackoff := flag.Duration("min-backoff", time.Second, "First wait after Cinder fails; doubles with each failure in a row.")
 	maxBackoff := flag.Duration("max-backoff", 5*time.Minute, "Longest wait after Cinder fails (or refuses for quota).")
 	grace := flag.Duration("create-grace", time.Minute, "How long after a create was sent a look-up that finds no volume is not trusted (the create may still be on its way); more than --cinder-timeout.")
-	orphanEvery := flag.Duration("orphan-interval", 10*time.Minute, "How often Cinder is compared with the OpenStackVolumes for volumes nobody holds.")
+	orphanEvery := flag.Duration("orphan-interval", 10*time.Minute, "How often Cinder is compared with the OpenStackVolumes for volumes nobody holds; the first comparison comes a minute (at most this interval) after a replica starts leading.")
 	answerTTL := flag.Duration("cinder-answer-ttl", 30*time.Second, "How long Cinder's answer that a volume is settled at its size stands for the volume's next reconciles (those its claim and PersistentVolume start while they bind), instead of reading the volume again each time; 0 reads it every time. A spec change, the operator's own changes in Cinder and the resync (longer) always read it afresh.")
 	inFlight := flag.Int("cinder-in-flight", 8, "Requests in flight to Cinder at once, at most, whatever --concurrency is; a request waits for its slot at most --cinder-timeout.")
 	concurrency := flag.Int("concurrency", 32, "Volumes reconciled at once. Most of a reconcile's time goes to the API server: Cinder sees no more than --cinder-in-flight requests at once.")
@@ -109,7 +109,8 @@ func main() {
 		os.Exit(1)
 	}
 	reporter := &controllers.OrphanReporter{Client: mgr.GetClient(), Reader: mgr.GetAPIReader(), Cinder: api,
-		Cluster: *clusterName, Namespace: manager.PodNamespace(""), Interval: *orphanEvery}
+		Cluster: *clusterName, Namespace: manager.PodNamespace(""), Interval: *orphanEvery,
+		FirstAfter: min(*orphanEvery, time.Minute)}
 	if reporter.Namespace == "" {
 		log.Error(nil, "no namespace for the orphan report: set POD_NAMESPACE")
 		os.Exit(2)

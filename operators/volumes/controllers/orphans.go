@@ -65,12 +65,23 @@ type OrphanReporter struct {
 	Cluster   string
 	Namespace string
 	Interval  time.Duration
+	// FirstAfter is how long the first comparison waits once the replica
+	// leads. Then the inventory reads the same whole list of Cinder's
+	// volumes, and every volume is reconciled again; a report at that
+	// moment would double the list's cost when the operator is at its
+	// busiest, for a report that is only as fresh as its interval anyway.
+	FirstAfter time.Duration
 }
 
-// Start runs the comparison every Interval until ctx ends; only the
-// leader runs it.
+// Start runs the comparison FirstAfter after it starts, then every
+// Interval, until ctx ends; only the leader runs it.
 func (o *OrphanReporter) Start(ctx context.Context) error {
 	log := ctrl.Log.WithName("orphans")
+	select {
+	case <-ctx.Done():
+		return nil
+	case <-time.After(o.FirstAfter):
+	}
 	for {
 		if err := o.Report(ctx); err != nil {
 			log.Error(err, "comparing Cinder with the OpenStackVolumes")

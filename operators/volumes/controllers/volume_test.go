@@ -17,6 +17,7 @@ import (
 	storagev1 "github.com/atrium-dev/atrium/apis/storage/v1alpha1"
 	"github.com/atrium-dev/atrium/internal/openstackfake"
 	"github.com/atrium-dev/atrium/internal/testenv"
+	"github.com/atrium-dev/atrium/operators/volumes/cinder"
 	"github.com/atrium-dev/atrium/operators/volumes/controllers"
 )
 
@@ -382,4 +383,61 @@ func (f *failAfterCreate) Create(ctx context.Context, r cinderCreate) (*cinderVo
 		os_.FailTransition(v.ID)
 	}
 	return v, err
+}
+
+// listCounter counts the whole-list reads a reporter makes of Cinder.
+type listCounter struct {
+	controllers.Cinder
+	mu sync.Mutex
+	n  int
+}
+
+func (l *listCounter) List(ctx context.Context, match map[string]string) ([]*cinder.Volume, error) {
+	l.mu.Lock()
+	l.n++
+	l.mu.Unlock()
+	return l.Cinder.List(ctx, match)
+}
+
+func (l *listCounter) lists() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.n
+}
+
+// The first orphan report waits FirstAfter once a replica leads (the
+// inventory reads the same whole list then), leaves at once when the
+// replica stops leading meanwhile, and then comes.
+func TestTheFirstOrphanReportWaits(t *testing.T) {
+	counter := &listCounter{Cinder: operator.reporter.Cinder}
+	rep := *operator.reporter
+	rep.Cinder, rep.Interval, rep.FirstAfter = counter, time.Hour, time.Hour
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- rep.Start(ctx) }()
+	time.Sleep(500 * time.Millisecond)
+	if n := counter.lists(); n != 0 {
+		t.Fatalf("%d lists of Cinder before the first report was due", n)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the reporter did not stop while waiting for its first report")
+	}
+
+	rep.FirstAfter = 50 * time.Millisecond
+	ctx, cancel = context.WithCancel(context.Background())
+	defer cancel()
+	go func() { done <- rep.Start(ctx) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for counter.lists() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("no report after FirstAfter")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
