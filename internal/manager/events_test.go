@@ -50,3 +50,43 @@ func TestEventRecorderWritesCoreEvents(t *testing.T) {
 		t.Errorf("count %d, want 3", e.Count)
 	}
 }
+
+// A tenant whose object floods events (a volume failing over and over)
+// is rate-limited alone: another tenant's object still gets its event.
+func TestAFloodingObjectDoesNotSilenceAnother(t *testing.T) {
+	kube := fake.NewClientset()
+	rec, b := newEventRecorder(kube.CoreV1(), Scheme(), "atrium-test")
+	defer b.Shutdown()
+	noisy := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "mallory", Name: "noisy", UID: "u-m"}}
+	quiet := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "alice", Name: "data", UID: "u-a"}}
+	for i := range 200 {
+		rec.Eventf(noisy, nil, corev1.EventTypeWarning, "CinderError", "Provision", "failure %d", i)
+	}
+	rec.Eventf(quiet, nil, corev1.EventTypeNormal, "Created", "Create", "Cinder volume v-1 is being created")
+
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		list, err := kube.CoreV1().Events("alice").List(context.Background(), metav1.ListOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(list.Items) == 1 && list.Items[0].Reason == "Created" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("alice's object has %d events after mallory's flood, want its Created", len(list.Items))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	list, err := kube.CoreV1().Events("mallory").List(context.Background(), metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var total int32
+	for _, e := range list.Items {
+		total += max(e.Count, 1)
+	}
+	if total >= 200 {
+		t.Errorf("mallory's object got all %d of its events through, want it rate-limited", total)
+	}
+}
