@@ -1,7 +1,10 @@
 package controllers
 
 import (
+	"sync"
+
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/selection"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -22,8 +25,10 @@ const AnnotationsDigest = "storage.atrium.dev/annotations-digest"
 // volumes and not with what tenants or other writers put on them.
 //   - claims and PersistentVolumes: the operator's own only (label
 //     VolumeUIDLabel), without annotations but the claim's
-//     BindingAnnotation; the operator writes them only by merge patches of
-//     what it changes, which leave the rest as it is on the server.
+//     BindingAnnotation, and of their spec and status only the fields a
+//     reconcile reads (TrimClaim, TrimPersistentVolume); the operator
+//     writes them only by merge patches of what it changes, which leave
+//     the rest as it is on the server.
 //   - OpenStackVolumes: no labels (never read), annotations as a digest
 //     (AnnotationsDigest); the operator writes them only by the status
 //     subresource and by merge patches of its finalizer.
@@ -62,8 +67,10 @@ func TrimVolume(obj any) (any, error) {
 // BindingAnnotation go (a tenant may annotate its claims), and of its
 // status only the phase stays, the one field the operator reads (the
 // capacity, access modes and conditions the binder writes were some 1 KB
-// a claim, 9 to 12 MiB at 10,000 volumes). The operator never writes a
-// claim's status, and an update of a claim leaves the status as it is.
+// a claim, 9 to 12 MiB at 10,000 volumes). Of its spec, what the operator
+// reads stays: the storage request and the PersistentVolume it is bound
+// to. The operator never writes a claim's status, and changes its spec
+// only by merge patches of the request, which leave the rest as it is.
 func TrimClaim(obj any) (any, error) {
 	obj, err := stripManagedFields(obj)
 	if err != nil {
@@ -71,6 +78,11 @@ func TrimClaim(obj any) (any, error) {
 	}
 	if pvc, ok := obj.(*corev1.PersistentVolumeClaim); ok {
 		pvc.Status = corev1.PersistentVolumeClaimStatus{Phase: pvc.Status.Phase}
+		spec := corev1.PersistentVolumeClaimSpec{VolumeName: pvc.Spec.VolumeName}
+		if q, ok := pvc.Spec.Resources.Requests[corev1.ResourceStorage]; ok {
+			spec.Resources.Requests = storageSizes.shared(q)
+		}
+		pvc.Spec = spec
 		if v, ok := pvc.Annotations[BindingAnnotation]; ok {
 			pvc.Annotations = map[string]string{BindingAnnotation: v}
 		} else {
@@ -82,7 +94,13 @@ func TrimClaim(obj any) (any, error) {
 
 // TrimPersistentVolume is the cache's transform of a PersistentVolume: its
 // annotations (the binder's) go, and of its status (the binder's, which
-// the operator does not read) the phase alone stays.
+// the operator does not read) the phase alone stays. Of its spec, what the
+// operator reads stays: the capacity and the CSI driver and volume handle
+// (which Cinder volume it stands for). The rest (access modes, claim
+// reference, node affinity, class, mode, reclaim policy) the operator
+// writes when it creates the PersistentVolume and never reads again; it
+// changes the spec only by merge patches of the capacity, which leave the
+// rest as it is.
 func TrimPersistentVolume(obj any) (any, error) {
 	obj, err := stripManagedFields(obj)
 	if err != nil {
@@ -91,6 +109,46 @@ func TrimPersistentVolume(obj any) (any, error) {
 	if pv, ok := obj.(*corev1.PersistentVolume); ok {
 		pv.Annotations = nil
 		pv.Status = corev1.PersistentVolumeStatus{Phase: pv.Status.Phase}
+		spec := corev1.PersistentVolumeSpec{}
+		if q, ok := pv.Spec.Capacity[corev1.ResourceStorage]; ok {
+			spec.Capacity = storageSizes.shared(q)
+		}
+		if csi := pv.Spec.CSI; csi != nil {
+			spec.CSI = &corev1.CSIPersistentVolumeSource{Driver: csi.Driver, VolumeHandle: csi.VolumeHandle}
+		}
+		pv.Spec = spec
 	}
 	return obj, nil
+}
+
+// storageSizes are the storage quantities the cache's claims and
+// PersistentVolumes share.
+var storageSizes = &sizes{max: 1024}
+
+// sizes keeps one resource list for each storage size, which every cached
+// claim and PersistentVolume of that size shares: most volumes have one of
+// a few sizes, and a one-entry map costs some 400 bytes, twice a volume.
+// Sharing is safe because nothing writes a cached object in place (a cache
+// read returns a deep copy; the resync reads without one, and only reads).
+// Once max sizes are kept the table starts afresh: the objects sharing a
+// list dropped from it keep it.
+type sizes struct {
+	mu    sync.Mutex
+	max   int
+	lists map[string]corev1.ResourceList
+}
+
+func (s *sizes) shared(q resource.Quantity) corev1.ResourceList {
+	key := q.String()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if l, ok := s.lists[key]; ok {
+		return l
+	}
+	if s.lists == nil || len(s.lists) >= s.max {
+		s.lists = map[string]corev1.ResourceList{}
+	}
+	l := corev1.ResourceList{corev1.ResourceStorage: q}
+	s.lists[key] = l
+	return l
 }

@@ -6,10 +6,12 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/retry"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	storagev1 "github.com/atrium-dev/atrium/apis/storage/v1alpha1"
@@ -44,7 +46,9 @@ func TestTrimTransforms(t *testing.T) {
 		ObjectMeta: metav1.ObjectMeta{Namespace: "t", Name: "v", Labels: map[string]string{storagev1.VolumeUIDLabel: "u"},
 			Annotations: map[string]string{"example.org/bulk": big, controllers.BindingAnnotation: "atrium-u",
 				"pv.kubernetes.io/bind-completed": "yes"}, ManagedFields: managed},
-		Spec: corev1.PersistentVolumeClaimSpec{VolumeName: "atrium-u"},
+		Spec: corev1.PersistentVolumeClaimSpec{VolumeName: "atrium-u",
+			AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce}, StorageClassName: ptr.To("atrium-cinder"),
+			Resources: corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("3Gi")}}},
 		Status: corev1.PersistentVolumeClaimStatus{Phase: corev1.ClaimBound, Capacity: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("1Gi")},
 			AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
 			Conditions:  []corev1.PersistentVolumeClaimCondition{{Type: corev1.PersistentVolumeClaimResizing, Message: big}}},
@@ -62,6 +66,16 @@ func TestTrimTransforms(t *testing.T) {
 	if pvc.Status.Capacity != nil || pvc.Status.AccessModes != nil || pvc.Status.Conditions != nil {
 		t.Fatalf("claim status in the cache = %+v, want the phase alone", pvc.Status)
 	}
+	if q := pvc.Spec.Resources.Requests[corev1.ResourceStorage]; q.Cmp(resource.MustParse("3Gi")) != 0 || len(pvc.Spec.Resources.Requests) != 1 {
+		t.Fatalf("claim request in the cache = %v, want 3Gi", pvc.Spec.Resources.Requests)
+	}
+	if pvc.Spec.AccessModes != nil || pvc.Spec.StorageClassName != nil {
+		t.Fatalf("claim spec in the cache = %+v, want the request and the volume name alone", pvc.Spec)
+	}
+	again, err := controllers.TrimClaim(pvc.DeepCopy())
+	if err != nil || !equality.Semantic.DeepEqual(again, pvc) {
+		t.Fatalf("trimming a trimmed claim changed it: %+v", again)
+	}
 	out, _ = controllers.TrimClaim(&corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Annotations: map[string]string{"a": "b"}}})
 	if a := out.(*corev1.PersistentVolumeClaim).Annotations; a != nil {
 		t.Fatalf("a claim not yet nudged kept %v", a)
@@ -70,7 +84,15 @@ func TestTrimTransforms(t *testing.T) {
 	out, err = controllers.TrimPersistentVolume(&corev1.PersistentVolume{
 		ObjectMeta: metav1.ObjectMeta{Name: "atrium-u", Labels: map[string]string{storagev1.VolumeUIDLabel: "u"},
 			Annotations: map[string]string{"pv.kubernetes.io/bound-by-controller": "yes"}, ManagedFields: managed},
-		Spec:   corev1.PersistentVolumeSpec{PersistentVolumeSource: corev1.PersistentVolumeSource{CSI: &corev1.CSIPersistentVolumeSource{VolumeHandle: "vol-1"}}},
+		Spec: corev1.PersistentVolumeSpec{
+			Capacity:    corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("3Gi")},
+			AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+			ClaimRef:    &corev1.ObjectReference{Namespace: "t", Name: "v", UID: "c"},
+			NodeAffinity: &corev1.VolumeNodeAffinity{Required: &corev1.NodeSelector{NodeSelectorTerms: []corev1.NodeSelectorTerm{{
+				MatchExpressions: []corev1.NodeSelectorRequirement{{Key: "topology.cinder.csi.openstack.org/zone", Operator: corev1.NodeSelectorOpIn, Values: []string{"nova"}}}}}}},
+			PersistentVolumeReclaimPolicy: corev1.PersistentVolumeReclaimRetain,
+			PersistentVolumeSource: corev1.PersistentVolumeSource{CSI: &corev1.CSIPersistentVolumeSource{
+				Driver: storagev1.CSIDriver, VolumeHandle: "vol-1", FSType: "ext4"}}},
 		Status: corev1.PersistentVolumeStatus{Phase: corev1.VolumeBound, Message: big},
 	})
 	if err != nil {
@@ -82,6 +104,16 @@ func TestTrimTransforms(t *testing.T) {
 	}
 	if pv.Status.Phase != corev1.VolumeBound || pv.Status.Message != "" {
 		t.Fatalf("PersistentVolume status in the cache = %q %d bytes, want the phase alone", pv.Status.Phase, len(pv.Status.Message))
+	}
+	if q := pv.Spec.Capacity[corev1.ResourceStorage]; q.Cmp(resource.MustParse("3Gi")) != 0 || pv.Spec.CSI.Driver != storagev1.CSIDriver {
+		t.Fatalf("PersistentVolume spec in the cache lost what the operator reads: %+v", pv.Spec)
+	}
+	if pv.Spec.AccessModes != nil || pv.Spec.ClaimRef != nil || pv.Spec.NodeAffinity != nil || pv.Spec.PersistentVolumeReclaimPolicy != "" {
+		t.Fatalf("PersistentVolume spec in the cache = %+v, want the capacity and the CSI volume alone", pv.Spec)
+	}
+	againPV, err := controllers.TrimPersistentVolume(pv.DeepCopy())
+	if err != nil || !equality.Semantic.DeepEqual(againPV, pv) {
+		t.Fatalf("trimming a trimmed PersistentVolume changed it: %+v", againPV)
 	}
 }
 
