@@ -42,14 +42,14 @@ func main() {
 	timeout := flag.Duration("cinder-timeout", 10*time.Second, "Timeout of each OpenStack request.")
 	qps := flag.Float64("cinder-qps", 10, "Requests per second to Cinder at most; beyond it volumes wait their turn (requeued, no worker blocks; their status is left as it is).")
 	burst := flag.Int("cinder-burst", 20, "Requests to Cinder allowed at once above --cinder-qps.")
-	resync := flag.Duration("resync", 10*time.Minute, "How often every volume is checked against Cinder without an event.")
+	resync := flag.Duration("resync", 10*time.Minute, "How often every volume is checked against Cinder without an event, from one listing of this cluster's volumes (a volume the listing does not show settled is read on its own).")
 	pollMin := flag.Duration("poll-min", time.Second, "First wait while Cinder is creating or extending a volume; doubles up to --poll-max.")
 	pollMax := flag.Duration("poll-max", 30*time.Second, "Longest wait while Cinder is busy with a volume.")
 	minBackoff := flag.Duration("min-backoff", time.Second, "First wait after Cinder fails; doubles with each failure in a row.")
 	maxBackoff := flag.Duration("max-backoff", 5*time.Minute, "Longest wait after Cinder fails (or refuses for quota).")
 	grace := flag.Duration("create-grace", time.Minute, "How long after a create was sent a look-up that finds no volume is not trusted (the create may still be on its way); more than --cinder-timeout.")
 	orphanEvery := flag.Duration("orphan-interval", 10*time.Minute, "How often Cinder is compared with the OpenStackVolumes for volumes nobody holds; the first comparison comes a minute (at most this interval) after a replica starts leading.")
-	answerTTL := flag.Duration("cinder-answer-ttl", 30*time.Second, "How long Cinder's answer that a volume is settled at its size stands for the volume's next reconciles (those its claim and PersistentVolume start while they bind), instead of reading the volume again each time; 0 reads it every time. A spec change, the operator's own changes in Cinder and the resync (longer) always read it afresh.")
+	answerTTL := flag.Duration("cinder-answer-ttl", 30*time.Second, "How long Cinder's answer that a volume is settled at its size stands for the volume's next reconciles (those its claim and PersistentVolume start while they bind), instead of reading the volume again each time; 0 reads it every time. A spec change and the operator's own changes in Cinder always read it afresh; the resync (longer) reads a listing.")
 	inFlight := flag.Int("cinder-in-flight", 8, "Requests in flight to Cinder at once, at most, whatever --concurrency is; a request waits for its slot at most --cinder-timeout.")
 	concurrency := flag.Int("concurrency", 32, "Volumes reconciled at once. Most of a reconcile's time goes to the API server: Cinder sees no more than --cinder-in-flight requests at once.")
 	pprofAddr := flag.String("pprof-bind-address", "0", "Address of Go's pprof endpoints (/debug/pprof/: a heap profile, say); 0 turns them off.")
@@ -63,7 +63,7 @@ func main() {
 		os.Exit(2)
 	}
 	if *answerTTL >= *resync {
-		log.Error(nil, "--cinder-answer-ttl must be shorter than --resync, which reads every volume afresh", "cinder-answer-ttl", *answerTTL, "resync", *resync)
+		log.Error(nil, "--cinder-answer-ttl must be shorter than --resync, which reads every volume afresh from a listing", "cinder-answer-ttl", *answerTTL, "resync", *resync)
 		os.Exit(2)
 	}
 	if *grace <= *timeout {

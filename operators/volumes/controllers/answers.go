@@ -9,10 +9,15 @@ import (
 	"github.com/atrium-dev/atrium/operators/volumes/cinder"
 )
 
-// answer is what Cinder last said of an object's volume, and when.
+// answer is what Cinder last said of an object's volume, when it said it,
+// and until when it stands. A nil vol is a mark that Cinder said something
+// that may not be used again (the volume is busy, gone, not the object's)
+// or that the operator is changing it: a listing taken before asOf must
+// not stand for it (see keepListed).
 type answer struct {
 	vol        *cinder.Volume
-	at         time.Time
+	asOf       time.Time
+	until      time.Time
 	generation int64
 }
 
@@ -25,41 +30,60 @@ func reusable(v *storagev1.OpenStackVolume, vol *cinder.Volume) bool {
 	return usable[vol.Status] && !busy[vol.Status] && vol.Size >= int(v.Spec.SizeGiB) && vol.Metadata[storagev1.MetaUID] == string(v.UID)
 }
 
-// remember keeps Cinder's answer about the object's volume when it can be
-// used again.
+// remember keeps Cinder's answer about the object's volume, read just
+// now, for AnswerTTL when it can be used again.
 func (r *VolumeReconciler) remember(v *storagev1.OpenStackVolume, vol *cinder.Volume) {
-	if r.AnswerTTL <= 0 {
-		return
-	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.keepLocked(v, vol, time.Now(), r.AnswerTTL)
+}
+
+// keepListed keeps what a listing begun at listedAt said of the object's
+// volume, for ttl from then, and says whether it may be used again. What
+// was learnt of the volume since the listing began (a read, or the
+// operator's own change) wins over it.
+func (r *VolumeReconciler) keepListed(v *storagev1.OpenStackVolume, vol *cinder.Volume, listedAt time.Time, ttl time.Duration) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if a, ok := r.answers[v.UID]; ok && a.asOf.After(listedAt) {
+		return a.vol != nil
+	}
+	return r.keepLocked(v, vol, listedAt, ttl)
+}
+
+func (r *VolumeReconciler) keepLocked(v *storagev1.OpenStackVolume, vol *cinder.Volume, asOf time.Time, ttl time.Duration) bool {
 	if r.answers == nil {
 		r.answers = map[types.UID]answer{}
 	}
-	if !reusable(v, vol) {
-		delete(r.answers, v.UID)
-		return
+	if ttl <= 0 || !reusable(v, vol) {
+		r.answers[v.UID] = answer{asOf: asOf}
+		return false
 	}
-	r.answers[v.UID] = answer{vol: vol, at: time.Now(), generation: v.Generation}
+	r.answers[v.UID] = answer{vol: vol, asOf: asOf, until: asOf.Add(ttl), generation: v.Generation}
+	return true
 }
 
-// recent is the answer Cinder gave about volume id less than AnswerTTL
-// ago, for this generation of the object, or nil: then Cinder is asked.
+// recent is the answer Cinder gave about volume id that still stands
+// (AnswerTTL after a read, longer after a listing: see resyncer), for this
+// generation of the object, or nil: then Cinder is asked.
 func (r *VolumeReconciler) recent(v *storagev1.OpenStackVolume, id string) *cinder.Volume {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	a, ok := r.answers[v.UID]
-	if !ok || a.vol.ID != id || a.generation != v.Generation || time.Since(a.at) >= r.AnswerTTL {
+	if !ok || a.vol == nil || a.vol.ID != id || a.generation != v.Generation || !time.Now().Before(a.until) {
 		return nil
 	}
 	vol := *a.vol
 	return &vol
 }
 
-// unlearn drops what Cinder said of the object's volume: the operator
-// is about to change it.
+// unlearn drops what Cinder said of the object's volume: Cinder said
+// it is gone or not the object's, or the operator is about to change it.
 func (r *VolumeReconciler) unlearn(uid types.UID) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	delete(r.answers, uid)
+	if r.answers == nil {
+		r.answers = map[types.UID]answer{}
+	}
+	r.answers[uid] = answer{asOf: time.Now()}
 }

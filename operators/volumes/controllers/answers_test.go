@@ -74,3 +74,53 @@ func TestRecentAnswer(t *testing.T) {
 		t.Fatal("an answer with AnswerTTL 0")
 	}
 }
+
+// A listing's answer stands for its own time to live, and never over
+// what was learnt of the volume after the listing began: a read that found
+// it gone, or the operator's own change.
+func TestListedAnswer(t *testing.T) {
+	r := &VolumeReconciler{AnswerTTL: time.Second}
+	v := &storagev1.OpenStackVolume{ObjectMeta: metav1.ObjectMeta{UID: "u1", Generation: 1}, Spec: storagev1.OpenStackVolumeSpec{SizeGiB: 1}}
+	vol := &cinder.Volume{ID: "vol-1", Status: "available", Size: 1, Metadata: map[string]string{storagev1.MetaUID: "u1"}}
+	listedAt := time.Now()
+	if !r.keepListed(v, vol, listedAt, time.Minute) || r.recent(v, "vol-1") == nil {
+		t.Fatal("a listing's answer about a settled volume does not stand")
+	}
+	if r.keepListed(v, &cinder.Volume{ID: "vol-1", Status: "error", Size: 1, Metadata: vol.Metadata}, time.Now(), time.Minute) || r.recent(v, "vol-1") != nil {
+		t.Fatal("a listing that found the volume in error left the settled answer standing")
+	}
+
+	// Gone since the listing began: the listing says nothing more.
+	listedAt = time.Now()
+	time.Sleep(time.Millisecond)
+	r.unlearn(v.UID)
+	if r.keepListed(v, vol, listedAt, time.Minute) || r.recent(v, "vol-1") != nil {
+		t.Fatal("a listing older than what the operator learnt since stood for the volume")
+	}
+	// Read since the listing began: the read's answer stays, with its own
+	// time to live.
+	listedAt = time.Now()
+	time.Sleep(time.Millisecond)
+	r.AnswerTTL = time.Nanosecond
+	r.remember(v, vol)
+	time.Sleep(time.Millisecond)
+	if !r.keepListed(v, vol, listedAt, time.Minute) {
+		t.Fatal("a settled read after the listing was not taken as reusable")
+	}
+	if r.recent(v, "vol-1") != nil {
+		t.Fatal("a listing replaced a newer read")
+	}
+
+	// A listing's answer expires.
+	r2 := &VolumeReconciler{}
+	if !r2.keepListed(v, vol, time.Now(), time.Nanosecond) {
+		t.Fatal("a listing's answer with a time to live was not kept")
+	}
+	time.Sleep(time.Millisecond)
+	if r2.recent(v, "vol-1") != nil {
+		t.Fatal("a listing's answer outlived its time to live")
+	}
+	if r2.keepListed(v, vol, time.Now(), 0) {
+		t.Fatal("a listing's answer kept with no time to live")
+	}
+}

@@ -80,6 +80,7 @@ func (r *VolumeReconciler) volume(ctx context.Context, v *storagev1.OpenStackVol
 		if cinder.IsNotFound(err) {
 			// Deleted outside Atrium. A new, empty volume in its place
 			// would hide that the data is gone: say so, and stop.
+			r.unlearn(v.UID)
 			e := cond(metav1.ConditionTrue, "VolumeMissing", "Cinder volume %s no longer exists; it was deleted outside Atrium", id)
 			o := outcome{ready: notReady("VolumeMissing", "Cinder volume %s no longer exists; nothing is created in its place: delete this object, or restore the volume and adopt it", id), cinderError: &e, failed: true}
 			return nil, &o
@@ -89,6 +90,7 @@ func (r *VolumeReconciler) volume(ctx context.Context, v *storagev1.OpenStackVol
 			return nil, &o
 		}
 		if vol.Metadata[storagev1.MetaUID] != string(v.UID) {
+			r.unlearn(v.UID)
 			o := outcome{ready: notReady("VolumeTaken", "Cinder volume %s no longer names this object in its metadata (another cluster adopted it, or it was changed by hand); the operator leaves it alone", id), failed: true}
 			return nil, &o
 		}

@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	storagev1 "github.com/atrium-dev/atrium/apis/storage/v1alpha1"
 )
@@ -23,8 +24,9 @@ import (
 // SetupWithManager watches OpenStackVolumes (their spec, annotations and
 // deletion: the operator's own status writes start nothing), their claims
 // and their PersistentVolumes (what a reconcile reads of them: see
-// claimEvents and pvEvents), indexes volumes by Cinder volume id, and
-// lists the project's volumes once it leads (see inventory).
+// claimEvents and pvEvents), indexes volumes by Cinder volume id, lists
+// the project's volumes once it leads (see inventory), and checks every
+// volume against one listing of Cinder's each Resync (see resyncer).
 func (r *VolumeReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, concurrency int) error {
 	if err := mgr.GetFieldIndexer().IndexField(ctx, &storagev1.OpenStackVolume{}, VolumeIDIndex, VolumeIDs); err != nil {
 		return err
@@ -32,6 +34,13 @@ func (r *VolumeReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manage
 	r.inventory = newInventory()
 	if err := mgr.Add(&inventoryLoader{inv: r.inventory, cinder: r.Cinder, min: r.MinBackoff, max: r.MaxBackoff}); err != nil {
 		return err
+	}
+	resyncs := make(chan event.GenericEvent)
+	if r.Resync > 0 {
+		if err := mgr.Add(&resyncer{r: r, objects: mgr.GetCache(), queue: resyncs}); err != nil {
+			return err
+		}
+		r.sweeping = true
 	}
 	deleting := predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
 		return e.ObjectOld.GetDeletionTimestamp().IsZero() != e.ObjectNew.GetDeletionTimestamp().IsZero()
@@ -51,6 +60,7 @@ func (r *VolumeReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manage
 			predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}, deleting))).
 		Owns(&corev1.PersistentVolumeClaim{}, builder.WithPredicates(claimEvents)).
 		Watches(&corev1.PersistentVolume{}, byLabels, builder.WithPredicates(pvEvents)).
+		WatchesRawSource(source.Channel(resyncs, &handler.EnqueueRequestForObject{})).
 		// Failures back off per volume; no queue-wide limit: Cinder's pace
 		// is the client's gate. The plain work queue, not controller-
 		// runtime's priority queue: in v0.24.1 the latter can deadlock on

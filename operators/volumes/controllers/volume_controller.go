@@ -45,8 +45,9 @@ type VolumeReconciler struct {
 	// FSType is the filesystem the CSI driver makes on a new volume.
 	FSType   string
 	Recorder events.EventRecorder
-	// Resync is how often a settled volume is checked against Cinder
-	// without an event.
+	// Resync is how often every volume is checked against Cinder without
+	// an event: from one listing of this cluster's volumes, each volume
+	// the listing does not vouch for read on its own (see resyncer).
 	Resync time.Duration
 	// PollMin and PollMax bound the wait while Cinder is busy with a
 	// volume (creating, extending): it doubles from PollMin.
@@ -76,6 +77,9 @@ type VolumeReconciler struct {
 	// inventory spares new volumes their look-up once the project's
 	// volumes were listed (see inventory); set up by SetupWithManager.
 	inventory *inventory
+	// sweeping says the resyncer queues every volume each Resync, so a
+	// settled volume is not queued again on its own.
+	sweeping bool
 }
 
 // InventoryLoaded says whether the project's volumes were listed since
@@ -191,7 +195,7 @@ func (r *VolumeReconciler) conditions(v *storagev1.OpenStackVolume, o outcome) {
 // next is when to look at the volume again: while Cinder is busy, the
 // polling delay (doubling); after a failure, a backoff with jitter that
 // grows with each failure in a row; otherwise when the outcome asks, or
-// at the resync.
+// at the resync (the resyncer's, when it runs).
 func (r *VolumeReconciler) next(uid types.UID, o outcome) time.Duration {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -209,6 +213,9 @@ func (r *VolumeReconciler) next(uid types.UID, o outcome) time.Duration {
 		delete(r.failures, uid)
 		if o.after > 0 {
 			return o.after
+		}
+		if r.sweeping {
+			return 0
 		}
 		return jitter(r.Resync)
 	}
