@@ -30,7 +30,8 @@ const AnnotationsDigest = "storage.atrium.dev/annotations-digest"
 //     writes them only by merge patches of what it changes, which leave
 //     the rest as it is on the server.
 //   - OpenStackVolumes: no labels (never read), annotations as a digest
-//     (AnnotationsDigest); the operator writes them only by the status
+//     (AnnotationsDigest), the strings volumes repeat shared (trim.Intern);
+//     the operator writes them only by the status
 //     subresource and by merge patches of its finalizer.
 //
 // managedFields are dropped from all, as internal/manager does for every
@@ -59,6 +60,16 @@ func TrimVolume(obj any) (any, error) {
 	if v, ok := obj.(*storagev1.OpenStackVolume); ok {
 		v.Labels = nil
 		v.Annotations = trim.Digest(v.Annotations, AnnotationsDigest)
+		// One copy of what thousands of volumes repeat: the conditions
+		// (but the Ready message, which names the volume), the finalizer,
+		// the zone, type and Cinder status.
+		trim.Conditions(v.Status.Conditions, storagev1.ConditionReady)
+		for i, f := range v.Finalizers {
+			v.Finalizers[i] = trim.Intern(f)
+		}
+		v.Spec.VolumeType, v.Spec.AvailabilityZone = trim.Intern(v.Spec.VolumeType), trim.Intern(v.Spec.AvailabilityZone)
+		v.Status.VolumeStatus, v.Status.VolumeType = trim.Intern(v.Status.VolumeStatus), trim.Intern(v.Status.VolumeType)
+		v.Status.AvailabilityZone = trim.Intern(v.Status.AvailabilityZone)
 	}
 	return obj, nil
 }
@@ -71,12 +82,16 @@ func TrimVolume(obj any) (any, error) {
 // reads stays: the storage request and the PersistentVolume it is bound
 // to. The operator never writes a claim's status, and changes its spec
 // only by merge patches of the request, which leave the rest as it is.
+// Label keys, the repeated label values and the owner references' kind
+// are shared between claims (trim.Labels, trim.OwnerReferences).
 func TrimClaim(obj any) (any, error) {
 	obj, err := stripManagedFields(obj)
 	if err != nil {
 		return obj, err
 	}
 	if pvc, ok := obj.(*corev1.PersistentVolumeClaim); ok {
+		pvc.Labels = trim.Labels(pvc.Labels, storagev1.VolumeUIDLabel)
+		trim.OwnerReferences(pvc.OwnerReferences)
 		pvc.Status = corev1.PersistentVolumeClaimStatus{Phase: pvc.Status.Phase}
 		spec := corev1.PersistentVolumeClaimSpec{VolumeName: pvc.Spec.VolumeName}
 		if q, ok := pvc.Spec.Resources.Requests[corev1.ResourceStorage]; ok {
@@ -100,13 +115,15 @@ func TrimClaim(obj any) (any, error) {
 // reference, node affinity, class, mode, reclaim policy) the operator
 // writes when it creates the PersistentVolume and never reads again; it
 // changes the spec only by merge patches of the capacity, which leave the
-// rest as it is.
+// rest as it is. Label keys and the repeated label values are shared
+// (trim.Labels).
 func TrimPersistentVolume(obj any) (any, error) {
 	obj, err := stripManagedFields(obj)
 	if err != nil {
 		return obj, err
 	}
 	if pv, ok := obj.(*corev1.PersistentVolume); ok {
+		pv.Labels = trim.Labels(pv.Labels, storagev1.VolumeUIDLabel)
 		pv.Annotations = nil
 		pv.Status = corev1.PersistentVolumeStatus{Phase: pv.Status.Phase}
 		spec := corev1.PersistentVolumeSpec{}
