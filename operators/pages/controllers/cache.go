@@ -7,6 +7,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/selection"
 	toolscache "k8s.io/client-go/tools/cache"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -25,7 +26,8 @@ const AnnotationsDigest = "pages.atrium.dev/annotations-digest"
 // object only what it reads, so that its memory grows with the number of
 // sites and not with what tenants or other writers put on them.
 //   - Ingresses and Services: the sites' own only (label SiteLabel), kept
-//     whole, since drift in them is put back by an update of the object.
+//     whole, since drift in them is put back by an update of the object;
+//     the strings every site's repeat are shared (ShareRoute).
 //   - GitLabPagesSites: no labels (never read), annotations as a digest
 //     (AnnotationsDigest); the operator writes sites only by the status
 //     subresource and by merge patches of its finalizer, which leave
@@ -42,8 +44,8 @@ func CacheOptions() (cache.Options, error) {
 	}
 	mine := labels.NewSelector().Add(*own)
 	return cache.Options{ByObject: map[client.Object]cache.ByObject{
-		&networkingv1.Ingress{}:    {Label: mine},
-		&corev1.Service{}:          {Label: mine},
+		&networkingv1.Ingress{}:    {Label: mine, Transform: ShareRoute},
+		&corev1.Service{}:          {Label: mine, Transform: ShareRoute},
 		&pagesv1.GitLabPagesSite{}: {Transform: TrimSite},
 		&corev1.Namespace{}:        {Transform: TrimNamespace},
 		&tenancyv1.Project{}:       {Transform: TrimProject},
@@ -64,7 +66,57 @@ func TrimSite(obj any) (any, error) {
 	}
 	s.Labels = nil
 	s.Annotations = trim.Digest(s.Annotations, AnnotationsDigest)
+	// The Ready and DomainVerified messages name the site's hostname; the
+	// rest of the conditions repeat from site to site.
+	trim.Conditions(s.Status.Conditions, pagesv1.ConditionReady, pagesv1.ConditionDomainVerified)
+	for i, f := range s.Finalizers {
+		s.Finalizers[i] = trim.Intern(f)
+	}
 	return s, nil
+}
+
+// ShareRoute is the cache's transform of a site's Service and Ingress:
+// the object stays whole (the operator updates it from the cache), and
+// what every site's repeats is kept once: label keys and values, the
+// owner reference's kind, and the Service's type, front host and ports
+// or the Ingress's class, path and path type.
+func ShareRoute(obj any) (any, error) {
+	obj, err := stripManagedFields(obj)
+	if err != nil {
+		return obj, err
+	}
+	o, ok := obj.(client.Object)
+	if !ok {
+		return obj, nil
+	}
+	o.SetLabels(trim.Labels(o.GetLabels()))
+	refs := o.GetOwnerReferences()
+	trim.OwnerReferences(refs)
+	switch o := o.(type) {
+	case *corev1.Service:
+		o.Spec.Type = corev1.ServiceType(trim.Intern(string(o.Spec.Type)))
+		o.Spec.ExternalName = trim.Intern(o.Spec.ExternalName)
+		o.Spec.SessionAffinity = corev1.ServiceAffinity(trim.Intern(string(o.Spec.SessionAffinity)))
+		for i := range o.Spec.Ports {
+			p := &o.Spec.Ports[i]
+			p.Name, p.Protocol = trim.Intern(p.Name), corev1.Protocol(trim.Intern(string(p.Protocol)))
+		}
+	case *networkingv1.Ingress:
+		if c := o.Spec.IngressClassName; c != nil {
+			o.Spec.IngressClassName = ptr.To(trim.Intern(*c))
+		}
+		for i := range o.Spec.Rules {
+			if h := o.Spec.Rules[i].HTTP; h != nil {
+				for j := range h.Paths {
+					h.Paths[j].Path = trim.Intern(h.Paths[j].Path)
+					if t := h.Paths[j].PathType; t != nil {
+						h.Paths[j].PathType = ptr.To(networkingv1.PathType(trim.Intern(string(*t))))
+					}
+				}
+			}
+		}
+	}
+	return obj, nil
 }
 
 // TrimNamespace is the cache's transform of a Namespace: its name, UID,

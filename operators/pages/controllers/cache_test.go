@@ -7,8 +7,10 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/util/retry"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	pagesv1 "github.com/atrium-dev/atrium/apis/pages/v1alpha1"
@@ -60,6 +62,33 @@ func TestTrimSite(t *testing.T) {
 	}
 	if none := trim(site(nil)); none.Annotations != nil {
 		t.Fatalf("a site without annotations got %v", none.Annotations)
+	}
+}
+
+// A site's Service and Ingress stay whole in the cache (drift is put
+// back by an update of the cached object): sharing their repeated strings
+// changes nothing of them, and neither does sharing them again.
+func TestShareRoute(t *testing.T) {
+	site := &pagesv1.GitLabPagesSite{ObjectMeta: metav1.ObjectMeta{Namespace: "t", Name: "s", UID: "u"},
+		Spec: pagesv1.GitLabPagesSiteSpec{Project: "physics/site", Hostname: "s.example.org"}}
+	front := controllers.Front{Host: "pages.example.org", Port: 443, IngressClass: "atrium"}
+	for _, obj := range controllers.DesiredObjects(site, front) {
+		obj.SetOwnerReferences([]metav1.OwnerReference{{APIVersion: "pages.atrium.dev/v1alpha1", Kind: "GitLabPagesSite",
+			Name: "s", UID: "u", Controller: ptr.To(true), BlockOwnerDeletion: ptr.To(true)}})
+		obj.SetManagedFields([]metav1.ManagedFieldsEntry{{Manager: "kubectl"}})
+		want := obj.DeepCopyObject().(client.Object)
+		want.SetManagedFields(nil)
+		out, err := controllers.ShareRoute(obj)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !equality.Semantic.DeepEqual(out, want) {
+			t.Fatalf("%T changed in the cache:\n%+v\nwant\n%+v", obj, out, want)
+		}
+		again, err := controllers.ShareRoute(out.(client.Object).DeepCopyObject())
+		if err != nil || !equality.Semantic.DeepEqual(again, want) {
+			t.Fatalf("%T shared twice changed: %+v", obj, again)
+		}
 	}
 }
 
