@@ -35,6 +35,7 @@ import (
 	"github.com/atrium-dev/atrium/internal/components"
 	"github.com/atrium-dev/atrium/internal/fleet"
 	"github.com/atrium-dev/atrium/internal/hostname"
+	"github.com/atrium-dev/atrium/internal/manager"
 	"github.com/atrium-dev/atrium/internal/testenv"
 	"github.com/atrium-dev/atrium/operators/dns/controllers"
 	"github.com/atrium-dev/atrium/operators/dns/provider"
@@ -332,12 +333,17 @@ func dnsColdStart(ctx context.Context, hub, member *testenv.Env, n int, noop boo
 	if err != nil {
 		return c, err
 	}
+	// The binary's recorder (core Events, a bounded correlator).
+	recorder, err := manager.EventRecorder(mgr, "atrium-dns")
+	if err != nil {
+		return c, err
+	}
 	if err := controllers.Setup(mgr, controllers.Config{
 		Cluster: dnsCluster, Hub: hub.Config, HubTimeout: 5 * time.Second,
 		Provider: p, OwnershipFirst: true, Zones: []string{dnsZone}, DefaultTargets: []string{dnsTarget},
 		TTL: 5 * time.Minute, Batch: time.Second, Resync: resync, ConflictRetry: time.Minute,
 		// The binary's defaults.
-		StatusConcurrency: 8, StatusQPS: 50, StatusBurst: 100, Recorder: mgr.GetEventRecorder("atrium-dns"),
+		StatusConcurrency: 8, StatusQPS: 50, StatusBurst: 100, Recorder: recorder,
 	}); err != nil {
 		return c, err
 	}
