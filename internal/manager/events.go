@@ -21,10 +21,12 @@ import (
 // repeats into a series), so an operator's first pass over 10,000 objects
 // held 10,000 to 20,000 events, 9 to 17 MiB of its live heap
 // (docs/benchmarks.md). The record package's correlator keeps least
-// recently used caches of at most 4,096 small records instead, whatever
-// the number of objects, and it still folds repeats into one Event with a
-// count and rate-limits a runaway object (25 events, then one each five
-// minutes).
+// recently used caches of small records instead, whatever the number of
+// objects, and it still folds repeats into one Event with a count and
+// rate-limits a runaway object (25 events, then one each five minutes).
+// Those caches hold eventLRU records each (client-go's default is 4,096:
+// 8 to 12 MiB of a pages operator's live heap once 10,000 sites had each
+// had their events).
 //
 // What users read is the same: an Event in the object's namespace naming
 // it, with the type, reason and note (kubectl describe and kubectl events
@@ -48,10 +50,17 @@ func EventRecorder(mgr ctrl.Manager, component string) (events.EventRecorder, er
 	return rec, nil
 }
 
+// eventLRU is how many objects' records the correlator keeps: the objects
+// with the most recent events. An object that keeps failing keeps its
+// record, so its repeats still fold and its rate limit holds; an object
+// quiet for the last eventLRU objects' events starts afresh, which costs
+// it at most a new Event where a count would have grown.
+const eventLRU = 1024
+
 // newEventRecorder starts a broadcaster writing to core's Events and
 // returns a recorder on it.
 func newEventRecorder(core typedcorev1.EventsGetter, scheme *runtime.Scheme, component string) (events.EventRecorder, record.EventBroadcaster) {
-	b := record.NewBroadcaster()
+	b := record.NewBroadcaster(record.WithCorrelatorOptions(record.CorrelatorOptions{LRUCacheSize: eventLRU}))
 	b.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: core.Events("")})
 	return coreEvents{b.NewRecorder(scheme, corev1.EventSource{Component: component})}, b
 }

@@ -2,11 +2,13 @@ package manager
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes/fake"
 )
 
@@ -88,5 +90,50 @@ func TestAFloodingObjectDoesNotSilenceAnother(t *testing.T) {
 	}
 	if total >= 200 {
 		t.Errorf("mallory's object got all %d of its events through, want it rate-limited", total)
+	}
+}
+
+// The correlator keeps the records of the objects with recent events, not
+// of all (eventLRU): a flooding object interleaved with hundreds of
+// others, each with an event of its own, is still held to its rate limit,
+// and the others' events all reach their namespace. (Fewer than the
+// broadcaster's queue of 1,000 events: past it, client-go drops what is
+// recorded faster than it is sent, whatever the correlator keeps.)
+func TestAFloodingObjectStaysLimitedAmongManyOthers(t *testing.T) {
+	kube := fake.NewClientset()
+	rec, b := newEventRecorder(kube.CoreV1(), Scheme(), "atrium-test")
+	defer b.Shutdown()
+	noisy := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "mallory", Name: "noisy", UID: "u-m"}}
+	const others = 400
+	for i := range others {
+		o := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "alice", Name: fmt.Sprintf("site-%d", i), UID: types.UID(fmt.Sprintf("u-%d", i))}}
+		rec.Eventf(o, nil, corev1.EventTypeNormal, "Created", "Create", "made %d", i)
+		rec.Eventf(noisy, nil, corev1.EventTypeWarning, "CinderError", "Provision", "failure %d", i)
+	}
+
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		list, err := kube.CoreV1().Events("alice").List(context.Background(), metav1.ListOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(list.Items) == others {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("alice's objects have %d events, want one each of %d", len(list.Items), others)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	list, err := kube.CoreV1().Events("mallory").List(context.Background(), metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var total int32
+	for _, e := range list.Items {
+		total += max(e.Count, 1)
+	}
+	if total > 30 {
+		t.Errorf("mallory's object got %d of its %d events through among the others, want its burst of 25 and little more", total, others)
 	}
 }
