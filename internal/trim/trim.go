@@ -44,8 +44,12 @@ func Digest(annotations map[string]string, key string) map[string]string {
 // the object, which sharing would only add to Go's table of unique
 // strings). The conditions keep their values; only their copies in memory
 // are shared, and a string nothing holds any longer is freed (package
-// unique).
-func Conditions(conds []metav1.Condition, perObject ...string) {
+// unique). It returns the conditions in a slice of their own length: a
+// decoder grows the slice it fills, which leaves room for a quarter more.
+func Conditions(conds []metav1.Condition, perObject ...string) []metav1.Condition {
+	if cap(conds) > len(conds) {
+		conds = slices.Clone(conds)
+	}
 	for i := range conds {
 		c := &conds[i]
 		c.Type, c.Reason = Intern(c.Type), Intern(c.Reason)
@@ -54,6 +58,7 @@ func Conditions(conds []metav1.Condition, perObject ...string) {
 			c.Message = Intern(c.Message)
 		}
 	}
+	return conds
 }
 
 // Intern returns the one copy of s that every caller shares.

@@ -63,7 +63,7 @@ func TrimVolume(obj any) (any, error) {
 		// One copy of what thousands of volumes repeat: the conditions
 		// (but the Ready message, which names the volume), the finalizer,
 		// the zone, type and Cinder status.
-		trim.Conditions(v.Status.Conditions, storagev1.ConditionReady)
+		v.Status.Conditions = trim.Conditions(v.Status.Conditions, storagev1.ConditionReady)
 		for i, f := range v.Finalizers {
 			v.Finalizers[i] = trim.Intern(f)
 		}
