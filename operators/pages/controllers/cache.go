@@ -25,9 +25,9 @@ const AnnotationsDigest = "pages.atrium.dev/annotations-digest"
 // CacheOptions are the operator's cache: what it watches, and of each
 // object only what it reads, so that its memory grows with the number of
 // sites and not with what tenants or other writers put on them.
-//   - Ingresses and Services: the sites' own only (label SiteLabel), kept
-//     whole, since drift in them is put back by an update of the object;
-//     the strings every site's repeat are shared (ShareRoute).
+//   - Ingresses and Services: the sites' own only (label SiteLabel), and
+//     of each only what its drift is judged by (TrimRoute); a repair
+//     reads the object itself before it updates it.
 //   - GitLabPagesSites: no labels (never read), annotations as a digest
 //     (AnnotationsDigest); the operator writes sites only by the status
 //     subresource and by merge patches of its finalizer, which leave
@@ -44,8 +44,8 @@ func CacheOptions() (cache.Options, error) {
 	}
 	mine := labels.NewSelector().Add(*own)
 	return cache.Options{ByObject: map[client.Object]cache.ByObject{
-		&networkingv1.Ingress{}:    {Label: mine, Transform: ShareRoute},
-		&corev1.Service{}:          {Label: mine, Transform: ShareRoute},
+		&networkingv1.Ingress{}:    {Label: mine, Transform: TrimRoute},
+		&corev1.Service{}:          {Label: mine, Transform: TrimRoute},
 		&pagesv1.GitLabPagesSite{}: {Transform: TrimSite},
 		&corev1.Namespace{}:        {Transform: TrimNamespace},
 		&tenancyv1.Project{}:       {Transform: TrimProject},
@@ -68,19 +68,35 @@ func TrimSite(obj any) (any, error) {
 	s.Annotations = trim.Digest(s.Annotations, AnnotationsDigest)
 	// The Ready and DomainVerified messages name the site's hostname; the
 	// rest of the conditions repeat from site to site.
-	trim.Conditions(s.Status.Conditions, pagesv1.ConditionReady, pagesv1.ConditionDomainVerified)
+	s.Status.Conditions = trim.Conditions(s.Status.Conditions, pagesv1.ConditionReady, pagesv1.ConditionDomainVerified)
 	for i, f := range s.Finalizers {
 		s.Finalizers[i] = trim.Intern(f)
 	}
 	return s, nil
 }
 
-// ShareRoute is the cache's transform of a site's Service and Ingress:
-// the object stays whole (the operator updates it from the cache), and
-// what every site's repeats is kept once: label keys and values, the
-// owner reference's kind, and the Service's type, front host and ports
-// or the Ingress's class, path and path type.
-func ShareRoute(obj any) (any, error) {
+// LabelsAsWanted stands, in the operator's cache, for the labels of a
+// site's Service or Ingress when they are what the site gives them
+// (SiteLabel naming the site that controls the object, and the
+// managed-by label): one map that every such object shares, rather than
+// a map each (7 MiB at 10,000 sites).
+const LabelsAsWanted = "pages.atrium.dev/labels-as-wanted"
+
+// labelsAsWanted is the one map. Nothing writes a cached object in place:
+// a cache read returns a deep copy.
+var labelsAsWanted = map[string]string{LabelsAsWanted: "true"}
+
+// TrimRoute is the cache's transform of a site's Service and Ingress: what
+// the operator judges drift by, and no more. Kept: the names, UID,
+// version, deletion and owner references; the operator's own labels, as
+// LabelsAsWanted when they are right; the Service's type, external name
+// and ports; the Ingress's spec. Dropped: annotations, other labels,
+// status and the rest of the Service's spec, which the operator neither
+// sets nor reads; what every site's objects repeat (owner kinds, the
+// Service's type, front host and ports, the Ingress's class, path and
+// path type) is shared. The object in the cache is therefore not one to
+// update: a repair reads the object itself first (SiteReconciler.repair).
+func TrimRoute(obj any) (any, error) {
 	obj, err := stripManagedFields(obj)
 	if err != nil {
 		return obj, err
@@ -89,18 +105,22 @@ func ShareRoute(obj any) (any, error) {
 	if !ok {
 		return obj, nil
 	}
-	o.SetLabels(trim.Labels(o.GetLabels()))
-	refs := o.GetOwnerReferences()
-	trim.OwnerReferences(refs)
+	o.SetAnnotations(nil)
+	o.SetLabels(ownLabels(o))
+	trim.OwnerReferences(o.GetOwnerReferences())
 	switch o := o.(type) {
 	case *corev1.Service:
-		o.Spec.Type = corev1.ServiceType(trim.Intern(string(o.Spec.Type)))
-		o.Spec.ExternalName = trim.Intern(o.Spec.ExternalName)
-		o.Spec.SessionAffinity = corev1.ServiceAffinity(trim.Intern(string(o.Spec.SessionAffinity)))
-		for i := range o.Spec.Ports {
-			p := &o.Spec.Ports[i]
+		ports := o.Spec.Ports
+		for i := range ports {
+			p := &ports[i]
 			p.Name, p.Protocol = trim.Intern(p.Name), corev1.Protocol(trim.Intern(string(p.Protocol)))
 		}
+		o.Spec = corev1.ServiceSpec{
+			Type:         corev1.ServiceType(trim.Intern(string(o.Spec.Type))),
+			ExternalName: trim.Intern(o.Spec.ExternalName),
+			Ports:        ports,
+		}
+		o.Status = corev1.ServiceStatus{}
 	case *networkingv1.Ingress:
 		if c := o.Spec.IngressClassName; c != nil {
 			o.Spec.IngressClassName = ptr.To(trim.Intern(*c))
@@ -115,8 +135,32 @@ func ShareRoute(obj any) (any, error) {
 				}
 			}
 		}
+		o.Status = networkingv1.IngressStatus{}
 	}
 	return obj, nil
+}
+
+// ownLabels is what the cache keeps of a Service's or Ingress's labels:
+// LabelsAsWanted when the operator's two are what the controlling site
+// gives them, else those two as they are (what a repair must put back).
+func ownLabels(o client.Object) map[string]string {
+	l := o.GetLabels()
+	if _, ok := l[LabelsAsWanted]; ok && len(l) == 1 {
+		return labelsAsWanted // already trimmed
+	}
+	if ref := metav1.GetControllerOf(o); ref != nil && l[SiteLabel] == ref.Name && l[managedByLabel] == managedBy {
+		return labelsAsWanted
+	}
+	var out map[string]string
+	for _, k := range []string{SiteLabel, managedByLabel} {
+		if v, ok := l[k]; ok {
+			if out == nil {
+				out = make(map[string]string, 2)
+			}
+			out[trim.Intern(k)] = trim.Intern(v)
+		}
+	}
+	return out
 }
 
 // TrimNamespace is the cache's transform of a Namespace: its name, UID,

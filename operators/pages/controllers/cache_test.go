@@ -65,29 +65,68 @@ func TestTrimSite(t *testing.T) {
 	}
 }
 
-// A site's Service and Ingress stay whole in the cache (drift is put
-// back by an update of the cached object): sharing their repeated strings
-// changes nothing of them, and neither does sharing them again.
-func TestShareRoute(t *testing.T) {
+// Of a site's Service and Ingress the cache keeps what drift is judged
+// by: the spec the site sets, the owner, and the operator's own labels as
+// one shared map when they are right. What others write on the objects
+// (annotations, labels, status) stays out, and trimming twice changes
+// nothing.
+func TestTrimRoute(t *testing.T) {
 	site := &pagesv1.GitLabPagesSite{ObjectMeta: metav1.ObjectMeta{Namespace: "t", Name: "s", UID: "u"},
 		Spec: pagesv1.GitLabPagesSiteSpec{Project: "physics/site", Hostname: "s.example.org"}}
 	front := controllers.Front{Host: "pages.example.org", Port: 443, IngressClass: "atrium"}
+	big := strings.Repeat("x", 100<<10)
 	for _, obj := range controllers.DesiredObjects(site, front) {
 		obj.SetOwnerReferences([]metav1.OwnerReference{{APIVersion: "pages.atrium.dev/v1alpha1", Kind: "GitLabPagesSite",
 			Name: "s", UID: "u", Controller: ptr.To(true), BlockOwnerDeletion: ptr.To(true)}})
-		obj.SetManagedFields([]metav1.ManagedFieldsEntry{{Manager: "kubectl"}})
 		want := obj.DeepCopyObject().(client.Object)
-		want.SetManagedFields(nil)
-		out, err := controllers.ShareRoute(obj)
+		want.SetLabels(map[string]string{controllers.LabelsAsWanted: "true"})
+
+		// Another writer's metadata and status.
+		obj.SetManagedFields([]metav1.ManagedFieldsEntry{{Manager: "kubectl"}})
+		obj.SetAnnotations(map[string]string{"example.org/bulk": big})
+		l := obj.GetLabels()
+		l["example.org/team"] = "docs"
+		obj.SetLabels(l)
+		switch o := obj.(type) {
+		case *corev1.Service:
+			o.Status.LoadBalancer.Ingress = []corev1.LoadBalancerIngress{{Hostname: big}}
+			o.Spec.ExternalIPs = []string{"192.0.2.1"}
+		case *networkingv1.Ingress:
+			o.Status.LoadBalancer.Ingress = []networkingv1.IngressLoadBalancerIngress{{Hostname: big}}
+		}
+		out, err := controllers.TrimRoute(obj)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if !equality.Semantic.DeepEqual(out, want) {
-			t.Fatalf("%T changed in the cache:\n%+v\nwant\n%+v", obj, out, want)
+			t.Fatalf("%T in the cache:\n%+v\nwant\n%+v", obj, out, want)
 		}
-		again, err := controllers.ShareRoute(out.(client.Object).DeepCopyObject())
+		again, err := controllers.TrimRoute(out.(client.Object).DeepCopyObject())
 		if err != nil || !equality.Semantic.DeepEqual(again, want) {
-			t.Fatalf("%T shared twice changed: %+v", obj, again)
+			t.Fatalf("%T trimmed twice changed: %+v", obj, again)
+		}
+
+		// Labels that are not the site's stay, the two of them, for the
+		// operator to see and put back; a look-alike of the shared map
+		// among them is no pass.
+		bad := want.DeepCopyObject().(client.Object)
+		bad.SetLabels(map[string]string{controllers.SiteLabel: "other-site", controllers.LabelsAsWanted: "true", "x": "y"})
+		out, err = controllers.TrimRoute(bad)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := out.(client.Object).GetLabels(); len(got) != 1 || got[controllers.SiteLabel] != "other-site" {
+			t.Fatalf("%T with another site's label: cached labels %v, want that label alone", obj, got)
+		}
+		unowned := want.DeepCopyObject().(client.Object)
+		unowned.SetOwnerReferences(nil)
+		unowned.SetLabels(map[string]string{controllers.SiteLabel: "s"})
+		out, err = controllers.TrimRoute(unowned)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := out.(client.Object).GetLabels(); len(got) != 1 || got[controllers.SiteLabel] != "s" {
+			t.Fatalf("%T of no site: cached labels %v, want its site label as it is", obj, got)
 		}
 	}
 }
@@ -162,7 +201,8 @@ func TestTenantMetadataIsKeptOutOfTheCache(t *testing.T) {
 		t.Fatal("no finalizer")
 	}
 
-	// Drift in the site's Service is put back from the trimmed cache.
+	// Drift in the site's Service is put back from the trimmed cache, and
+	// what another writer put on it at the same time stays.
 	svc := &corev1.Service{}
 	key := client.ObjectKey{Namespace: ns, Name: "notes-gitlab-pages"}
 	if err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
@@ -170,6 +210,8 @@ func TestTenantMetadataIsKeptOutOfTheCache(t *testing.T) {
 			return err
 		}
 		svc.Spec.ExternalName = "elsewhere.example.test"
+		svc.Annotations = map[string]string{"example.org/monitor": big}
+		svc.Labels["example.org/team"] = "docs"
 		return env.Client.Update(ctx, svc)
 	}); err != nil {
 		t.Fatal(err)
@@ -178,6 +220,35 @@ func TestTenantMetadataIsKeptOutOfTheCache(t *testing.T) {
 		_ = env.Client.Get(ctx, key, svc)
 		return svc.Spec.ExternalName == front
 	})
+	if svc.Annotations["example.org/monitor"] != big || svc.Labels["example.org/team"] != "docs" {
+		t.Fatalf("the repair lost another writer's metadata: %d annotations, labels %v", len(svc.Annotations), svc.Labels)
+	}
+	if _, ok := svc.Labels[controllers.LabelsAsWanted]; ok {
+		t.Fatal("the cache's label reached the API server")
+	}
+
+	// Its labels taken off, the Ingress leaves the cache (which holds the
+	// sites' own alone: the watch tells it as a deletion); the operator
+	// still finds it its site's and puts them back, with its spec.
+	ing := &networkingv1.Ingress{}
+	ingKey := client.ObjectKey{Namespace: ns, Name: "notes"}
+	if err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		if err := env.Client.Get(ctx, ingKey, ing); err != nil {
+			return err
+		}
+		ing.Labels = map[string]string{"example.org/team": "docs"}
+		ing.Spec.Rules[0].Host = "elsewhere.web.example.test"
+		return env.Client.Update(ctx, ing)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	waitGitLab(t, "the Ingress's labels put back", func() bool {
+		_ = env.Client.Get(ctx, ingKey, ing)
+		return ing.Labels[controllers.SiteLabel] == "notes" && ing.Spec.Rules[0].Host == host
+	})
+	if ing.Labels["example.org/team"] != "docs" {
+		t.Fatalf("the repair lost another writer's label: %v", ing.Labels)
+	}
 
 	// A changed annotation, then the site's deletion, still leave the
 	// tenant's metadata as the tenant wrote it until the site is gone.

@@ -29,8 +29,15 @@ type Front struct {
 // serviceName is the Service a site's Ingress routes to.
 func serviceName(site *pagesv1.GitLabPagesSite) string { return site.Name + "-gitlab-pages" }
 
+// managedByLabel and managedBy say, on a site's Service and Ingress, who
+// makes them.
+const (
+	managedByLabel = "app.kubernetes.io/managed-by"
+	managedBy      = "atrium-pages"
+)
+
 func labelsOf(site *pagesv1.GitLabPagesSite) map[string]string {
-	return map[string]string{SiteLabel: site.Name, "app.kubernetes.io/managed-by": "atrium-pages"}
+	return map[string]string{SiteLabel: site.Name, managedByLabel: managedBy}
 }
 
 // desiredService is the ExternalName Service towards the pages front.

@@ -49,26 +49,25 @@ func (r *SiteReconciler) route(ctx context.Context, site *pagesv1.GitLabPagesSit
 	return ingOutcome, ingOK
 }
 
-// ensure creates want, or updates the live object (read into live) when
-// differ says it drifted; both carry the site's labels and owner.
+// ensure creates want, or puts back what drifted in the object; both
+// carry the site's labels and owner. Drift is judged on the cache's
+// projection of the object (TrimRoute); a repair reads the object itself
+// and updates that, so that what others wrote on it stays as they wrote
+// it.
 func (r *SiteReconciler) ensure(ctx context.Context, site *pagesv1.GitLabPagesSite, kind string, want, live client.Object, differ func(live, want client.Object) bool) (outcome, bool) {
 	if err := controllerutil.SetControllerReference(site, want, r.Client.Scheme()); err != nil {
 		return outcome{ready: ready(metav1.ConditionFalse, "InternalError", "%v", err), failed: true}, false
 	}
-	err := r.Client.Get(ctx, client.ObjectKeyFromObject(want), live)
+	key := client.ObjectKeyFromObject(want)
+	err := r.Client.Get(ctx, key, live)
 	switch {
 	case apierrors.IsNotFound(err):
 		err := r.Client.Create(ctx, want)
 		if apierrors.IsAlreadyExists(err) {
-			// The cache holds only the sites' own objects, and may not hold
-			// one just made: read the object itself.
-			if err := r.Secrets.Get(ctx, client.ObjectKeyFromObject(want), live); err != nil {
-				return outcome{ready: ready(metav1.ConditionFalse, "ReadFailed", "reading %s %s: %v", kind, want.GetName(), err), failed: true}, false
-			}
-			if metav1.IsControlledBy(live, site) {
-				return outcome{}, true
-			}
-			return conflict(kind, want, site), false
+			// The cache holds only objects labelled as a site's, and may
+			// not hold one just made: read the object itself, and put its
+			// labels back if that is why the cache has not got it.
+			return r.repair(ctx, site, kind, want, live, differ)
 		}
 		if err != nil {
 			return r.writeFailed(kind, want, err), false
@@ -76,6 +75,22 @@ func (r *SiteReconciler) ensure(ctx context.Context, site *pagesv1.GitLabPagesSi
 		r.event(site, corev1.EventTypeNormal, kind+"Created", "Create", "Created %s %s towards the pages front %s", kind, want.GetName(), r.Front.Host)
 		return outcome{}, true
 	case err != nil:
+		return outcome{ready: ready(metav1.ConditionFalse, "ReadFailed", "reading %s %s: %v", kind, want.GetName(), err), failed: true}, false
+	}
+	if !metav1.IsControlledBy(live, site) {
+		return conflict(kind, want, site), false
+	}
+	// live is the cache's copy: the differ may change it.
+	if !differ(live, want) && !labelsDrifted(live.GetLabels(), want.GetLabels()) {
+		return outcome{}, true
+	}
+	return r.repair(ctx, site, kind, want, live, differ)
+}
+
+// repair reads the object from the API server and, when it is the site's
+// and has drifted, updates it with what the site wants.
+func (r *SiteReconciler) repair(ctx context.Context, site *pagesv1.GitLabPagesSite, kind string, want, live client.Object, differ func(live, want client.Object) bool) (outcome, bool) {
+	if err := r.Secrets.Get(ctx, client.ObjectKeyFromObject(want), live); err != nil {
 		return outcome{ready: ready(metav1.ConditionFalse, "ReadFailed", "reading %s %s: %v", kind, want.GetName(), err), failed: true}, false
 	}
 	if !metav1.IsControlledBy(live, site) {
@@ -99,6 +114,20 @@ func (r *SiteReconciler) ensure(ctx context.Context, site *pagesv1.GitLabPagesSi
 		return r.writeFailed(kind, want, err), false
 	}
 	return outcome{}, true
+}
+
+// labelsDrifted says whether labels (as the cache keeps them) lack one of
+// want's.
+func labelsDrifted(labels, want map[string]string) bool {
+	if _, ok := labels[LabelsAsWanted]; ok {
+		return false
+	}
+	for k, v := range want {
+		if labels[k] != v {
+			return true
+		}
+	}
+	return false
 }
 
 func conflict(kind string, want client.Object, site *pagesv1.GitLabPagesSite) outcome {

@@ -32,8 +32,10 @@ type SiteReconciler struct {
 	// Client reads sites, Projects, namespaces, Ingresses and Services
 	// from the cache and writes them.
 	Client client.Client
-	// Secrets reads a site's certificate Secret by name, from the API
-	// server: the operator may get Secrets, never list or watch them.
+	// Secrets reads from the API server itself: a site's certificate
+	// Secret by name (the operator may get Secrets, never list or watch
+	// them), and a Service or Ingress before it is updated (the cache
+	// holds only what drift is judged by, see TrimRoute).
 	Secrets client.Reader
 	State   *State
 	// Identities maps Project owners to GitLab users.
