@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"reflect"
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -58,8 +59,7 @@ func (r *SiteReconciler) ensure(ctx context.Context, site *pagesv1.GitLabPagesSi
 	if err := controllerutil.SetControllerReference(site, want, r.Client.Scheme()); err != nil {
 		return outcome{ready: ready(metav1.ConditionFalse, "InternalError", "%v", err), failed: true}, false
 	}
-	key := client.ObjectKeyFromObject(want)
-	err := r.Client.Get(ctx, key, live)
+	err := r.Client.Get(ctx, client.ObjectKeyFromObject(want), live)
 	switch {
 	case apierrors.IsNotFound(err):
 		err := r.Client.Create(ctx, want)
@@ -88,8 +88,12 @@ func (r *SiteReconciler) ensure(ctx context.Context, site *pagesv1.GitLabPagesSi
 }
 
 // repair reads the object from the API server and, when it is the site's
-// and has drifted, updates it with what the site wants.
-func (r *SiteReconciler) repair(ctx context.Context, site *pagesv1.GitLabPagesSite, kind string, want, live client.Object, differ func(live, want client.Object) bool) (outcome, bool) {
+// and has drifted, updates it with what the site wants. It reads into an
+// object of its own: a decoder merges into the maps of the one it is
+// given, and the cache's projection (LabelsAsWanted) must not reach the
+// API server.
+func (r *SiteReconciler) repair(ctx context.Context, site *pagesv1.GitLabPagesSite, kind string, want, cached client.Object, differ func(live, want client.Object) bool) (outcome, bool) {
+	live := reflect.New(reflect.TypeOf(cached).Elem()).Interface().(client.Object)
 	if err := r.Secrets.Get(ctx, client.ObjectKeyFromObject(want), live); err != nil {
 		return outcome{ready: ready(metav1.ConditionFalse, "ReadFailed", "reading %s %s: %v", kind, want.GetName(), err), failed: true}, false
 	}
