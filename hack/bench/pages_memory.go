@@ -42,8 +42,8 @@ const (
 // fake's own seeding functions), so that the operator finds each site's
 // GitLab side in place and only checks it; it still reads GitLab for
 // every site (the instance's domain list, each GitLab project and its
-// owner's role), writes each site's finalizer, Service, Ingress and
-// status, as for any new site.
+// owner's role), writes each site's finalizer, Ingress (and each
+// namespace's Service) and status, as for any new site.
 func pagesMemory(n int) (footprint, error) {
 	ctx := context.Background()
 	f := footprint{n: n}
@@ -183,7 +183,7 @@ func conditionsOf(o any) []metav1.Condition {
 func renderPagesMemory(b *strings.Builder, f footprint) {
 	fmt.Fprintf(b, "\n### Memory: %s sites, the operator as shipped\n\n", thousands(f.n))
 	fmt.Fprintf(b, "The operator's binary runs as its shipped Deployment's %d replicas (leader election on), with the Deployment's arguments, RBAC and admission policies (`%s`: the member overlay with the pages operator as its only Deployment, its --gitlab-qps lifted), against the GitLab fake with no added latency. "+
-		"%s GitLabPagesSites in %d namespaces, %d to a GitLab project; GitLab already holds every site's domain, verified, with an automatic certificate, so the operator only checks GitLab but makes each site's Service and Ingress and writes its status, as for a new site. "+
+		"%s GitLabPagesSites in %d namespaces, %d to a GitLab project; GitLab already holds every site's domain, verified, with an automatic certificate, so the operator only checks GitLab but makes each site's Ingress (and each namespace's Service) and writes its status, as for a new site. "+
 		"Peak resident memory (VmHWM) of each replica, the leader's first: *serving*, after the sites were created and every one was Ready; *cold start*, after both replicas were killed at once and started afresh, once the new leader had checked every site again.\n\n",
 		len(f.serving), pagesMemoryKustomization, thousands(f.n), (f.n+pagesMemorySitesPerNamespace-1)/pagesMemorySitesPerNamespace, pagesMemorySitesPerProject)
 	aim := fmt.Sprintf("aim: ≤ %d MiB each", operatorMemoryAim)

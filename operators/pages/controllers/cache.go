@@ -25,9 +25,11 @@ const AnnotationsDigest = "pages.atrium.dev/annotations-digest"
 // CacheOptions are the operator's cache: what it watches, and of each
 // object only what it reads, so that its memory grows with the number of
 // sites and not with what tenants or other writers put on them.
-//   - Ingresses and Services: the sites' own only (label SiteLabel), and
-//     of each only what its drift is judged by (TrimRoute); a repair
-//     reads the object itself before it updates it.
+//   - Ingresses: the sites' own only (label SiteLabel); Services: the
+//     operator's only (the managed-by label: the namespaces' shared
+//     Services, and the sites' own of earlier versions, to delete them).
+//     Of each only what its drift is judged by (TrimRoute); a repair
+//     reads the object itself, or patches only what the operator sets.
 //   - GitLabPagesSites: no labels (never read), annotations as a digest
 //     (AnnotationsDigest); the operator writes sites only by the status
 //     subresource and by merge patches of its finalizer, which leave
@@ -42,10 +44,13 @@ func CacheOptions() (cache.Options, error) {
 	if err != nil {
 		return cache.Options{}, err
 	}
-	mine := labels.NewSelector().Add(*own)
+	made, err := labels.NewRequirement(managedByLabel, selection.Equals, []string{managedBy})
+	if err != nil {
+		return cache.Options{}, err
+	}
 	return cache.Options{ByObject: map[client.Object]cache.ByObject{
-		&networkingv1.Ingress{}:    {Label: mine, Transform: TrimRoute},
-		&corev1.Service{}:          {Label: mine, Transform: TrimRoute},
+		&networkingv1.Ingress{}:    {Label: labels.NewSelector().Add(*own), Transform: TrimRoute},
+		&corev1.Service{}:          {Label: labels.NewSelector().Add(*made), Transform: TrimRoute},
 		&pagesv1.GitLabPagesSite{}: {Transform: TrimSite},
 		&corev1.Namespace{}:        {Transform: TrimNamespace},
 		&tenancyv1.Project{}:       {Transform: TrimProject},
@@ -86,7 +91,8 @@ const LabelsAsWanted = "pages.atrium.dev/labels-as-wanted"
 // a cache read returns a deep copy.
 var labelsAsWanted = map[string]string{LabelsAsWanted: "true"}
 
-// TrimRoute is the cache's transform of a site's Service and Ingress: what
+// TrimRoute is the cache's transform of a site's Ingress and of the
+// operator's Services: what
 // the operator judges drift by, and no more. Kept: the names, UID,
 // version, deletion and owner references; the operator's own labels, as
 // LabelsAsWanted when they are right; the Service's type, external name

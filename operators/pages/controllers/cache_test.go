@@ -79,7 +79,9 @@ func TestTrimRoute(t *testing.T) {
 		obj.SetOwnerReferences([]metav1.OwnerReference{{APIVersion: "pages.atrium.dev/v1alpha1", Kind: "GitLabPagesSite",
 			Name: "s", UID: "u", Controller: ptr.To(true), BlockOwnerDeletion: ptr.To(true)}})
 		want := obj.DeepCopyObject().(client.Object)
-		want.SetLabels(map[string]string{controllers.LabelsAsWanted: "true"})
+		if _, ok := obj.(*networkingv1.Ingress); ok {
+			want.SetLabels(map[string]string{controllers.LabelsAsWanted: "true"})
+		}
 
 		// Another writer's metadata and status.
 		obj.SetManagedFields([]metav1.ManagedFieldsEntry{{Manager: "kubectl"}})
@@ -204,7 +206,7 @@ func TestTenantMetadataIsKeptOutOfTheCache(t *testing.T) {
 	// Drift in the site's Service is put back from the trimmed cache, and
 	// what another writer put on it at the same time stays.
 	svc := &corev1.Service{}
-	key := client.ObjectKey{Namespace: ns, Name: "notes-gitlab-pages"}
+	key := client.ObjectKey{Namespace: ns, Name: controllers.ServiceName}
 	if err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		if err := env.Client.Get(ctx, key, svc); err != nil {
 			return err

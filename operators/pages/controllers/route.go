@@ -2,22 +2,28 @@ package controllers
 
 import (
 	"context"
+	"encoding/json"
 	"reflect"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	pagesv1 "github.com/atrium-dev/atrium/apis/pages/v1alpha1"
 )
 
-// route makes the site's Service and Ingress, owned by the site, and
-// puts back what was changed in them. An object of the same name that
-// the site does not own is left alone and reported.
+// route makes the site's Ingress, owned by the site, and the namespace's
+// Service it routes to (ServiceName), of which the site is one owner;
+// it puts back what was changed in either, and then removes the Service
+// the site had of its own before. An object of the same name that is not
+// the site's (the Ingress) or no site's (the Service) is left alone and
+// reported.
 func (r *SiteReconciler) route(ctx context.Context, site *pagesv1.GitLabPagesSite) (outcome, bool) {
 	// The two are independent: written at once, a site waits for one
 	// round trip to the API server rather than two.
@@ -26,14 +32,7 @@ func (r *SiteReconciler) route(ctx context.Context, site *pagesv1.GitLabPagesSit
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		svcOutcome, svcOK = r.ensure(ctx, site, "Service", desiredService(site, r.Front), &corev1.Service{}, func(live, want client.Object) bool {
-			l, w := live.(*corev1.Service), want.(*corev1.Service)
-			if l.Spec.Type == w.Spec.Type && l.Spec.ExternalName == w.Spec.ExternalName && equality.Semantic.DeepEqual(l.Spec.Ports, w.Spec.Ports) {
-				return false
-			}
-			l.Spec.Type, l.Spec.ExternalName, l.Spec.Ports = w.Spec.Type, w.Spec.ExternalName, w.Spec.Ports
-			return true
-		})
+		svcOutcome, svcOK = r.service(ctx, site)
 	}()
 	ingOutcome, ingOK := r.ensure(ctx, site, "Ingress", desiredIngress(site, r.Front), &networkingv1.Ingress{}, func(live, want client.Object) bool {
 		l, w := live.(*networkingv1.Ingress), want.(*networkingv1.Ingress)
@@ -47,7 +46,126 @@ func (r *SiteReconciler) route(ctx context.Context, site *pagesv1.GitLabPagesSit
 	if !svcOK {
 		return svcOutcome, false
 	}
-	return ingOutcome, ingOK
+	if !ingOK {
+		return ingOutcome, false
+	}
+	return r.dropOwnService(ctx, site)
+}
+
+// service makes the namespace's Service, or adds the site to its owners,
+// and puts back its spec and labels when they have drifted. The sites of
+// a namespace do this at once: the owner is added by a strategic merge
+// patch (owner references merge by UID, so no site undoes another's) and
+// a repair is a merge patch of the fields the operator sets, which every
+// site sets alike and which leaves what others wrote on the Service.
+func (r *SiteReconciler) service(ctx context.Context, site *pagesv1.GitLabPagesSite) (outcome, bool) {
+	want := desiredService(site.Namespace, r.Front)
+	key := client.ObjectKeyFromObject(want)
+	svc := &corev1.Service{}
+	err := r.Client.Get(ctx, key, svc)
+	switch {
+	case apierrors.IsNotFound(err):
+		want.OwnerReferences = []metav1.OwnerReference{siteOwner(site)}
+		err := r.Client.Create(ctx, want)
+		if err == nil {
+			r.event(site, corev1.EventTypeNormal, "ServiceCreated", "Create", "Created Service %s towards the pages front %s, for the sites of namespace %s", ServiceName, r.Front.Host, site.Namespace)
+			return outcome{}, true
+		}
+		if !apierrors.IsAlreadyExists(err) {
+			return r.writeFailed("Service", want, err), false
+		}
+		// Made meanwhile by another site, or not in the cache because its
+		// labels were taken off: read the Service itself.
+		svc = &corev1.Service{}
+		if err := r.Secrets.Get(ctx, key, svc); err != nil {
+			return outcome{ready: ready(metav1.ConditionFalse, "ReadFailed", "reading Service %s: %v", ServiceName, err), failed: true}, false
+		}
+	case err != nil:
+		return outcome{ready: ready(metav1.ConditionFalse, "ReadFailed", "reading Service %s: %v", ServiceName, err), failed: true}, false
+	}
+	if !sitesService(svc) {
+		return conflict("Service", want, site), false
+	}
+	if !ownedBy(svc, site) {
+		patch, err := json.Marshal(map[string]any{"metadata": map[string]any{"ownerReferences": []metav1.OwnerReference{siteOwner(site)}}})
+		if err == nil {
+			err = r.Client.Patch(ctx, svc, client.RawPatch(types.StrategicMergePatchType, patch))
+		}
+		if err != nil {
+			return r.writeFailed("Service", want, err), false
+		}
+	}
+	if !serviceDrifted(svc, want) && !labelsDrifted(svc.Labels, want.Labels) {
+		return outcome{}, true
+	}
+	patch, err := json.Marshal(map[string]any{
+		"metadata": map[string]any{"labels": want.Labels},
+		"spec":     map[string]any{"type": want.Spec.Type, "externalName": want.Spec.ExternalName, "ports": want.Spec.Ports},
+	})
+	if err == nil {
+		err = r.Client.Patch(ctx, svc, client.RawPatch(types.MergePatchType, patch))
+	}
+	if err != nil {
+		return r.writeFailed("Service", want, err), false
+	}
+	return outcome{}, true
+}
+
+// serviceDrifted says whether the Service's type, external name or ports
+// are not what the operator sets.
+func serviceDrifted(svc, want *corev1.Service) bool {
+	return svc.Spec.Type != want.Spec.Type || svc.Spec.ExternalName != want.Spec.ExternalName ||
+		!equality.Semantic.DeepEqual(svc.Spec.Ports, want.Spec.Ports)
+}
+
+// siteOwner is the site as one of the owners of its namespace's Service:
+// not its controller (it shares the Service), and not blocking its own
+// deletion on it.
+func siteOwner(site *pagesv1.GitLabPagesSite) metav1.OwnerReference {
+	return metav1.OwnerReference{APIVersion: pagesv1.GroupVersion.String(), Kind: "GitLabPagesSite", Name: site.Name, UID: site.UID}
+}
+
+// sitesService says whether a Service is owned by sites: one that is not
+// was made by someone else and is not the operator's to change.
+func sitesService(svc *corev1.Service) bool {
+	for _, ref := range svc.OwnerReferences {
+		if ref.Kind == "GitLabPagesSite" && strings.HasPrefix(ref.APIVersion, pagesv1.GroupVersion.Group+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// ownedBy says whether the site is among the Service's owners.
+func ownedBy(svc *corev1.Service, site *pagesv1.GitLabPagesSite) bool {
+	for _, ref := range svc.OwnerReferences {
+		if ref.UID == site.UID {
+			return true
+		}
+	}
+	return false
+}
+
+// dropOwnService deletes the Service the site had of its own before
+// ServiceName (made by earlier versions of the operator), once the site's
+// Ingress routes to the shared one. A Service of that name the site does
+// not control is not the operator's to delete.
+func (r *SiteReconciler) dropOwnService(ctx context.Context, site *pagesv1.GitLabPagesSite) (outcome, bool) {
+	own := &corev1.Service{}
+	err := r.Client.Get(ctx, client.ObjectKey{Namespace: site.Namespace, Name: ownServiceName(site)}, own)
+	switch {
+	case apierrors.IsNotFound(err):
+		return outcome{}, true
+	case err != nil:
+		return outcome{ready: ready(metav1.ConditionFalse, "ReadFailed", "reading Service %s: %v", own.Name, err), failed: true}, false
+	case !metav1.IsControlledBy(own, site):
+		return outcome{}, true
+	}
+	if err := r.Client.Delete(ctx, own, client.Preconditions{UID: &own.UID}); client.IgnoreNotFound(err) != nil {
+		return r.writeFailed("Service", own, err), false
+	}
+	r.event(site, corev1.EventTypeNormal, "ServiceDeleted", "Delete", "Deleted the site's own Service %s: its Ingress routes through Service %s, shared by the namespace's sites", own.Name, ServiceName)
+	return outcome{}, true
 }
 
 // ensure creates want, or puts back what drifted in the object; both

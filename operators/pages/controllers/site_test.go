@@ -84,11 +84,14 @@ func TestPublishSite(t *testing.T) {
 		t.Errorf("Ingress = %+v", ing)
 	}
 	svc := &corev1.Service{}
-	if err := env.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "home-gitlab-pages"}, svc); err != nil {
+	if err := env.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: controllers.ServiceName}, svc); err != nil {
 		t.Fatal(err)
 	}
-	if svc.Spec.Type != corev1.ServiceTypeExternalName || svc.Spec.ExternalName != front || !metav1.IsControlledBy(svc, got) {
-		t.Errorf("Service = %+v", svc.Spec)
+	if svc.Spec.Type != corev1.ServiceTypeExternalName || svc.Spec.ExternalName != front || len(svc.OwnerReferences) != 1 || svc.OwnerReferences[0].UID != got.UID {
+		t.Errorf("Service = %+v, owners %+v", svc.Spec, svc.OwnerReferences)
+	}
+	if b := ing.Spec.Rules[0].HTTP.Paths[0].Backend.Service; b == nil || b.Name != controllers.ServiceName {
+		t.Errorf("the Ingress routes to %+v, want Service %s", b, controllers.ServiceName)
 	}
 	// The certificate GitLab issues is reported once it has one.
 	waitGitLab(t, "reporting the automatic certificate", func() bool {
@@ -379,6 +382,14 @@ func TestOperatorIdentityWritesOnlySiteRoutes(t *testing.T) {
 		obj.SetOwnerReferences([]metav1.OwnerReference{*metav1.NewControllerRef(got, pagesv1.GroupVersion.WithKind("GitLabPagesSite"))})
 		return obj
 	}
+	// The namespace already has its shared Service: the operator's
+	// identity may not make one in another namespace that is not a
+	// site's.
+	other := project(t, "identity-other", "alice")
+	siteRef := metav1.OwnerReference{APIVersion: pagesv1.GroupVersion.String(), Kind: "GitLabPagesSite", Name: "mine", UID: got.UID}
+	shared := func(owners []metav1.OwnerReference, spec corev1.ServiceSpec) *corev1.Service {
+		return &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: other, Name: controllers.ServiceName, OwnerReferences: owners}, Spec: spec}
+	}
 	prefix := networkingv1.PathTypePrefix
 	ing := func(ns, name string) *networkingv1.Ingress {
 		return &networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Spec: networkingv1.IngressSpec{
@@ -393,6 +404,11 @@ func TestOperatorIdentityWritesOnlySiteRoutes(t *testing.T) {
 		"a site's Ingress outside Projects": owned(ing("not-a-project", "mine")),
 		"a Service in front of pods": owned(&corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "pods"},
 			Spec: corev1.ServiceSpec{Selector: map[string]string{"app": "db"}, Ports: []corev1.ServicePort{{Port: 5432}}}}),
+		"the shared Service owned by no site": shared(nil, corev1.ServiceSpec{Type: corev1.ServiceTypeExternalName, ExternalName: "evil.example.test"}),
+		"the shared Service owned by something else too": shared([]metav1.OwnerReference{siteRef, {APIVersion: "v1", Kind: "ConfigMap", Name: "c", UID: "c"}},
+			corev1.ServiceSpec{Type: corev1.ServiceTypeExternalName, ExternalName: "evil.example.test"}),
+		"the shared Service in front of pods": shared([]metav1.OwnerReference{siteRef},
+			corev1.ServiceSpec{Selector: map[string]string{"app": "db"}, Ports: []corev1.ServicePort{{Port: 5432}}}),
 	} {
 		err := op.Create(ctx, obj)
 		if err == nil || !strings.Contains(err.Error(), "pages operator") {
