@@ -76,7 +76,7 @@ func main() {
 	if *fresh == 0 {
 		*fresh = *resync
 	}
-	// Only the sites' own Ingresses and Services are cached, and of sites,
+	// Only the sites' own Ingresses and the operator's Services are cached, and of sites,
 	// namespaces and Projects only what the operator reads (see
 	// controllers.CacheOptions).
 	cacheOpts, err := controllers.CacheOptions()

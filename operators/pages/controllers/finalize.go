@@ -4,16 +4,22 @@ import (
 	"context"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	pagesv1 "github.com/atrium-dev/atrium/apis/pages/v1alpha1"
 )
 
-// finalize removes from GitLab the domain the site created; the Ingress
-// and Service go with the site (they are owned), and the verification
+// finalize hands the namespace's shared Service over to another site when
+// this one owns it alone (handOver), and removes from GitLab the domain
+// the site created; the Ingress goes with the site (it is owned), and the verification
 // record as soon as deletion starts (the DNS operator publishes nothing
 // for an object being deleted). A domain the site did not create stays.
 // While GitLab cannot be reached the site waits, and says so.
 func (r *SiteReconciler) finalize(ctx context.Context, site *pagesv1.GitLabPagesSite) (bool, outcome) {
+	if err := r.handOver(ctx, site); err != nil {
+		return false, outcome{ready: ready(metav1.ConditionFalse, "WriteFailed",
+			"the site waits to hand Service %s over to another site of the namespace: %v", ServiceName, err), failed: true}
+	}
 	if !site.Status.DomainCreated || site.Status.ProjectID == 0 {
 		return true, outcome{}
 	}

@@ -15,9 +15,10 @@ import (
 const SiteLabel = "pages.atrium.dev/site"
 
 // ServiceName is the Service every site's Ingress in a namespace routes
-// to: one a namespace, of type ExternalName towards the pages front, each
-// site of the namespace one of its owners (none its controller), so the
-// garbage collector removes it with the namespace's last site. One for
+// to: one a namespace, of type ExternalName towards the pages front,
+// owned (not controlled) by one site of the namespace or a few, which
+// hand it over to another before they go, so the garbage collector
+// removes it with the namespace's last site. One for
 // all rather than one a site: at 10,000 sites that is 10,000 objects
 // fewer for the API server to write and store and for the operator to
 // cache (docs/benchmarks.md, GitLab Pages, Memory). No site's Service of

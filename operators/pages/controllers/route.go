@@ -52,12 +52,15 @@ func (r *SiteReconciler) route(ctx context.Context, site *pagesv1.GitLabPagesSit
 	return r.dropOwnService(ctx, site)
 }
 
-// service makes the namespace's Service, or adds the site to its owners,
-// and puts back its spec and labels when they have drifted. The sites of
-// a namespace do this at once: the owner is added by a strategic merge
-// patch (owner references merge by UID, so no site undoes another's) and
-// a repair is a merge patch of the fields the operator sets, which every
-// site sets alike and which leaves what others wrote on the Service.
+// service makes the namespace's Service, or makes the site one of its
+// owners when no site that is not being deleted owns it, and puts back
+// its spec and labels when they have drifted. The Service keeps one live
+// owner or a few (not one a site: every write of an owner would rewrite
+// all of them), and a site going hands it over first (handOver). The
+// sites of a namespace do this at once: an owner is added by a strategic
+// merge patch (owner references merge by UID, so no site undoes
+// another's) and a repair is a merge patch of the fields the operator
+// sets, which every site sets alike and which leaves what others wrote.
 func (r *SiteReconciler) service(ctx context.Context, site *pagesv1.GitLabPagesSite) (outcome, bool) {
 	want := desiredService(site.Namespace, r.Front)
 	key := client.ObjectKeyFromObject(want)
@@ -86,12 +89,12 @@ func (r *SiteReconciler) service(ctx context.Context, site *pagesv1.GitLabPagesS
 	if !sitesService(svc) {
 		return conflict("Service", want, site), false
 	}
-	if !ownedBy(svc, site) {
-		patch, err := json.Marshal(map[string]any{"metadata": map[string]any{"ownerReferences": []metav1.OwnerReference{siteOwner(site)}}})
-		if err == nil {
-			err = r.Client.Patch(ctx, svc, client.RawPatch(types.StrategicMergePatchType, patch))
-		}
-		if err != nil {
+	live, err := r.liveOwner(ctx, svc, "")
+	if err != nil {
+		return outcome{ready: ready(metav1.ConditionFalse, "ReadFailed", "reading the owners of Service %s: %v", ServiceName, err), failed: true}, false
+	}
+	if live == "" {
+		if err := r.addOwner(ctx, svc, site); err != nil {
 			return r.writeFailed("Service", want, err), false
 		}
 	}
@@ -109,6 +112,66 @@ func (r *SiteReconciler) service(ctx context.Context, site *pagesv1.GitLabPagesS
 		return r.writeFailed("Service", want, err), false
 	}
 	return outcome{}, true
+}
+
+// handOver, for a site being deleted, makes another site of the namespace
+// an owner of the shared Service when this one is the last live owner,
+// so that the garbage collector, once this site is gone, removes its
+// reference and leaves the Service to the others. With no other site
+// left the Service goes with this one.
+func (r *SiteReconciler) handOver(ctx context.Context, site *pagesv1.GitLabPagesSite) error {
+	svc := &corev1.Service{}
+	err := r.Client.Get(ctx, client.ObjectKey{Namespace: site.Namespace, Name: ServiceName}, svc)
+	if apierrors.IsNotFound(err) || (err == nil && (!sitesService(svc) || !ownedBy(svc, site))) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if live, err := r.liveOwner(ctx, svc, site.UID); err != nil || live != "" {
+		return err
+	}
+	sites := &pagesv1.GitLabPagesSiteList{}
+	if err := r.Client.List(ctx, sites, client.InNamespace(site.Namespace)); err != nil {
+		return err
+	}
+	for i := range sites.Items {
+		if heir := &sites.Items[i]; heir.UID != site.UID && heir.DeletionTimestamp.IsZero() {
+			return r.addOwner(ctx, svc, heir)
+		}
+	}
+	return nil
+}
+
+// liveOwner is the UID of an owner of the Service, other than except,
+// that is a site of the namespace not being deleted ("" for none).
+func (r *SiteReconciler) liveOwner(ctx context.Context, svc *corev1.Service, except types.UID) (types.UID, error) {
+	for _, ref := range svc.OwnerReferences {
+		if ref.UID == except || ref.Kind != "GitLabPagesSite" || !strings.HasPrefix(ref.APIVersion, pagesv1.GroupVersion.Group+"/") {
+			continue
+		}
+		owner := &pagesv1.GitLabPagesSite{}
+		err := r.Client.Get(ctx, client.ObjectKey{Namespace: svc.Namespace, Name: ref.Name}, owner)
+		if apierrors.IsNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return "", err
+		}
+		if owner.UID == ref.UID && owner.DeletionTimestamp.IsZero() {
+			return ref.UID, nil
+		}
+	}
+	return "", nil
+}
+
+// addOwner adds the site to the Service's owners.
+func (r *SiteReconciler) addOwner(ctx context.Context, svc *corev1.Service, site *pagesv1.GitLabPagesSite) error {
+	patch, err := json.Marshal(map[string]any{"metadata": map[string]any{"ownerReferences": []metav1.OwnerReference{siteOwner(site)}}})
+	if err != nil {
+		return err
+	}
+	return r.Client.Patch(ctx, svc, client.RawPatch(types.StrategicMergePatchType, patch))
 }
 
 // serviceDrifted says whether the Service's type, external name or ports

@@ -15,11 +15,11 @@ import (
 	"github.com/atrium-dev/atrium/operators/pages/controllers"
 )
 
-// The sites of a namespace route through one Service, each of them one
-// of its owners: sites made at once all end up owners (none undoes
-// another's), a site's Service of its own from before is deleted once its
-// Ingress routes to the shared one, the Service outlives every site but
-// the last, and goes with that one.
+// The sites of a namespace route through one Service, owned by one of
+// them or two: sites made at once make one Service, a site's Service of
+// its own from before is deleted once its Ingress routes to the shared
+// one, the Service is handed over when its owners go and so outlives
+// every site but the last, and goes with that one.
 func TestSitesOfANamespaceShareItsService(t *testing.T) {
 	ctx := context.Background()
 	ns := project(t, "shared", "alice")
@@ -65,17 +65,16 @@ func TestSitesOfANamespaceShareItsService(t *testing.T) {
 	if err := env.Client.Get(ctx, key, svc); err != nil {
 		t.Fatal(err)
 	}
-	owners := map[string]bool{}
+	all := append([]*pagesv1.GitLabPagesSite{old}, sites...)
+	owner := map[string]bool{}
 	for _, ref := range svc.OwnerReferences {
 		if ref.Controller != nil && *ref.Controller {
 			t.Errorf("site %s controls the shared Service", ref.Name)
 		}
-		owners[string(ref.UID)] = true
+		owner[string(ref.UID)] = true
 	}
-	for _, s := range append(sites, old) {
-		if !owners[string(s.UID)] {
-			t.Errorf("site %s is not among the Service's owners %+v", s.Name, svc.OwnerReferences)
-		}
+	if len(owner) == 0 || len(owner) > 2 {
+		t.Errorf("the shared Service has owners %+v, want one site or two", svc.OwnerReferences)
 	}
 	list := &corev1.ServiceList{}
 	if err := env.Client.List(ctx, list, client.InNamespace(ns)); err != nil {
@@ -85,16 +84,29 @@ func TestSitesOfANamespaceShareItsService(t *testing.T) {
 		t.Errorf("%d Services in the namespace, want the shared one alone", len(list.Items))
 	}
 
-	// All but the last site gone, the Service stays for it.
-	deleteSite(t, old)
-	for _, s := range sites[1:] {
-		deleteSite(t, s)
+	// Every site but one that does not own it goes, its owners first:
+	// the Service is handed over, never deleted and made again.
+	var last *pagesv1.GitLabPagesSite
+	for _, s := range all {
+		if !owner[string(s.UID)] && last == nil {
+			last = s
+		}
 	}
-	if err := env.Client.Get(ctx, key, svc); err != nil {
-		t.Fatalf("the Service went before the namespace's last site: %v", err)
+	for _, s := range all {
+		if s != last {
+			deleteSite(t, s)
+		}
 	}
-	waitReady(t, sites[0])
-	deleteSite(t, sites[0])
+	waitGitLab(t, "the Service left to the last site", func() bool {
+		_ = env.Client.Get(ctx, key, svc)
+		return len(svc.OwnerReferences) == 1 && svc.OwnerReferences[0].UID == last.UID
+	})
+	after := &corev1.Service{}
+	if err := env.Client.Get(ctx, key, after); err != nil || after.UID != list.Items[0].UID {
+		t.Fatalf("the Service went, or was made again, before the namespace's last site: %v", err)
+	}
+	waitReady(t, last)
+	deleteSite(t, last)
 	gone(t, svc)
 }
 

@@ -1,12 +1,16 @@
 package controllers
 
 import (
+	"context"
+
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
@@ -17,24 +21,50 @@ import (
 	pagesv1 "github.com/atrium-dev/atrium/apis/pages/v1alpha1"
 )
 
-// serviceChanged passes the events of a Service that the sites owning it
-// must act on: what the operator sets in it changed, or it is gone.
-var serviceChanged = predicate.Funcs{
-	CreateFunc:  func(event.CreateEvent) bool { return false },
-	GenericFunc: func(event.GenericEvent) bool { return false },
-	UpdateFunc: func(e event.UpdateEvent) bool {
-		old, okOld := e.ObjectOld.(*corev1.Service)
-		svc, okNew := e.ObjectNew.(*corev1.Service)
-		if !okOld || !okNew {
-			return true
+// serviceEvents wakes the sites a namespace's shared Service concerns:
+// its owners when what the operator sets in it changed (one of them puts
+// it back), and every site of the namespace when it is gone (the first
+// makes it again). Changes of its owners, and the sites' own Services of
+// earlier versions, wake none.
+func (r *SiteReconciler) serviceEvents() handler.TypedEventHandler[client.Object, reconcile.Request] {
+	owners := func(obj client.Object, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+		for _, ref := range obj.GetOwnerReferences() {
+			if ref.Kind == "GitLabPagesSite" {
+				q.Add(reconcile.Request{NamespacedName: types.NamespacedName{Namespace: obj.GetNamespace(), Name: ref.Name}})
+			}
 		}
-		return !equality.Semantic.DeepEqual(old.Spec, svc.Spec) || !equality.Semantic.DeepEqual(old.Labels, svc.Labels)
-	},
+	}
+	return handler.TypedFuncs[client.Object, reconcile.Request]{
+		UpdateFunc: func(_ context.Context, e event.UpdateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			old, okOld := e.ObjectOld.(*corev1.Service)
+			svc, okNew := e.ObjectNew.(*corev1.Service)
+			if !okOld || !okNew || svc.Name != ServiceName {
+				return
+			}
+			if !equality.Semantic.DeepEqual(old.Spec, svc.Spec) || !equality.Semantic.DeepEqual(old.Labels, svc.Labels) {
+				owners(svc, q)
+			}
+		},
+		DeleteFunc: func(ctx context.Context, e event.DeleteEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			if e.Object.GetName() != ServiceName {
+				return
+			}
+			sites := &pagesv1.GitLabPagesSiteList{}
+			if err := r.Client.List(ctx, sites, client.InNamespace(e.Object.GetNamespace())); err != nil {
+				owners(e.Object, q)
+				return
+			}
+			for i := range sites.Items {
+				q.Add(reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&sites.Items[i])})
+			}
+		},
+	}
 }
 
 // SetupWithManager watches sites (their spec, annotations and deletion:
-// the operator's own status writes start nothing) and the Ingresses and
-// Services they own, whose drift is put back. Sites are reconciled
+// the operator's own status writes start nothing), the Ingresses they
+// own and the namespaces' shared Services (serviceEvents), whose drift is
+// put back. Sites are reconciled
 // several at once, so a slow GitLab answer holds up one worker, not the
 // others.
 func (r *SiteReconciler) SetupWithManager(mgr ctrl.Manager, concurrency int) error {
@@ -50,10 +80,7 @@ func (r *SiteReconciler) SetupWithManager(mgr ctrl.Manager, concurrency int) err
 		For(&pagesv1.GitLabPagesSite{}, builder.WithPredicates(predicate.Or(
 			predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}, deleting))).
 		Owns(&networkingv1.Ingress{}).
-		// A namespace's Service is every site's there: a change of what
-		// the operator sets in it, or its deletion, wakes them all; the
-		// owners the sites add one by one wake none.
-		Owns(&corev1.Service{}, builder.MatchEveryOwner, builder.WithPredicates(serviceChanged)).
+		Watches(&corev1.Service{}, r.serviceEvents()).
 		// Sites waiting for the instance's domain list, once it is read.
 		WatchesRawSource(source.Channel(r.wake, &handler.TypedEnqueueRequestForObject[*pagesv1.GitLabPagesSite]{})).
 		// Failures back off per site; no queue-wide limit, since GitLab's
