@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -152,4 +153,20 @@ func TestAServiceNoSiteOwnsIsLeftAlone(t *testing.T) {
 	})
 	deleteSite(t, got)
 	gone(t, svc)
+}
+
+// A settled site writes neither its Ingress nor its namespace's Service
+// again, however often it is reconciled: what the API server stores is
+// what the operator wants (a port's target as the server defaults it).
+func TestASettledSiteWritesNothing(t *testing.T) {
+	ns := project(t, "settled", "alice")
+	s := waitReady(t, site(t, ns, "quiet", "alice/homepage", "quiet.settled.web.example.test"))
+	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: controllers.ServiceName}}
+	ing := &networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "quiet"}}
+	before := [2]int{writesOf(svc), writesOf(ing)}
+	time.Sleep(3*resync + time.Second)
+	if after := [2]int{writesOf(svc), writesOf(ing)}; after != before {
+		t.Errorf("writes of the Service and the Ingress went from %v to %v over three resyncs", before, after)
+	}
+	deleteSite(t, s)
 }

@@ -13,6 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/tools/clientcmd"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
@@ -165,7 +166,7 @@ func startOperator() (func(), error) {
 		return nil, err
 	}
 	r := &controllers.SiteReconciler{
-		Client: mgr.GetClient(), Secrets: mgr.GetAPIReader(),
+		Client: &countingClient{Client: mgr.GetClient()}, Secrets: mgr.GetAPIReader(),
 		// Owners' roles are read once for the whole suite, so that
 		// the resync test counts only what a resync reads.
 		State:      &controllers.State{GitLab: api, Fresh: resync, AccessFresh: time.Hour},
@@ -186,4 +187,46 @@ func startOperator() (func(), error) {
 		}
 	}()
 	return func() { cancel(); <-done }, nil
+}
+
+// countingClient counts the operator's writes of objects (not of status)
+// by kind, namespace and name.
+type countingClient struct{ client.Client }
+
+var written = struct {
+	sync.Mutex
+	n map[string]int
+}{n: map[string]int{}}
+
+func count(obj client.Object) {
+	written.Lock()
+	defer written.Unlock()
+	written.n[fmt.Sprintf("%T %s/%s", obj, obj.GetNamespace(), obj.GetName())]++
+}
+
+// writesOf is how many times the operator wrote the object.
+func writesOf(obj client.Object) int {
+	written.Lock()
+	defer written.Unlock()
+	return written.n[fmt.Sprintf("%T %s/%s", obj, obj.GetNamespace(), obj.GetName())]
+}
+
+func (c *countingClient) Create(ctx context.Context, obj client.Object, opts ...client.CreateOption) error {
+	count(obj)
+	return c.Client.Create(ctx, obj, opts...)
+}
+
+func (c *countingClient) Update(ctx context.Context, obj client.Object, opts ...client.UpdateOption) error {
+	count(obj)
+	return c.Client.Update(ctx, obj, opts...)
+}
+
+func (c *countingClient) Patch(ctx context.Context, obj client.Object, patch client.Patch, opts ...client.PatchOption) error {
+	count(obj)
+	return c.Client.Patch(ctx, obj, patch, opts...)
+}
+
+func (c *countingClient) Delete(ctx context.Context, obj client.Object, opts ...client.DeleteOption) error {
+	count(obj)
+	return c.Client.Delete(ctx, obj, opts...)
 }
