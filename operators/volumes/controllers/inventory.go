@@ -7,6 +7,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	storagev1 "github.com/atrium-dev/atrium/apis/storage/v1alpha1"
 	"github.com/atrium-dev/atrium/operators/volumes/cinder"
@@ -99,6 +100,10 @@ func (i *inventory) load(vols []*cinder.Volume) {
 type inventoryLoader struct {
 	inv    *inventory
 	cinder Cinder
+	// answer, when set, is given the listing and when it began before the
+	// inventory is complete: a cold start checks every volume it already
+	// holds from it (VolumeReconciler.answerFromCold).
+	answer func(ctx context.Context, vols []*cinder.Volume, listedAt time.Time)
 	// min and max bound the wait between failed listings.
 	min, max time.Duration
 }
@@ -116,8 +121,12 @@ func (l *inventoryLoader) Start(ctx context.Context) error {
 	for {
 		// Every volume, not only this cluster's: a volume made under an
 		// earlier --cluster-name still names its object's UID.
+		listedAt := time.Now()
 		vols, err := l.cinder.List(ctx, nil)
 		if err == nil {
+			if l.answer != nil {
+				l.answer(ctx, vols, listedAt)
+			}
 			l.inv.load(vols)
 			log.Info("listed the project's Cinder volumes; new volumes are created without a look-up of their own", "volumes", len(vols))
 			return nil
@@ -136,5 +145,25 @@ func (l *inventoryLoader) Start(ctx context.Context) error {
 			return nil
 		case <-time.After(next):
 		}
+	}
+}
+
+// answerFromCold makes the inventory's listing, taken when this process
+// starts leading, stand as Cinder's answer for every volume it already
+// holds (answerFromListing), so that a cold start reads none of them on
+// its own. Why: at the shipped pace (--cinder-qps 10) 10,000 reads took
+// 17 minutes after every restart, and a new volume's calls waited behind
+// them. While the listing is on its way those volumes wait for it, as new
+// ones do (volume); one it does not answer for is read on its own.
+func (r *VolumeReconciler) answerFromCold(objects client.Reader) func(context.Context, []*cinder.Volume, time.Time) {
+	return func(ctx context.Context, vols []*cinder.Volume, listedAt time.Time) {
+		var objs storagev1.OpenStackVolumeList
+		// Read only, never changed: no copy of 10,000 cached objects.
+		if err := objects.List(ctx, &objs, client.UnsafeDisableDeepCopy); err != nil {
+			ctrl.Log.WithName("inventory").Error(err, "listing the OpenStackVolumes; each is read from Cinder on its own")
+			return
+		}
+		n := r.answerFromListing(objs.Items, vols, listedAt)
+		ctrl.Log.WithName("inventory").V(1).Info("volumes answered by the listing", "objects", len(objs.Items), "answered", n)
 	}
 }

@@ -76,6 +76,11 @@ func (r *VolumeReconciler) volume(ctx context.Context, v *storagev1.OpenStackVol
 		if vol := r.recent(v, id); vol != nil {
 			return vol, nil
 		}
+		if r.inventory.pending() {
+			// A cold start's listing is on its way and will answer for
+			// this volume (answerFromCold).
+			return nil, &outcome{hold: true, after: 250 * time.Millisecond}
+		}
 		vol, err := r.Cinder.Get(ctx, id)
 		if cinder.IsNotFound(err) {
 			// Deleted outside Atrium. A new, empty volume in its place

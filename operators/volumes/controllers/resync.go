@@ -38,7 +38,25 @@ type resyncer struct {
 // enough for the reconciles the sweep queues to reach it behind the
 // others, much shorter than the resync, so that every sweep reads Cinder
 // afresh.
-func (s *resyncer) listedTTL() time.Duration { return max(s.r.AnswerTTL, s.r.Resync/4) }
+func (r *VolumeReconciler) listedTTL() time.Duration { return max(r.AnswerTTL, r.Resync/4) }
+
+// answerFromListing keeps, for each object of objs whose volume a listing
+// begun at listedAt holds, what the listing said of it (keepListed), and
+// returns how many may stand as Cinder's answer.
+func (r *VolumeReconciler) answerFromListing(objs []storagev1.OpenStackVolume, vols []*cinder.Volume, listedAt time.Time) int {
+	byUID := make(map[types.UID]*storagev1.OpenStackVolume, len(objs))
+	for i := range objs {
+		byUID[objs[i].UID] = &objs[i]
+	}
+	listed := 0
+	for _, vol := range vols {
+		v := byUID[types.UID(vol.Metadata[storagev1.MetaUID])]
+		if v != nil && v.Status.VolumeID == vol.ID && r.keepListed(v, vol, listedAt, r.listedTTL()) {
+			listed++
+		}
+	}
+	return listed
+}
 
 // NeedLeaderElection: only the leader reconciles.
 func (s *resyncer) NeedLeaderElection() bool { return true }
@@ -67,22 +85,13 @@ func (s *resyncer) sweep(ctx context.Context) {
 		log.Error(err, "listing the OpenStackVolumes to check against Cinder")
 		return
 	}
-	byUID := make(map[types.UID]*storagev1.OpenStackVolume, len(objs.Items))
-	for i := range objs.Items {
-		byUID[objs.Items[i].UID] = &objs.Items[i]
-	}
 	listed := 0
 	// Its own turn of the pacing, as the inventory's.
 	vols, listedAt, err := s.list(cinder.For(ctx, "atrium:resync"))
 	if err != nil {
 		log.Error(err, "listing this cluster's Cinder volumes; each volume is read on its own this time")
 	} else {
-		for _, vol := range vols {
-			v := byUID[types.UID(vol.Metadata[storagev1.MetaUID])]
-			if v != nil && v.Status.VolumeID == vol.ID && s.r.keepListed(v, vol, listedAt, s.listedTTL()) {
-				listed++
-			}
-		}
+		listed = s.r.answerFromListing(objs.Items, vols, listedAt)
 	}
 	log.V(1).Info("checking every volume against Cinder", "objects", len(objs.Items), "answeredByTheListing", listed)
 	for i := range objs.Items {

@@ -32,7 +32,7 @@ func (r *VolumeReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manage
 		return err
 	}
 	r.inventory = newInventory()
-	if err := mgr.Add(&inventoryLoader{inv: r.inventory, cinder: r.Cinder, min: r.MinBackoff, max: r.MaxBackoff}); err != nil {
+	if err := mgr.Add(&inventoryLoader{inv: r.inventory, cinder: r.Cinder, min: r.MinBackoff, max: r.MaxBackoff, answer: r.answerFromCold(mgr.GetCache())}); err != nil {
 		return err
 	}
 	resyncs := make(chan event.GenericEvent)
