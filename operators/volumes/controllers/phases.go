@@ -78,8 +78,10 @@ func (r *VolumeReconciler) volume(ctx context.Context, v *storagev1.OpenStackVol
 		}
 		if r.inventory.pending() {
 			// A cold start's listing is on its way and will answer for
-			// this volume (answerFromCold).
-			return nil, &outcome{hold: true, after: 250 * time.Millisecond}
+			// this volume (answerFromCold). Not as eager as a new
+			// volume's wait: this one is in use already, and each turn
+			// is a reconcile of every volume the replica holds.
+			return nil, &outcome{hold: true, after: time.Second}
 		}
 		vol, err := r.Cinder.Get(ctx, id)
 		if cinder.IsNotFound(err) {
