@@ -18,21 +18,7 @@ import (
 // read of its own (at 10,000 volumes, 11 requests instead of 10,000), and
 // a volume deleted outside Atrium is still found missing at the next one.
 func TestResyncReadsOneListing(t *testing.T) {
-	tenant := tenantNamespace(t, "resync")
-	var vs []*storagev1.OpenStackVolume
-	for i := range 3 {
-		vs = append(vs, volume(t, tenant, "resync", fmt.Sprintf("v%d", i), 1))
-	}
-	ids := map[string]bool{}
-	for i, v := range vs {
-		vs[i] = waitBound(t, v)
-		ids[vs[i].Status.VolumeID] = true
-	}
-	rec := &recording{}
-	swapOperator(t, func(c controllers.Cinder, _ context.CancelFunc) controllers.Cinder {
-		rec.Cinder = c
-		return rec
-	})
+	vs, ids, rec := boundThenRestarted(t, "resync")
 
 	// Three listings: the reads of these volumes between the second and
 	// the third are the second resync's (the first follows the restart's
@@ -66,21 +52,7 @@ func TestResyncReadsOneListing(t *testing.T) {
 // its own (at 10,000 volumes and the shipped pace, 17 minutes of reads
 // that a new volume's calls waited behind), and the volumes stay Bound.
 func TestAColdStartReadsNoSettledVolume(t *testing.T) {
-	tenant := tenantNamespace(t, "cold")
-	var vs []*storagev1.OpenStackVolume
-	for i := range 3 {
-		vs = append(vs, volume(t, tenant, "cold", fmt.Sprintf("v%d", i), 1))
-	}
-	ids := map[string]bool{}
-	for i, v := range vs {
-		vs[i] = waitBound(t, v)
-		ids[vs[i].Status.VolumeID] = true
-	}
-	rec := &recording{}
-	swapOperator(t, func(c controllers.Cinder, _ context.CancelFunc) controllers.Cinder {
-		rec.Cinder = c
-		return rec
-	})
+	vs, ids, rec := boundThenRestarted(t, "cold")
 	// The first resync comes a Resync after the start, once the cold
 	// start's own reconciles are done.
 	calls := rec.waitListings(t, 1)
@@ -95,6 +67,29 @@ func TestAColdStartReadsNoSettledVolume(t *testing.T) {
 	for _, v := range vs {
 		waitBound(t, v)
 	}
+}
+
+// boundThenRestarted makes three volumes in a tenant namespace of that
+// name, waits for them to be Bound, and restarts the operator with its
+// Cinder calls recorded; ids are the volumes' Cinder ids.
+func boundThenRestarted(t *testing.T, name string) ([]*storagev1.OpenStackVolume, map[string]bool, *recording) {
+	t.Helper()
+	tenant := tenantNamespace(t, name)
+	var vs []*storagev1.OpenStackVolume
+	for i := range 3 {
+		vs = append(vs, volume(t, tenant, name, fmt.Sprintf("v%d", i), 1))
+	}
+	ids := map[string]bool{}
+	for i, v := range vs {
+		vs[i] = waitBound(t, v)
+		ids[vs[i].Status.VolumeID] = true
+	}
+	rec := &recording{}
+	swapOperator(t, func(c controllers.Cinder, _ context.CancelFunc) controllers.Cinder {
+		rec.Cinder = c
+		return rec
+	})
+	return vs, ids, rec
 }
 
 // recording notes Cinder calls: "inventory" for a listing of every
