@@ -2,6 +2,7 @@ package controllers_test
 
 import (
 	"context"
+	"maps"
 	"strings"
 	"testing"
 
@@ -62,6 +63,33 @@ func TestTrimTransforms(t *testing.T) {
 	}
 	if pvc.Labels[storagev1.VolumeUIDLabel] != "u" || pvc.Spec.VolumeName != "atrium-u" || pvc.Status.Phase != corev1.ClaimBound {
 		t.Fatalf("trimmed away what the operator reads: %+v", pvc)
+	}
+	// A claim's labels: the operator's three, as one shared map when they
+	// name the volume that controls the claim; a tenant's own never.
+	owner := &storagev1.OpenStackVolume{ObjectMeta: metav1.ObjectMeta{Namespace: "t", Name: "v", UID: "u"}}
+	ref := *metav1.NewControllerRef(owner, storagev1.GroupVersion.WithKind("OpenStackVolume"))
+	tenants := map[string]string{"example.org/" + strings.Repeat("k", 60): strings.Repeat("v", 63)}
+	for name, tc := range map[string]struct {
+		labels map[string]string
+		refs   []metav1.OwnerReference
+		want   map[string]string
+	}{
+		"as the volume gives them": {map[string]string{storagev1.VolumeLabel: "v", storagev1.VolumeNamespaceLabel: "t", storagev1.VolumeUIDLabel: "u"}, []metav1.OwnerReference{ref},
+			map[string]string{controllers.LabelsAsWanted: "true"}},
+		"naming another volume": {map[string]string{storagev1.VolumeLabel: "w", storagev1.VolumeNamespaceLabel: "t", storagev1.VolumeUIDLabel: "u"}, []metav1.OwnerReference{ref},
+			map[string]string{storagev1.VolumeLabel: "w", storagev1.VolumeNamespaceLabel: "t", storagev1.VolumeUIDLabel: "u"}},
+		"of no volume, a look-alike of the shared map among them": {map[string]string{storagev1.VolumeUIDLabel: "u", controllers.LabelsAsWanted: "true"}, nil,
+			map[string]string{storagev1.VolumeUIDLabel: "u"}},
+	} {
+		l := maps.Clone(tc.labels)
+		maps.Copy(l, tenants)
+		out, err := controllers.TrimClaim(&corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Namespace: "t", Name: "v", Labels: l, OwnerReferences: tc.refs}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := out.(*corev1.PersistentVolumeClaim).Labels; !maps.Equal(got, tc.want) {
+			t.Errorf("claim labels %s: cached %v, want %v", name, got, tc.want)
+		}
 	}
 	if pvc.Status.Capacity != nil || pvc.Status.AccessModes != nil || pvc.Status.Conditions != nil {
 		t.Fatalf("claim status in the cache = %+v, want the phase alone", pvc.Status)
