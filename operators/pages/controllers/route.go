@@ -19,8 +19,8 @@ import (
 )
 
 // route makes the site's Ingress, owned by the site, and the namespace's
-// Service it routes to (ServiceName), of which the site is one owner;
-// it puts back what was changed in either, and then removes the Service
+// Service it routes to (ServiceName), owned by one of the namespace's
+// sites; it puts back what was changed in either, and then removes the Service
 // the site had of its own before. An object of the same name that is not
 // the site's (the Ingress) or no site's (the Service) is left alone and
 // reported.
