@@ -485,11 +485,14 @@ func maxKiB(kib []int64) int64 {
 
 // renderShipped writes the end-to-end part of the report: the creates at
 // each size against the floor, the aims, where the time went and memory.
+// shippedHeading starts the end-to-end part of the hostnames section.
+const shippedHeading = "\n### End to end: the webhook as shipped"
+
 func renderShipped(b *strings.Builder, runs []shippedResult) {
 	if len(runs) == 0 {
 		return
 	}
-	fmt.Fprintf(b, "\n### End to end: the webhook as shipped\n\n")
+	fmt.Fprintf(b, "%s\n\n", shippedHeading)
 	fmt.Fprintf(b, "A hub and a member kube-apiserver %s on loopback. The member is installed from `%s` "+
 		"(the member overlay with the hostnames webhook as its only Deployment): the webhook's binary runs as its Deployment's "+
 		"%d replicas with the Deployment's arguments, its RBAC, its TLS serving certificate and its own identity at the hub, "+

@@ -122,7 +122,7 @@ func main() {
 	stockBinder := flag.Bool("stock-binder", true, "Run the volumes benchmark once more, at the first latency, with kube-controller-manager's own client limit.")
 	ingresses := flag.String("ingresses", "10000,100000", "Ingresses in the member for each end-to-end run of the hostnames benchmark (comma-separated).")
 	hubs := flag.String("hubs", "separate,same", "Hub topologies of the hostnames benchmark's end-to-end runs: separate (a hub API server of its own), same (the member its own hub), or both.")
-	inProcess := flag.Bool("hostnames-in-process", true, "Run the hostnames benchmark's in-process and Gatekeeper parts too.")
+	inProcess := flag.Bool("hostnames-in-process", true, "Run the hostnames benchmark's in-process and Gatekeeper parts too; when not, the report keeps them as it has them.")
 	hubloadMembers := flag.String("hubload-members", "20", "Member clusters claiming at once at one hub, one run each on a fresh hub (comma-separated).")
 	hubloadHostnames := flag.Int("hubload-hostnames", 5000, "Hostnames each member claims, one Ingress create each.")
 	hubloadContested := flag.Float64("hubload-contested", 0.1, "Fraction of each member's hostnames that other members ask for too.")
@@ -254,7 +254,11 @@ const memoryHeading = "\n### Memory"
 
 // keptPart is the named section of the report as it stands, up to its
 // memory part: the figures of a part not run this time, kept.
-func keptPart(path, name string) (string, error) {
+func keptPart(path, name string) (string, error) { return keptUpTo(path, name, memoryHeading) }
+
+// keptUpTo is the named section of the report as it stands, up to heading
+// (whole when it has none).
+func keptUpTo(path, name, heading string) (string, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return "", err
@@ -266,7 +270,7 @@ func keptPart(path, name string) (string, error) {
 		return "", fmt.Errorf("%s has no section %s to keep", path, name)
 	}
 	body := text[i+len(begin) : j]
-	if k := strings.Index(body, memoryHeading); k >= 0 {
+	if k := strings.Index(body, heading); k >= 0 {
 		body = body[:k]
 	}
 	return strings.TrimSpace(body) + "\n", nil
