@@ -3,10 +3,10 @@ package controllers_test
 import (
 	"context"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
+	"golang.org/x/sync/errgroup"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -40,16 +40,18 @@ func TestSitesOfANamespaceShareItsService(t *testing.T) {
 	}
 	old = waitReady(t, old)
 
-	var wg sync.WaitGroup
+	// Made at once (t.Fatal belongs to the test's goroutine: the errors
+	// come back to it).
+	var made errgroup.Group
 	sites := make([]*pagesv1.GitLabPagesSite, 6)
 	for i := range sites {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sites[i] = site(t, ns, fmt.Sprintf("s%d", i), "alice/blog", fmt.Sprintf("s%d.shared.web.example.test", i))
-		}()
+		sites[i] = &pagesv1.GitLabPagesSite{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: fmt.Sprintf("s%d", i)},
+			Spec: pagesv1.GitLabPagesSiteSpec{Project: "alice/blog", Hostname: fmt.Sprintf("s%d.shared.web.example.test", i)}}
+		made.Go(func() error { return env.Client.Create(ctx, sites[i]) })
 	}
-	wg.Wait()
+	if err := made.Wait(); err != nil {
+		t.Fatal(err)
+	}
 	for i := range sites {
 		sites[i] = waitReady(t, sites[i])
 	}
