@@ -147,7 +147,7 @@ func (r *SiteReconciler) handOver(ctx context.Context, site *pagesv1.GitLabPages
 // that is a site of the namespace not being deleted ("" for none).
 func (r *SiteReconciler) liveOwner(ctx context.Context, svc *corev1.Service, except types.UID) (types.UID, error) {
 	for _, ref := range svc.OwnerReferences {
-		if ref.UID == except || ref.Kind != "GitLabPagesSite" || !strings.HasPrefix(ref.APIVersion, pagesv1.GroupVersion.Group+"/") {
+		if ref.UID == except || !isSite(ref) {
 			continue
 		}
 		owner := &pagesv1.GitLabPagesSite{}
@@ -192,11 +192,16 @@ func siteOwner(site *pagesv1.GitLabPagesSite) metav1.OwnerReference {
 // was made by someone else and is not the operator's to change.
 func sitesService(svc *corev1.Service) bool {
 	for _, ref := range svc.OwnerReferences {
-		if ref.Kind == "GitLabPagesSite" && strings.HasPrefix(ref.APIVersion, pagesv1.GroupVersion.Group+"/") {
+		if isSite(ref) {
 			return true
 		}
 	}
 	return false
+}
+
+// isSite says whether an owner reference names a GitLabPagesSite.
+func isSite(ref metav1.OwnerReference) bool {
+	return ref.Kind == "GitLabPagesSite" && strings.HasPrefix(ref.APIVersion, pagesv1.GroupVersion.Group+"/")
 }
 
 // ownedBy says whether the site is among the Service's owners.

@@ -29,7 +29,7 @@ import (
 func (r *SiteReconciler) serviceEvents() handler.TypedEventHandler[client.Object, reconcile.Request] {
 	owners := func(obj client.Object, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
 		for _, ref := range obj.GetOwnerReferences() {
-			if ref.Kind == "GitLabPagesSite" {
+			if isSite(ref) {
 				q.Add(reconcile.Request{NamespacedName: types.NamespacedName{Namespace: obj.GetNamespace(), Name: ref.Name}})
 			}
 		}
