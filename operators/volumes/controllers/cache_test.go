@@ -58,8 +58,33 @@ func TestTrimTransforms(t *testing.T) {
 		t.Fatal(err)
 	}
 	pvc := out.(*corev1.PersistentVolumeClaim)
-	if len(pvc.Annotations) != 1 || pvc.Annotations[controllers.BindingAnnotation] != "atrium-u" || pvc.ManagedFields != nil {
-		t.Fatalf("claim annotations in the cache = %d keys, want the binding annotation alone", len(pvc.Annotations))
+	if len(pvc.Annotations) != 1 || pvc.Annotations[controllers.BindingAnnotation] != controllers.BindingAsWanted || pvc.ManagedFields != nil {
+		t.Fatalf("claim annotations in the cache = %v, want the binding annotation alone, as wanted", pvc.Annotations)
+	}
+	// The binding annotation: one shared map when it names the claim's
+	// PersistentVolume; as it is when it names another (nudge then
+	// writes it again), and only it.
+	for name, tc := range map[string]struct {
+		annotations map[string]string
+		volumeName  string
+		want        map[string]string
+	}{
+		"naming the claim's PersistentVolume": {map[string]string{controllers.BindingAnnotation: "atrium-w", "a": "b"}, "atrium-w",
+			map[string]string{controllers.BindingAnnotation: controllers.BindingAsWanted}},
+		"naming another": {map[string]string{controllers.BindingAnnotation: "atrium-x", "a": "b"}, "atrium-w",
+			map[string]string{controllers.BindingAnnotation: "atrium-x"}},
+		"empty, on a claim bound to none": {map[string]string{controllers.BindingAnnotation: ""}, "",
+			map[string]string{controllers.BindingAnnotation: ""}},
+		"absent": {map[string]string{"a": "b"}, "atrium-w", nil},
+	} {
+		out, err := controllers.TrimClaim(&corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Annotations: tc.annotations},
+			Spec: corev1.PersistentVolumeClaimSpec{VolumeName: tc.volumeName}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := out.(*corev1.PersistentVolumeClaim).Annotations; !maps.Equal(got, tc.want) {
+			t.Errorf("claim annotations %s: cached %v, want %v", name, got, tc.want)
+		}
 	}
 	if pvc.Labels[storagev1.VolumeUIDLabel] != "u" || pvc.Spec.VolumeName != "atrium-u" || pvc.Status.Phase != corev1.ClaimBound {
 		t.Fatalf("trimmed away what the operator reads: %+v", pvc)

@@ -134,7 +134,7 @@ const BindingAnnotation = "storage.atrium.dev/persistent-volume"
 // the quota) would otherwise wait for the binder's periodic sync, 15s by
 // default, which stays the fallback.
 func (r *VolumeReconciler) nudge(ctx context.Context, pvc *corev1.PersistentVolumeClaim) *outcome {
-	if pvc.Annotations[BindingAnnotation] == pvc.Spec.VolumeName {
+	if a := pvc.Annotations[BindingAnnotation]; a == pvc.Spec.VolumeName || a == BindingAsWanted {
 		return nil
 	}
 	patch := client.MergeFrom(pvc.DeepCopy())
