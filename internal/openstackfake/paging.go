@@ -173,6 +173,8 @@ func (c *call) collectionLinks(body map[string]any, key, collection string, n in
 		return
 	}
 	q := c.r.URL.Query()
-	q.Set("marker", lastID)
+	if !c.s.loopLinks {
+		q.Set("marker", lastID)
+	}
 	body[key] = []map[string]string{{"rel": "next", "href": c.s.VolumeEndpoint(c.tok.projectID) + "/" + collection + "?" + q.Encode()}}
 }

@@ -22,6 +22,7 @@ type Server struct {
 	settleAfter time.Duration
 	maxPageSize int
 	tokenTTL    time.Duration
+	loopLinks   bool
 
 	srv *httptest.Server
 
@@ -37,6 +38,11 @@ type Server struct {
 
 // Option configures Start.
 type Option func(*Server)
+
+// WithLoopingLinks makes every list's next link point to the page just
+// served, as a broken cloud or proxy could: a client that follows links
+// without looking would list for ever.
+func WithLoopingLinks() Option { return func(s *Server) { s.loopLinks = true } }
 
 // WithRegion names the region the catalog lists (RegionOne by default, as
 // devstack has it).

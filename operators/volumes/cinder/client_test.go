@@ -45,6 +45,34 @@ func cloudWith(t *testing.T, set func(*cinder.Config), opts ...openstackfake.Opt
 	return fake, p, cinder.New(cfg)
 }
 
+// A cloud whose list links a page back to one already read gets an error
+// at once, not a client that lists until the call's timeout.
+func TestListStopsOnALoopingLink(t *testing.T) {
+	ctx := context.Background()
+	fake, _, c := cloud(t, openstackfake.WithMaxPageSize(2), openstackfake.WithLoopingLinks())
+	fake.AddAvailabilityZone("zone-a")
+	for i := range 3 {
+		if _, err := c.Create(ctx, cinder.CreateRequest{Name: fmt.Sprint(i), Size: 1, Zone: "zone-a", Metadata: map[string]string{"k": "v"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.List(ctx, map[string]string{"k": "v"})
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		// Not the call's timeout, which would end it too, after holding
+		// ever more copies of the same volumes.
+		if err == nil || !strings.Contains(err.Error(), "already read") {
+			t.Fatalf("a list whose pages loop ended with %v, want the loop named", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the list is still following a looping link")
+	}
+}
+
 func TestMicroversionIsNegotiated(t *testing.T) {
 	for _, c := range []struct {
 		max, want string
