@@ -187,6 +187,15 @@ func (s *Server) SetVolumeStatus(volumeID, status string) {
 	v.status, v.settleTo, v.settleIn, v.pendingSize, v.updated = status, "", 0, 0, now()
 }
 
+// SetVolumeMetadata replaces a volume's metadata, as an admin editing it
+// by hand (or a write of it that was lost) would leave it.
+func (s *Server) SetVolumeMetadata(volumeID string, md map[string]string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v := s.mustVolume(volumeID)
+	v.metadata, v.updated = maps.Clone(md), now()
+}
+
 // FailTransition makes the pending (or next) transition of a volume or a
 // snapshot, by id, land in error (from creating) or error_extending (from
 // extending). A transition that has already settled by time is past

@@ -168,6 +168,26 @@ func TestAdoptionRules(t *testing.T) {
 	}
 }
 
+// A volume an object holds is not taken by another, even once Cinder's
+// mark of its holder is lost (changed by hand, or a write that never
+// landed) and the operator has restarted, forgetting the adoptions it made:
+// the volumes in its cache say who holds what.
+func TestAHeldVolumeIsNotTakenWithoutItsMark(t *testing.T) {
+	tenant := tenantNamespace(t, "keeper")
+	free := map[string]string{storagev1.MetaAdoptableBy: cluster + "/keeper"}
+	id := os_.AddVolume(project, openstackfake.VolumeSeed{Size: 1, Metadata: free})
+	holder := waitBound(t, volume(t, tenant, "keeper", "first", 1, adopting(id)))
+	os_.SetVolumeMetadata(id, free)
+	restart(t, nil)
+	got := waitReason(t, volume(t, tenant, "keeper", "second", 1, adopting(id)), storagev1.ConditionReady, "AdoptionRefused")
+	if m := condition(got, storagev1.ConditionReady).Message; !strings.Contains(m, "held by another OpenStackVolume") {
+		t.Fatalf("refusal %q does not name the holder", m)
+	}
+	if cv, _ := os_.Volume(id); cv.Metadata[storagev1.MetaUID] == string(got.UID) {
+		t.Fatalf("the second object wrote itself into %s, which %s holds", id, holder.Name)
+	}
+}
+
 // Two objects of this cluster asking for one free volume at once: one gets
 // it.
 func TestConcurrentAdoption(t *testing.T) {

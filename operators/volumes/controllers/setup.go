@@ -24,13 +24,10 @@ import (
 // SetupWithManager watches OpenStackVolumes (their spec, annotations and
 // deletion: the operator's own status writes start nothing), their claims
 // and their PersistentVolumes (what a reconcile reads of them: see
-// claimEvents and pvEvents), indexes volumes by Cinder volume id, lists
-// the project's volumes once it leads (see inventory), and checks every
-// volume against one listing of Cinder's each Resync (see resyncer).
-func (r *VolumeReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, concurrency int) error {
-	if err := mgr.GetFieldIndexer().IndexField(ctx, &storagev1.OpenStackVolume{}, VolumeIDIndex, VolumeIDs); err != nil {
-		return err
-	}
+// claimEvents and pvEvents), lists the project's volumes once it leads
+// (see inventory), and checks every volume against one listing of
+// Cinder's each Resync (see resyncer).
+func (r *VolumeReconciler) SetupWithManager(_ context.Context, mgr ctrl.Manager, concurrency int) error {
 	r.inventory = newInventory()
 	if err := mgr.Add(&inventoryLoader{inv: r.inventory, cinder: r.Cinder, min: r.MinBackoff, max: r.MaxBackoff, answer: r.answerFromCold(mgr.GetCache())}); err != nil {
 		return err
