@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/source"
@@ -72,6 +73,16 @@ func (r *SiteReconciler) SetupWithManager(mgr ctrl.Manager, concurrency int) err
 		return e.ObjectOld.GetDeletionTimestamp().IsZero() != e.ObjectNew.GetDeletionTimestamp().IsZero()
 	}}
 	r.wake = make(chan event.TypedGenericEvent[*pagesv1.GitLabPagesSite])
+	r.stopped = make(chan struct{})
+	// Closed when the leader's runnables stop, which is when the
+	// channel's reader stops too.
+	if err := mgr.Add(manager.RunnableFunc(func(ctx context.Context) error {
+		<-ctx.Done()
+		close(r.stopped)
+		return nil
+	})); err != nil {
+		return err
+	}
 	r.State.mu.Lock()
 	r.State.onListed = r.wakeWaiting
 	r.State.mu.Unlock()

@@ -59,6 +59,11 @@ type SiteReconciler struct {
 	// (ErrListing); wake sends them to the queue once it is read.
 	waiting map[types.NamespacedName]bool
 	wake    chan event.TypedGenericEvent[*pagesv1.GitLabPagesSite]
+	// stopped is closed when the manager stops: a wake-up still on its
+	// way then gives up rather than wait for ever on a queue no one reads.
+	stopped chan struct{}
+	// waking counts the goroutines sending wake-ups.
+	waking sync.WaitGroup
 }
 
 // listWait is when a site waiting for the instance's domain list comes
@@ -199,13 +204,17 @@ func (r *SiteReconciler) wakeWaiting() {
 	if len(sites) == 0 || r.wake == nil {
 		return
 	}
-	go func() {
+	r.waking.Go(func() {
 		for s := range sites {
 			site := &pagesv1.GitLabPagesSite{}
 			site.Namespace, site.Name = s.Namespace, s.Name
-			r.wake <- event.TypedGenericEvent[*pagesv1.GitLabPagesSite]{Object: site}
+			select {
+			case r.wake <- event.TypedGenericEvent[*pagesv1.GitLabPagesSite]{Object: site}:
+			case <-r.stopped:
+				return // the next leader reconciles every site anyway
+			}
 		}
-	}()
+	})
 }
 
 func (r *SiteReconciler) forget(uid types.UID) {
