@@ -343,7 +343,7 @@ func dnsColdStart(ctx context.Context, hub, member *testenv.Env, n int, noop boo
 		Provider: p, OwnershipFirst: true, Zones: []string{dnsZone}, DefaultTargets: []string{dnsTarget},
 		TTL: 5 * time.Minute, Batch: time.Second, Resync: resync, ConflictRetry: time.Minute,
 		// The binary's defaults.
-		StatusConcurrency: 8, StatusQPS: 50, StatusBurst: 100, Recorder: recorder,
+		StatusConcurrency: 8, StatusQPS: float32(controllers.HubLimits.QPS), StatusBurst: controllers.HubLimits.Burst, Recorder: recorder,
 	}); err != nil {
 		return c, err
 	}

@@ -33,7 +33,7 @@ func main() {
 	clusterName := flag.String("cluster-name", "", "This member cluster's name in the fleet (required): only hostnames it holds are published, and it is the owner id of its records in the zone.")
 	// The hub serves the whole fleet: a cold start reporting on thousands of
 	// claims is paced, not a flood.
-	hubFlags := hub.RegisterFlags(flag.CommandLine, hub.Flags{Timeout: 5 * time.Second, Limits: hub.Limits{QPS: 50, Burst: 100}},
+	hubFlags := hub.RegisterFlags(flag.CommandLine, hub.Flags{Timeout: 5 * time.Second, Limits: controllers.HubLimits},
 		"The operator reads claims from its cache and writes their status (DNSRegistered) at this pace, so a cold start with thousands of hostnames does not flood the hub the fleet relies on.")
 	var p provider.Config
 	flag.StringVar(&p.Provider, "provider", provider.RFC2136, "DNS provider: rfc2136 (BIND, Knot, PowerDNS with TSIG), pdns (PowerDNS HTTP API) or inmemory (development only: records live in the process).")

@@ -13,6 +13,15 @@ import (
 	"github.com/atrium-dev/atrium/internal/sources"
 )
 
+// HubLimits are the binary's defaults for --hub-qps and --hub-burst: the
+// pace of the claim status writes. The burst is small: a cold start
+// publishing thousands of names reports on them at a steady 50 a second
+// from its first write, not 100 at once in the instant the names become
+// resolvable, when BIND shares the machine (docs/benchmarks.md, DNS), and
+// members restarting together do not send the fleet's hub 100 writes
+// each at the same moment.
+var HubLimits = hub.Limits{QPS: 50, Burst: 5}
+
 // Config is the DNS operator of one member cluster.
 type Config struct {
 	// Cluster is this member's name in the fleet; it is also the owner id
