@@ -119,9 +119,17 @@ func (r *SiteReconciler) service(ctx context.Context, site *pagesv1.GitLabPagesS
 // so that the garbage collector, once this site is gone, removes its
 // reference and leaves the Service to the others. With no other site
 // left the Service goes with this one.
+//
+// Sites of a namespace deleted at the same moment race here; every read
+// that decides is the API server's (r.Secrets), not the cache's, so that
+// one of them always hands over. The Service is read live, so a site
+// made an owner a moment ago by another going site sees it and hands
+// over in turn. An heir is checked live after it was made an owner: if
+// it is being deleted by then, its own hand-over may have read the
+// Service before it was made one, and the next site is made an owner.
 func (r *SiteReconciler) handOver(ctx context.Context, site *pagesv1.GitLabPagesSite) error {
 	svc := &corev1.Service{}
-	err := r.Client.Get(ctx, client.ObjectKey{Namespace: site.Namespace, Name: ServiceName}, svc)
+	err := r.Secrets.Get(ctx, client.ObjectKey{Namespace: site.Namespace, Name: ServiceName}, svc)
 	if apierrors.IsNotFound(err) || (err == nil && (!sitesService(svc) || !ownedBy(svc, site))) {
 		return nil
 	}
@@ -136,33 +144,47 @@ func (r *SiteReconciler) handOver(ctx context.Context, site *pagesv1.GitLabPages
 		return err
 	}
 	for i := range sites.Items {
-		if heir := &sites.Items[i]; heir.UID != site.UID && heir.DeletionTimestamp.IsZero() {
-			return r.addOwner(ctx, svc, heir)
+		heir := &sites.Items[i]
+		if heir.UID == site.UID || !heir.DeletionTimestamp.IsZero() {
+			continue
+		}
+		if err := r.addOwner(ctx, svc, heir); err != nil {
+			return err
+		}
+		if ok, err := r.liveSite(ctx, heir.Namespace, heir.Name, heir.UID); err != nil || ok {
+			return err
 		}
 	}
 	return nil
 }
 
 // liveOwner is the UID of an owner of the Service, other than except,
-// that is a site of the namespace not being deleted ("" for none).
+// that is a site of the namespace not being deleted, as the API server
+// has it ("" for none).
 func (r *SiteReconciler) liveOwner(ctx context.Context, svc *corev1.Service, except types.UID) (types.UID, error) {
 	for _, ref := range svc.OwnerReferences {
 		if ref.UID == except || !isSite(ref) {
 			continue
 		}
-		owner := &pagesv1.GitLabPagesSite{}
-		err := r.Client.Get(ctx, client.ObjectKey{Namespace: svc.Namespace, Name: ref.Name}, owner)
-		if apierrors.IsNotFound(err) {
-			continue
-		}
-		if err != nil {
-			return "", err
-		}
-		if owner.UID == ref.UID && owner.DeletionTimestamp.IsZero() {
-			return ref.UID, nil
+		if ok, err := r.liveSite(ctx, svc.Namespace, ref.Name, ref.UID); err != nil || ok {
+			return ref.UID, err
 		}
 	}
 	return "", nil
+}
+
+// liveSite says whether the API server has the site of that name and UID,
+// not being deleted.
+func (r *SiteReconciler) liveSite(ctx context.Context, namespace, name string, uid types.UID) (bool, error) {
+	s := &pagesv1.GitLabPagesSite{}
+	err := r.Secrets.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, s)
+	if apierrors.IsNotFound(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return s.UID == uid && s.DeletionTimestamp.IsZero(), nil
 }
 
 // addOwner adds the site to the Service's owners.

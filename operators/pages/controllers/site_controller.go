@@ -34,8 +34,9 @@ type SiteReconciler struct {
 	Client client.Client
 	// Secrets reads from the API server itself: a site's certificate
 	// Secret by name (the operator may get Secrets, never list or watch
-	// them), and a Service or Ingress before it is updated (the cache
-	// holds only what drift is judged by, see TrimRoute).
+	// them), a Service or Ingress before it is updated (the cache holds
+	// only what drift is judged by, see TrimRoute), and the shared
+	// Service and its owners when a site hands it over (handOver).
 	Secrets client.Reader
 	State   *State
 	// Identities maps Project owners to GitLab users.
