@@ -7,13 +7,12 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	pagesv1 "github.com/atrium-dev/atrium/apis/pages/v1alpha1"
+	"github.com/atrium-dev/atrium/internal/manager"
 )
 
 // Sites a, b and c share the Service, which a owns alone. a and b are
@@ -23,13 +22,7 @@ import (
 // Service would go with b while c is still there): it checks the heir
 // with the API server and makes c an owner too.
 func TestHandOverSkipsAnHeirBeingDeleted(t *testing.T) {
-	scheme := runtime.NewScheme()
-	if err := clientgoscheme.AddToScheme(scheme); err != nil {
-		t.Fatal(err)
-	}
-	if err := pagesv1.AddToScheme(scheme); err != nil {
-		t.Fatal(err)
-	}
+	scheme := manager.Scheme()
 	gone := metav1.NewTime(time.Now())
 	site := func(name string, deleting bool) *pagesv1.GitLabPagesSite {
 		s := &pagesv1.GitLabPagesSite{ObjectMeta: metav1.ObjectMeta{Namespace: "t", Name: name, UID: types.UID("uid-" + name)}}

@@ -76,6 +76,12 @@ func TestTrimTransforms(t *testing.T) {
 		"empty, on a claim bound to none": {map[string]string{controllers.BindingAnnotation: ""}, "",
 			map[string]string{controllers.BindingAnnotation: ""}},
 		"absent": {map[string]string{"a": "b"}, "atrium-w", nil},
+		// A tenant writing the marker on its own claim gains nothing: the
+		// claim is taken as nudged, which spares only its own nudge (the
+		// binder's periodic sync binds it), as writing the volume's name
+		// there already could.
+		"the marker, written by a tenant": {map[string]string{controllers.BindingAnnotation: controllers.BindingAsWanted}, "atrium-w",
+			map[string]string{controllers.BindingAnnotation: controllers.BindingAsWanted}},
 	} {
 		out, err := controllers.TrimClaim(&corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Annotations: tc.annotations},
 			Spec: corev1.PersistentVolumeClaimSpec{VolumeName: tc.volumeName}})
