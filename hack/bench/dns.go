@@ -72,6 +72,13 @@ func benchDNS(cfg config) (string, error) {
 	if !bind.Installed() {
 		return "", errors.New("named is not installed: run `make tools`")
 	}
+	if cfg.hostnames == 0 {
+		kept, err := keptPart(cfg.out, "dns")
+		if err != nil {
+			return "", err
+		}
+		return withDNSMemory(cfg, kept)
+	}
 	n := cfg.hostnames
 	// external-dns logs every record it writes at info level.
 	logrus.SetLevel(logrus.WarnLevel)
@@ -92,7 +99,22 @@ func benchDNS(cfg config) (string, error) {
 	if err := dnsAtrium(ctx, n, &r); err != nil {
 		return "", fmt.Errorf("atrium: %w", err)
 	}
-	return renderDNS(r), nil
+	return withDNSMemory(cfg, renderDNS(r))
+}
+
+// withDNSMemory adds the memory part, when asked for, to the timed one.
+func withDNSMemory(cfg config, timed string) (string, error) {
+	if cfg.dnsMemory == 0 {
+		return timed, nil
+	}
+	f, err := dnsMemory(cfg.dnsMemory)
+	if err != nil {
+		return "", fmt.Errorf("memory: %w", err)
+	}
+	var b strings.Builder
+	b.WriteString(timed)
+	renderDNSMemory(&b, f)
+	return b.String(), nil
 }
 
 // dnsFloor sends n A records and their ownership TXT records to a fresh
@@ -201,7 +223,7 @@ func dnsAtrium(ctx context.Context, n int, r *dnsResult) error {
 	if r.apiServer, err = serverVersion(member); err != nil {
 		return err
 	}
-	if err := dnsInventory(ctx, hub, member, n); err != nil {
+	if err := dnsInventory(ctx, hub, member, n, dnsCluster); err != nil {
 		return err
 	}
 	r.setup = time.Since(setupStart)
@@ -464,8 +486,8 @@ func dnsNamespace(i int) string { return fmt.Sprintf("site-%03d", i%dnsNamespace
 
 // dnsInventory creates n Ingresses on the member (without status: the
 // operator's default target applies) and their claims at the hub, as the
-// hostnames webhook would have made them, from 16 clients.
-func dnsInventory(ctx context.Context, hub, member *testenv.Env, n int) error {
+// hostnames webhook would have made them for cluster, from 16 clients.
+func dnsInventory(ctx context.Context, hub, member *testenv.Env, n int, cluster string) error {
 	for i := range dnsNamespaces {
 		if err := member.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: dnsNamespace(i)}}); err != nil {
 			return err
@@ -484,8 +506,8 @@ func dnsInventory(ctx context.Context, hub, member *testenv.Env, n int) error {
 				h := hostname.Hostname{Name: dnsHost(i)}
 				ns := dnsNamespace(i)
 				claim := &fleetv1.HostnameClaim{
-					ObjectMeta: metav1.ObjectMeta{Name: hostname.ClaimName(h), Labels: map[string]string{fleetv1.ClusterLabel: dnsCluster, fleetv1.NamespaceLabel: ns}},
-					Spec:       fleetv1.HostnameClaimSpec{Hostname: h.Name, Cluster: dnsCluster, Namespace: ns},
+					ObjectMeta: metav1.ObjectMeta{Name: hostname.ClaimName(h), Labels: map[string]string{fleetv1.ClusterLabel: cluster, fleetv1.NamespaceLabel: ns}},
+					Spec:       fleetv1.HostnameClaimSpec{Hostname: h.Name, Cluster: cluster, Namespace: ns},
 				}
 				ing := &networkingv1.Ingress{
 					ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: fmt.Sprintf("i%05d", i)},

@@ -261,6 +261,18 @@ const operatorMemoryAim = 100
 // operatorMemoryAimAt is how many objects the aim is for.
 const operatorMemoryAimAt = 10_000
 
+// footprintRow writes the table of a memory part: each replica's peak,
+// serving and after the cold start, against the aim.
+func footprintRow(b *strings.Builder, what string, f footprint) {
+	aim := fmt.Sprintf("aim: ≤ %d MiB each", operatorMemoryAim)
+	if f.n != operatorMemoryAimAt {
+		aim += fmt.Sprintf(" (at %s; this run has %s)", thousands(operatorMemoryAimAt), thousands(f.n))
+	}
+	fmt.Fprintf(b, "| %s | serving | cold start | %s |\n|---|---|---|---|\n", what, aim)
+	peak := max(maxKiB(f.serving), maxKiB(f.coldRSS))
+	fmt.Fprintf(b, "| %s | %s | %s | **%.0f MiB** %s |\n\n", thousands(f.n), fmtReplicas(f.serving), fmtReplicas(f.coldRSS), float64(peak)/1024, sizedVerdict(f.n, peak))
+}
+
 // sizedVerdict says whether a peak (KiB) meets the aim, for a run of the
 // aim's size or larger.
 func sizedVerdict(n int, peak int64) string {

@@ -39,6 +39,9 @@ type config struct {
 	clients            int
 	concurrency        int
 	hostnames          int
+	// dnsMemory is how many claimed Ingresses the DNS benchmark's memory
+	// part puts in the cluster (0 leaves the part out).
+	dnsMemory int
 	// ingresses are the sizes of the hostnames benchmark's end-to-end
 	// runs; inProcess runs its in-process and Gatekeeper parts too.
 	ingresses []int
@@ -82,7 +85,7 @@ var noControllerManager bool
 // CPU profile (-apiserver-cpuprofile).
 var apiServerProfile string
 
-// memoryProfiles is where the pages and volumes benchmarks' memory parts
+// memoryProfiles is where the DNS, pages and volumes benchmarks' memory parts
 // write heap profiles of the operator's leader (-memory-profiles).
 var memoryProfiles string
 
@@ -106,7 +109,8 @@ func main() {
 	operatorWatchList := flag.Bool("operator-watch-list", false, "Run the projects operator with --watch-list-client (its caches filled from a stream, not one list), to measure what a restart's lists cost.")
 	clients := flag.Int("clients", 10, "Concurrent API clients.")
 	concurrency := flag.Int("concurrency", 32, "The operator's --concurrency.")
-	hostnames := flag.Int("hostnames", 10000, "Hostnames the DNS operator publishes.")
+	hostnames := flag.Int("hostnames", 10000, "Hostnames the DNS operator publishes; 0 leaves the timed part out and keeps the report's figures of it.")
+	dnsMemoryN := flag.Int("dns-memory", 10000, "Claimed Ingresses in the cluster for the DNS benchmark's memory part (the operator as shipped); 0 leaves it out.")
 	sites := flag.Int("sites", 1000, "GitLabPagesSites to publish; 0 leaves the timed part out and keeps the report's figures of it.")
 	pagesConcurrency := flag.Int("pages-concurrency", 8, "The pages operator's --concurrency (its default).")
 	gitlabLatency := flag.String("gitlab-latency", "50ms,200ms", "Latencies of every request to the GitLab fake, one run each (comma-separated).")
@@ -130,7 +134,7 @@ func main() {
 	hubloadWorkers := flag.Int("hubload-workers", 2, "Admissions each member has in flight.")
 	cpuProfile := flag.String("cpuprofile", "", "Write a CPU profile of the whole run here (go tool pprof).")
 	flag.StringVar(&apiServerProfile, "apiserver-cpuprofile", "", "Write a CPU profile of the volumes benchmark's API server, over its first operator run, here (go tool pprof).")
-	flag.StringVar(&memoryProfiles, "memory-profiles", "", "Run the pages and volumes operators of the memory parts with their pprof endpoints on and write heap profiles of each leader here, serving and after the cold start (go tool pprof); the report's figures are without.")
+	flag.StringVar(&memoryProfiles, "memory-profiles", "", "Run the DNS, pages and volumes operators of the memory parts with their pprof endpoints on and write heap profiles of each leader here, serving and after the cold start (go tool pprof); the report's figures are without.")
 	flag.BoolVar(&noControllerManager, "no-controller-manager", false, "Run the control planes without kube-controller-manager (to tell its cost from the components'); the report's figures are with it.")
 	flag.Parse()
 	ctrl.SetLogger(logr.Discard())
@@ -149,7 +153,7 @@ func main() {
 		defer pprof.StopCPUProfile()
 	}
 	cfg := config{out: *out, projects: *projects, projectsMemoryOnly: *projectsMemoryOnly, operatorProfiles: *operatorProfiles, operatorGOGC: *operatorGOGC, operatorWatchList: *operatorWatchList,
-		clients: *clients, concurrency: *concurrency, hostnames: *hostnames,
+		clients: *clients, concurrency: *concurrency, hostnames: *hostnames, dnsMemory: *dnsMemoryN,
 		sites: *sites, pagesConcurrency: *pagesConcurrency, pagesMemory: *pagesMemory,
 		volumes: *volumes, volumesMemory: *volumesMemory, volumeNamespaces: *volumeNamespaces, volumesConcurrency: *volumesConcurrency, cinderInFlight: *cinderInFlight,
 		cinderCreateDelay: *cinderCreateDelay, cinderQPS: *cinderQPS, stockBinder: *stockBinder,

@@ -186,13 +186,7 @@ func renderPagesMemory(b *strings.Builder, f footprint) {
 		"%s GitLabPagesSites in %d namespaces, %d to a GitLab project; GitLab already holds every site's domain, verified, with an automatic certificate, so the operator only checks GitLab but makes each site's Ingress (and each namespace's Service) and writes its status, as for a new site. "+
 		"Peak resident memory (VmHWM) of each replica, the leader's first: *serving*, after the sites were created and every one was Ready; *cold start*, after both replicas were killed at once and started afresh, once the new leader had checked every site again.\n\n",
 		len(f.serving), pagesMemoryKustomization, thousands(f.n), (f.n+pagesMemorySitesPerNamespace-1)/pagesMemorySitesPerNamespace, pagesMemorySitesPerProject)
-	aim := fmt.Sprintf("aim: ≤ %d MiB each", operatorMemoryAim)
-	if f.n != operatorMemoryAimAt {
-		aim += fmt.Sprintf(" (at %s; this run has %s)", thousands(operatorMemoryAimAt), thousands(f.n))
-	}
-	fmt.Fprintf(b, "| sites | serving | cold start | %s |\n|---|---|---|---|\n", aim)
-	peak := max(maxKiB(f.serving), maxKiB(f.coldRSS))
-	fmt.Fprintf(b, "| %s | %s | %s | **%.0f MiB** %s |\n\n", thousands(f.n), fmtReplicas(f.serving), fmtReplicas(f.coldRSS), float64(peak)/1024, sizedVerdict(f.n, peak))
+	footprintRow(b, "sites", f)
 	fmt.Fprintf(b, "Creating the sites took %s, every one Ready %s later. The cold start: every site checked %s after the kill (%.0f reconciles by the new leader, the lease taken over once the killed leader's had expired; GitLab: %s). The leader's CPU time: %.0f s serving, %.0f s over the cold start.\n",
 		f.fill.Round(time.Second), f.settle.Round(time.Second), f.cold.Round(time.Second), f.reconciles, routes(f.external), f.servingCPU, f.coldCPU)
 }

@@ -126,13 +126,7 @@ func renderVolumesMemory(b *strings.Builder, f footprint) {
 		"%s OpenStackVolumes of 1 GiB in %d namespaces, each provisioned by the operator through its whole path (claim, Cinder create, PersistentVolume, bound by kube-controller-manager, client limit lifted). "+
 		"Peak resident memory (VmHWM) of each replica, the leader's first: *serving*, after the volumes were created and every one was Ready; *cold start*, after both replicas were killed at once and started afresh, once the new leader had checked every volume again.\n\n",
 		len(f.serving), volumesMemoryKustomization, thousands(f.n), (f.n+volumesMemoryPerNamespace-1)/volumesMemoryPerNamespace)
-	aim := fmt.Sprintf("aim: ≤ %d MiB each", operatorMemoryAim)
-	if f.n != operatorMemoryAimAt {
-		aim += fmt.Sprintf(" (at %s; this run has %s)", thousands(operatorMemoryAimAt), thousands(f.n))
-	}
-	fmt.Fprintf(b, "| volumes | serving | cold start | %s |\n|---|---|---|---|\n", aim)
-	peak := max(maxKiB(f.serving), maxKiB(f.coldRSS))
-	fmt.Fprintf(b, "| %s | %s | %s | **%.0f MiB** %s |\n\n", thousands(f.n), fmtReplicas(f.serving), fmtReplicas(f.coldRSS), float64(peak)/1024, sizedVerdict(f.n, peak))
+	footprintRow(b, "volumes", f)
 	fmt.Fprintf(b, "Creating the volumes took %s, every one Ready %s later. The cold start: every volume checked %s after the kill (%.0f reconciles by the new leader, the lease taken over once the killed leader's had expired; Cinder: %s). The leader's CPU time: %.0f s serving, %.0f s over the cold start.\n",
 		f.fill.Round(time.Second), f.settle.Round(time.Second), f.cold.Round(time.Second), f.reconciles, routes(f.external), f.servingCPU, f.coldCPU)
 }

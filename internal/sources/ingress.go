@@ -57,6 +57,9 @@ func (ingress) CatchAll(obj *unstructured.Unstructured) (string, error) {
 	return what, err
 }
 
+// targetsFromOwnStatus: Targets reads the status alone (SlimRecords).
+func (ingress) targetsFromOwnStatus() {}
+
 // Targets are the addresses of the Ingress's load balancer.
 func (ingress) Targets(obj *unstructured.Unstructured, _ Fronts) []string {
 	var out []string

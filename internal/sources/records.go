@@ -69,18 +69,34 @@ type parent interface {
 // Objects being deleted ask nothing: their records go as soon as deletion
 // starts.
 func Records(s Source, obj *unstructured.Unstructured, fronts Fronts) ([]Record, []Invalid, error) {
+	return records(s, obj, fronts, false)
+}
+
+// CachedRecords is Records of an object a cache holds, whole or slim
+// (SlimRecords).
+func CachedRecords(s Source, obj *unstructured.Unstructured, fronts Fronts) ([]Record, []Invalid, error) {
+	return records(s, obj, fronts, true)
+}
+
+func records(s Source, obj *unstructured.Unstructured, fronts Fronts, cached bool) ([]Record, []Invalid, error) {
 	if obj.GetDeletionTimestamp() != nil {
 		return nil, nil, nil
 	}
 	if r, ok := s.(recorder); ok {
 		return r.Records(obj)
 	}
-	hosts, invalid, err := Names(s, obj)
+	names := Names
+	if cached {
+		names = CachedNames
+	}
+	hosts, invalid, err := names(s, obj)
 	if err != nil || len(hosts) == 0 {
 		return nil, invalid, err
 	}
 	var targets []string
-	if t, ok := s.(targeter); ok {
+	if t, ok := s.(ownTargeter); ok && cached {
+		targets = slimTargetsOf(t, obj)
+	} else if t, ok := s.(targeter); ok {
 		targets = t.Targets(obj, fronts)
 	}
 	if len(targets) == 0 {

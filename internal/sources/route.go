@@ -47,6 +47,9 @@ func (route) CatchAll(obj *unstructured.Unstructured) (string, error) {
 	return "spec.subdomain leaves the hostname to the router shard that admits the Route, so it cannot be claimed; set spec.host", nil
 }
 
+// targetsFromOwnStatus: Targets reads the status alone (SlimRecords).
+func (route) targetsFromOwnStatus() {}
+
 // Targets are the canonical hostnames of the routers that admitted the
 // Route.
 func (route) Targets(obj *unstructured.Unstructured, _ Fronts) []string {

@@ -51,6 +51,7 @@ func main() {
 	resync := flag.Duration("resync", 10*time.Minute, "How often the zone is read again to repair drift (records changed or deleted by hand).")
 	conflictRetry := flag.Duration("conflict-retry", time.Minute, "How soon the zone is read again while a hostname is blocked by another owner's records.")
 	statusConcurrency := flag.Int("status-concurrency", 8, "Claims reported on at the hub at once.")
+	pprofAddr := flag.String("pprof-bind-address", "0", "Address of Go's pprof endpoints (/debug/pprof/: a heap profile, say); 0 turns them off.")
 	reportInterval := report.RegisterFlags(flag.CommandLine)
 	opts.Parse()
 	log := ctrl.Log.WithName("setup")
@@ -75,7 +76,7 @@ func main() {
 		os.Exit(2)
 	}
 	// Source objects are read as unstructured from the cache, trimmed.
-	mgr, err := opts.NewManager(controllers.ManagerOptions(ctrl.Options{}))
+	mgr, err := opts.NewManager(controllers.ManagerOptions(ctrl.Options{PprofBindAddress: *pprofAddr}))
 	if err != nil {
 		log.Error(err, "creating manager")
 		os.Exit(1)

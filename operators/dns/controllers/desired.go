@@ -83,10 +83,11 @@ type Problem struct {
 // Fronts are where the cluster's traffic comes in (sources.Fronts).
 type Fronts = sources.Fronts
 
-// wantsOf reads what an object asks to publish.
+// wantsOf reads what an object the cache holds, whole or slim
+// (CacheTransform), asks to publish.
 func wantsOf(kind sources.Source, u *unstructured.Unstructured, fronts Fronts) ([]Want, []Problem) {
 	ref := refOf(u)
-	records, invalid, err := sources.Records(kind, u, fronts)
+	records, invalid, err := sources.CachedRecords(kind, u, fronts)
 	if err != nil {
 		return nil, []Problem{{Source: ref, Reason: "InvalidObject", Message: err.Error()}}
 	}
