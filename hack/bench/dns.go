@@ -77,7 +77,7 @@ func benchDNS(cfg config) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		return withDNSMemory(cfg, kept)
+		return withMemory(cfg.dnsMemory, dnsMemory, renderDNSMemory, kept)
 	}
 	n := cfg.hostnames
 	// external-dns logs every record it writes at info level.
@@ -99,22 +99,7 @@ func benchDNS(cfg config) (string, error) {
 	if err := dnsAtrium(ctx, n, &r); err != nil {
 		return "", fmt.Errorf("atrium: %w", err)
 	}
-	return withDNSMemory(cfg, renderDNS(r))
-}
-
-// withDNSMemory adds the memory part, when asked for, to the timed one.
-func withDNSMemory(cfg config, timed string) (string, error) {
-	if cfg.dnsMemory == 0 {
-		return timed, nil
-	}
-	f, err := dnsMemory(cfg.dnsMemory)
-	if err != nil {
-		return "", fmt.Errorf("memory: %w", err)
-	}
-	var b strings.Builder
-	b.WriteString(timed)
-	renderDNSMemory(&b, f)
-	return b.String(), nil
+	return withMemory(cfg.dnsMemory, dnsMemory, renderDNSMemory, renderDNS(r))
 }
 
 // dnsFloor sends n A records and their ownership TXT records to a fresh

@@ -121,26 +121,10 @@ func dnsMemory(n int) (footprint, error) {
 
 // waitRegistered polls until n claims say DNSRegistered.
 func waitRegistered(ctx context.Context, c client.Client, n int, limit time.Duration) error {
-	deadline := time.Now().Add(limit)
-	for {
-		var list fleetv1.HostnameClaimList
-		if err := c.List(ctx, &list); err != nil {
-			return err
-		}
-		registered := 0
-		for i := range list.Items {
-			if meta.IsStatusConditionTrue(list.Items[i].Status.Conditions, controllers.ConditionDNSRegistered) {
-				registered++
-			}
-		}
-		if registered >= n {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("%d of %d claims DNSRegistered after %s", registered, n, limit)
-		}
-		time.Sleep(3 * time.Second)
-	}
+	return waitCounted(ctx, c, &fleetv1.HostnameClaimList{}, n, limit, "claims DNSRegistered", func(o any) bool {
+		claim, ok := o.(*fleetv1.HostnameClaim)
+		return ok && meta.IsStatusConditionTrue(claim.Status.Conditions, controllers.ConditionDNSRegistered)
+	})
 }
 
 // renderDNSMemory writes the memory part of the DNS report.

@@ -41,6 +41,22 @@ type footprint struct {
 	external map[string]int
 }
 
+// withMemory adds an operator's memory part, of n objects, to its timed
+// part; n = 0 leaves it out.
+func withMemory(n int, measure func(int) (footprint, error), render func(*strings.Builder, footprint), timed string) (string, error) {
+	if n == 0 {
+		return timed, nil
+	}
+	f, err := measure(n)
+	if err != nil {
+		return "", fmt.Errorf("memory: %w", err)
+	}
+	var b strings.Builder
+	b.WriteString(timed)
+	render(&b, f)
+	return b.String(), nil
+}
+
 // operatorFleet starts a member that is also its own hub (no second API
 // server to share the cores) installed from kustomization, whose only
 // Deployment is the operator's.

@@ -44,7 +44,7 @@ func benchPages(cfg config) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		return withPagesMemory(cfg, kept)
+		return withMemory(cfg.pagesMemory, pagesMemory, renderPagesMemory, kept)
 	}
 	projects := (cfg.sites + sitesPerProject - 1) / sitesPerProject
 	namespaces := (cfg.sites + 99) / 100
@@ -85,22 +85,7 @@ func benchPages(cfg config) (string, error) {
 		}
 	}
 	b.WriteString("\nAim: ratio ≤ 1.5. " + resyncLine + " " + requestsLine + "\n")
-	return withPagesMemory(cfg, b.String())
-}
-
-// withPagesMemory adds the memory part, when asked for, to the timed one.
-func withPagesMemory(cfg config, timed string) (string, error) {
-	if cfg.pagesMemory == 0 {
-		return timed, nil
-	}
-	f, err := pagesMemory(cfg.pagesMemory)
-	if err != nil {
-		return "", fmt.Errorf("memory: %w", err)
-	}
-	var b strings.Builder
-	b.WriteString(timed)
-	renderPagesMemory(&b, f)
-	return b.String(), nil
+	return withMemory(cfg.pagesMemory, pagesMemory, renderPagesMemory, b.String())
 }
 
 // pagesFloor sends the minimal GitLab requests directly.

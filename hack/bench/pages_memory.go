@@ -145,26 +145,34 @@ func pagesMemory(n int) (footprint, error) {
 
 // waitAllReady polls until n objects of the list's kind are Ready.
 func waitAllReady(ctx context.Context, c client.Client, list client.ObjectList, n int, limit time.Duration) error {
+	return waitCounted(ctx, c, list, n, limit, "Ready", func(o any) bool {
+		return meta.IsStatusConditionTrue(conditionsOf(o), "Ready")
+	})
+}
+
+// waitCounted polls until n objects of the list's kind are as ok says
+// (what names it, for the error).
+func waitCounted(ctx context.Context, c client.Client, list client.ObjectList, n int, limit time.Duration, what string, ok func(any) bool) error {
 	deadline := time.Now().Add(limit)
 	for {
 		if err := c.List(ctx, list); err != nil {
 			return err
 		}
-		ready := 0
 		items, err := meta.ExtractList(list)
 		if err != nil {
 			return err
 		}
+		done := 0
 		for _, o := range items {
-			if conditionsOf(o) != nil && meta.IsStatusConditionTrue(conditionsOf(o), "Ready") {
-				ready++
+			if ok(o) {
+				done++
 			}
 		}
-		if ready >= n {
+		if done >= n {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("%d of %d Ready after %s", ready, n, limit)
+			return fmt.Errorf("%d of %d %s after %s", done, n, what, limit)
 		}
 		time.Sleep(3 * time.Second)
 	}

@@ -87,7 +87,7 @@ func benchVolumes(cfg config) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		return withVolumesMemory(cfg, kept)
+		return withMemory(cfg.volumesMemory, volumesMemory, renderVolumesMemory, kept)
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "## OpenStack volumes: %d provisioned from cold\n\n", cfg.volumes)
@@ -161,22 +161,7 @@ func benchVolumes(cfg config) (string, error) {
 	b.WriteString(stockRow)
 	b.WriteString(details.String())
 	fmt.Fprintf(&b, "\nAim: ratio ≤ 1.3. Reproduce with `make bench` (or `go run ./hack/bench -only volumes -volumes N -cinder-latency 50ms,200ms,500ms -cinder-create-delay 2s`).\n")
-	return withVolumesMemory(cfg, b.String())
-}
-
-// withVolumesMemory adds the memory part, when asked for, to the timed one.
-func withVolumesMemory(cfg config, timed string) (string, error) {
-	if cfg.volumesMemory == 0 {
-		return timed, nil
-	}
-	f, err := volumesMemory(cfg.volumesMemory)
-	if err != nil {
-		return "", fmt.Errorf("memory: %w", err)
-	}
-	var b strings.Builder
-	b.WriteString(timed)
-	renderVolumesMemory(&b, f)
-	return b.String(), nil
+	return withMemory(cfg.volumesMemory, volumesMemory, renderVolumesMemory, b.String())
 }
 
 // cinderPerVolume counts the requests that scale with the volumes: the

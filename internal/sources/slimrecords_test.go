@@ -71,13 +71,7 @@ spec: {gatewayClassName: x, listeners: [{name: a, hostname: a.example.org, port:
 status: {addresses: [{value: 192.0.2.7}]}`, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s, ok := For(tc.gk)
-			if !ok {
-				t.Fatalf("no source for %s", tc.gk)
-			}
-			o := obj(t, tc.yaml)
-			o.SetGroupVersionKind(s.Kind().GroupVersionKind)
-			o.SetName("x")
+			s, o := kindObject(t, tc.gk, tc.yaml)
 			want, wantInvalid, wantErr := Records(s, o.DeepCopy(), fronts)
 			slim := SlimRecords(s, o.DeepCopy())
 			got, gotInvalid, gotErr := CachedRecords(s, slim, fronts)

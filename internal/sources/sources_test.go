@@ -24,6 +24,20 @@ func obj(t *testing.T, y string) *unstructured.Unstructured {
 	return u
 }
 
+// kindObject is the source of a kind and an object of it named x, from
+// YAML.
+func kindObject(t *testing.T, gk schema.GroupKind, y string) (Source, *unstructured.Unstructured) {
+	t.Helper()
+	s, ok := For(gk)
+	if !ok {
+		t.Fatalf("no source for %s", gk)
+	}
+	o := obj(t, y)
+	o.SetGroupVersionKind(s.Kind().GroupVersionKind)
+	o.SetName("x")
+	return s, o
+}
+
 func TestHostnames(t *testing.T) {
 	seen := map[schema.GroupKind]bool{}
 	for _, tc := range []struct {
@@ -81,13 +95,7 @@ spec:
 	} {
 		seen[tc.gk] = true
 		t.Run(tc.name, func(t *testing.T) {
-			s, ok := For(tc.gk)
-			if !ok {
-				t.Fatalf("no source for %s", tc.gk)
-			}
-			o := obj(t, tc.yaml)
-			o.SetGroupVersionKind(s.Kind().GroupVersionKind)
-			o.SetName("x")
+			s, o := kindObject(t, tc.gk, tc.yaml)
 			got, err := s.Hostnames(o)
 			if (err != nil) != tc.err {
 				t.Fatalf("err = %v", err)
