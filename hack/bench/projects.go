@@ -80,6 +80,8 @@ func benchProjects(cfg config) (string, error) {
 	var peakKiB, coldKiB int64
 	var coldSynced time.Duration
 	var requests, reconciles, opCPU, whCPU float64
+	// whKiB is the webhook's peak resident memory (VmHWM) over the run.
+	var whKiB int64
 	atrium, err := withEnv(func(env *testenv.Env) (time.Duration, error) {
 		if err := env.Client.Create(ctx, tier.DeepCopy()); err != nil {
 			return 0, err
@@ -127,6 +129,7 @@ func benchProjects(cfg config) (string, error) {
 		}
 		requests, reconciles = scrapeCounters("http://127.0.0.1:18080/metrics")
 		opCPU, whCPU = cpuSeconds(pid), cpuSeconds(whPid)
+		whKiB = peakRSS(whPid)
 		if err != nil {
 			return elapsed, err
 		}
@@ -185,6 +188,7 @@ func benchProjects(cfg config) (string, error) {
 	fmt.Fprintf(&b, "| Atrium: %d Projects created through the webhooks until all are Ready | %s |\n", cfg.projects, atrium.Round(time.Millisecond))
 	fmt.Fprintf(&b, "| **ratio** (aim ≤ 1.3) | **%.2f** |\n", ratio)
 	fmt.Fprintf(&b, "| operator peak resident memory: provisioning / restarted with every Project in place | %.1f MiB / %.1f MiB |\n", float64(peakKiB)/1024, float64(coldKiB)/1024)
+	fmt.Fprintf(&b, "| webhook peak resident memory, admitting every Project | %.1f MiB |\n", float64(whKiB)/1024)
 	fmt.Fprintf(&b, "| operator: API requests / Project reconciles | %.0f / %.0f |\n", requests, reconciles)
 	fmt.Fprintf(&b, "| CPU time: operator / webhook | %.1f s / %.1f s |\n\n", opCPU, whCPU)
 	fmt.Fprintf(&b, "The Atrium figure includes what the floor does not: creating the Projects, the mutating and validating webhooks "+
