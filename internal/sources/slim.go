@@ -115,7 +115,7 @@ func slimTargetsOf(t ownTargeter, obj *unstructured.Unstructured) []string {
 
 // isSlim says whether obj is a copy Slim made: it has no spec and carries
 // Slim's mark, a value of a type no decoding of an API server's answer
-// gives (JSON and CBOR numbers decode to int64 or float64), so an object
+// gives (its numbers decode to int64 or float64), so an object
 // whose kind keeps unknown fields (a CustomResourceDefinition that
 // preserves them) cannot pass for a slim copy by carrying the slim fields.
 func isSlim(obj *unstructured.Unstructured) bool {
