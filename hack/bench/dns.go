@@ -36,6 +36,7 @@ import (
 	"github.com/atrium-dev/atrium/internal/fleet"
 	"github.com/atrium-dev/atrium/internal/hostname"
 	"github.com/atrium-dev/atrium/internal/manager"
+	"github.com/atrium-dev/atrium/internal/procs"
 	"github.com/atrium-dev/atrium/internal/testenv"
 	"github.com/atrium-dev/atrium/operators/dns/controllers"
 	"github.com/atrium-dev/atrium/operators/dns/provider"
@@ -287,14 +288,6 @@ func statusKiB(pid int, field string) int64 {
 	return 0
 }
 
-// liveHeap is the Go heap in use after a collection.
-func liveHeap() uint64 {
-	runtime.GC()
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	return m.HeapAlloc
-}
-
 // resetPeakRSS starts this process's VmHWM afresh (Linux: writing 5 to
 // clear_refs), so that it holds the peak of what follows.
 func resetPeakRSS() {
@@ -360,7 +353,7 @@ func dnsColdStart(ctx context.Context, hub, member *testenv.Env, n int, noop boo
 	mctx, stop := context.WithCancel(ctx)
 	stopped := make(chan struct{})
 	cpuBefore := processCPU()
-	heapBefore := liveHeap()
+	heapBefore := procs.LiveHeap()
 	resetPeakRSS()
 	c.startKiB = statusKiB(os.Getpid(), "VmRSS:")
 	start := time.Now()
@@ -388,7 +381,7 @@ func dnsColdStart(ctx context.Context, hub, member *testenv.Env, n int, noop boo
 	c.resolve = time.Since(start)
 	c.cpu = processCPU() - cpuBefore
 	c.peakKiB = statusKiB(os.Getpid(), "VmHWM:")
-	c.heapKiB = (int64(liveHeap()) - int64(heapBefore)) / 1024
+	c.heapKiB = (int64(procs.LiveHeap()) - int64(heapBefore)) / 1024
 	// The operator's own count of what it wrote agrees, and the sync that
 	// wrote is recorded once it has handed on its outcomes.
 	if err := testenv.Eventually(ctx, 30*time.Second, func() error {

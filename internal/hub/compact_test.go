@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	fleetv1 "github.com/atrium-dev/atrium/apis/fleet/v1alpha1"
+	"github.com/atrium-dev/atrium/internal/procs"
 )
 
 // The hub cache's copy of a claim is the claim, less its managedFields,
@@ -89,7 +90,7 @@ func TestLabelSetsAreSharedAndBounded(t *testing.T) {
 func BenchmarkCompactClaims(b *testing.B) {
 	now := metav1.Now()
 	kept := make([]any, b.N)
-	before := liveHeap()
+	before := procs.LiveHeap()
 	for i := range kept {
 		ns := fmt.Sprintf("project-%03d", i%100)
 		host := fmt.Sprintf("site-%07d.apps.example.org", i)
@@ -105,14 +106,6 @@ func BenchmarkCompactClaims(b *testing.B) {
 		}
 		kept[i], _ = compactClaims(c)
 	}
-	b.ReportMetric(float64(liveHeap()-before)/float64(b.N), "retained-B/object")
+	b.ReportMetric(float64(procs.LiveHeap()-before)/float64(b.N), "retained-B/object")
 	runtime.KeepAlive(kept)
-}
-
-// liveHeap is the heap in use after a collection.
-func liveHeap() uint64 {
-	runtime.GC()
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	return m.HeapAlloc
 }

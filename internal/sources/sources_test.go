@@ -13,6 +13,8 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/yaml"
+
+	"github.com/atrium-dev/atrium/internal/procs"
 )
 
 func obj(t *testing.T, y string) *unstructured.Unstructured {
@@ -399,20 +401,12 @@ func BenchmarkSlim(b *testing.B) {
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			kept := make([]*unstructured.Unstructured, b.N)
-			before := liveHeap()
+			before := procs.LiveHeap()
 			for i := range kept {
 				kept[i] = tc.keep(whole(i))
 			}
-			b.ReportMetric(float64(liveHeap()-before)/float64(b.N), "retained-B/object")
+			b.ReportMetric(float64(procs.LiveHeap()-before)/float64(b.N), "retained-B/object")
 			runtime.KeepAlive(kept)
 		})
 	}
-}
-
-// liveHeap is the heap in use after a collection.
-func liveHeap() uint64 {
-	runtime.GC()
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	return m.HeapAlloc
 }
