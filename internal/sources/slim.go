@@ -127,8 +127,9 @@ func isSlim(obj *unstructured.Unstructured) bool {
 }
 
 // slimMarkValue marks a slim copy (isSlim); runtime.DeepCopyJSONValue
-// copies it like any JSON number.
-var slimMarkValue = json.Number("1")
+// copies it like any JSON number. It is held as an interface value, so
+// that every slim copy shares it rather than boxing a copy of its own.
+var slimMarkValue any = json.Number("1")
 
 // The fields of a slim object that hold its mark, what its kind's
 // Hostnames read or the error it gave, and (SlimRecords) the targets its
