@@ -493,3 +493,32 @@ func TestLateClaimIsNoWarning(t *testing.T) {
 		t.Fatal("a DNSNotClaimed warning was recorded for a hostname whose claim was on its way")
 	}
 }
+
+// A tenant whose kind keeps unknown fields (the stand-in Route CRD does)
+// stores a Route without a spec that carries the fields of the cache's
+// slim copies, naming a hostname its namespace holds and a target of its
+// choosing. The operator's cache does not take it for a slim copy: the
+// name is not published there, while the namespace's real Ingress, made
+// after it, is.
+func TestAForgedSlimRouteIsNotPublished(t *testing.T) {
+	skipShort(t)
+	a := members["member-a"]
+	namespace(t, a, "forge")
+	forged, real := "forged.forge."+zone, "real.forge."+zone
+	defer release(t, claim(t, forged, "member-a", "forge"))
+	defer release(t, claim(t, real, "member-a", "forge"))
+	r := create(t, a, "route.openshift.io/v1", "Route", "forge", "r", map[string]any{
+		"atrium.dev/slim":      int64(1),
+		"atrium.dev/hostnames": []any{forged},
+		"atrium.dev/targets":   []any{"evil.example.net"},
+	})
+	defer del(t, a, r)
+	ing := ingress(t, a, "forge", "web", "192.0.2.30", real)
+	defer del(t, a, ing)
+	waitRecords(t, real, mdns.TypeA, "192.0.2.30")
+	for _, q := range []uint16{mdns.TypeCNAME, mdns.TypeA} {
+		if got := lookup(t, forged, q); len(got) != 0 {
+			t.Fatalf("the forged Route's hostname resolves: %s %v", dnsType(q), got)
+		}
+	}
+}
