@@ -105,11 +105,11 @@ func benchProjects(cfg config) (string, error) {
 		if err != nil {
 			return 0, err
 		}
-		start := time.Now()
 		owners, err := ownersClient(env)
 		if err != nil {
 			return 0, err
 		}
+		start := time.Now()
 		if err := parallel(cfg.projects, cfg.clients, func(i int) error {
 			p := benchProject(i)
 			return createRetrying(asUser(ctx, p.Spec.Owner), owners, p)
